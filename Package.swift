@@ -1,0 +1,119 @@
+// swift-tools-version:6.2
+//
+// lvsctl — a declarative reconciler for Linux IPVS.
+//
+// The data flow reads from the target list, top to bottom:
+//   manifest (LVSManifest) → store (LVSStore) → plan (LVSPlan) → kernel port (LVSKernel)
+//   → netlink adapter (LVSNetlink, the only target that touches C) → audit (LVSStore)
+// LVSApply runs a plan against any IPVSKernel; LVSCommands is the CLI; `lvsctl` is a thin @main.
+import PackageDescription
+
+let strictness: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "lvsctl",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "lvsctl", targets: ["lvsctl"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+    ],
+    targets: [
+        // ① Vocabulary: services, real servers, addresses, the IPVS table. Pure, stdlib only.
+        .target(name: "LVSModel", swiftSettings: strictness),
+
+        // ② Manifests: JSON with source positions → validated model, with path diagnostics.
+        .target(name: "LVSManifest", dependencies: ["LVSModel"], swiftSettings: strictness),
+
+        // ② Interop formats: ipvsadm -S text (export and import), keepalived.conf import.
+        .target(name: "LVSInterop", dependencies: ["LVSModel"], swiftSettings: strictness),
+
+        // ③ Store: revisions, ownership, audit, drains in SQLite; schema from Migrations/*.sql.
+        .plugin(
+            name: "EmbedMigrations", capability: .buildTool(),
+            path: "Sources/EmbedMigrationsPlugin"),
+        .target(
+            name: "LVSStore",
+            dependencies: ["LVSModel", "LVSPlan", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: strictness,
+            plugins: ["EmbedMigrations"]),
+
+        // ④ Plan: the pure diff of desired against live.
+        .target(name: "LVSPlan", dependencies: ["LVSModel"], swiftSettings: strictness),
+
+        // ⑤ Kernel port: the IPVS table as a Swift protocol, plus an in-memory kernel for tests.
+        .target(name: "LVSKernel", dependencies: ["LVSModel"], swiftSettings: strictness),
+
+        // ⑤ Netlink adapter: IPVSKernel over libnl-3 / libnl-genl-3. Only this imports C.
+        .systemLibrary(
+            name: "CNetlink", path: "Sources/CNetlink", pkgConfig: "libnl-genl-3.0",
+            providers: [.apt(["libnl-3-dev", "libnl-genl-3-dev"])]),
+        .target(
+            name: "LVSNetlink", dependencies: ["LVSKernel", "LVSModel", "CNetlink"],
+            swiftSettings: strictness),
+
+        // ⑥ Apply: run a plan against an IPVSKernel, undo on failure, emit audit events.
+        .target(
+            name: "LVSApply", dependencies: ["LVSPlan", "LVSKernel", "LVSModel"],
+            swiftSettings: strictness),
+
+        // ⑦ The CLI and its renderers.
+        .target(
+            name: "LVSCommands",
+            dependencies: [
+                "LVSModel", "LVSManifest", "LVSInterop", "LVSStore", "LVSPlan", "LVSKernel",
+                "LVSNetlink", "LVSApply",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictness),
+        .executableTarget(name: "lvsctl", dependencies: ["LVSCommands"], swiftSettings: strictness),
+
+        // Shared test helpers: the kernel contract suite, fixtures, process runner.
+        .target(
+            name: "LVSTestSupport", dependencies: ["LVSModel", "LVSKernel"],
+            path: "Tests/LVSTestSupport", swiftSettings: strictness),
+
+        // Unit tests: run on any host, no kernel, no root.
+        .testTarget(name: "LVSModelTests", dependencies: ["LVSModel"], swiftSettings: strictness),
+        .testTarget(
+            name: "LVSManifestTests", dependencies: ["LVSManifest", "LVSModel"],
+            swiftSettings: strictness),
+        .testTarget(
+            name: "LVSInteropTests", dependencies: ["LVSInterop", "LVSModel"],
+            swiftSettings: strictness),
+        .testTarget(
+            name: "LVSStoreTests", dependencies: ["LVSStore", "LVSModel", "LVSPlan"],
+            swiftSettings: strictness),
+        .testTarget(
+            name: "LVSPlanTests", dependencies: ["LVSPlan", "LVSModel"], swiftSettings: strictness),
+        .testTarget(
+            name: "LVSKernelTests", dependencies: ["LVSKernel", "LVSModel", "LVSTestSupport"],
+            swiftSettings: strictness),
+        .testTarget(
+            name: "LVSNetlinkTests", dependencies: ["LVSNetlink", "LVSKernel", "LVSModel"],
+            swiftSettings: strictness),
+        .testTarget(
+            name: "LVSApplyTests",
+            dependencies: ["LVSApply", "LVSPlan", "LVSKernel", "LVSModel", "LVSTestSupport"],
+            swiftSettings: strictness),
+        .testTarget(
+            name: "LVSCommandsTests", dependencies: ["LVSCommands", "LVSTestSupport"],
+            swiftSettings: strictness),
+
+        // Real-kernel tests: run only inside the lab guest (or on a host with IPVS, as root).
+        // `make test` runs them there and fails if none ran.
+        .testTarget(
+            name: "LVSRealKernelTests",
+            dependencies: [
+                "LVSNetlink", "LVSKernel", "LVSModel", "LVSInterop", "LVSTestSupport",
+            ],
+            swiftSettings: strictness),
+    ]
+)

@@ -1,0 +1,1 @@
+// LVSInterop: see Package.swift for this target's place in the data flow.

@@ -1,0 +1,147 @@
+/// The desired state one manifest declares, after validation: what the planner works from.
+public struct DesiredState: Hashable, Sendable, Codable {
+    /// The manifest's `name`; it owns the services listed here.
+    public var manifest: String
+    public var services: [ServiceSpec]
+    public var settings: GlobalSettings
+
+    public init(manifest: String, services: [ServiceSpec] = [], settings: GlobalSettings = GlobalSettings()) {
+        self.manifest = manifest
+        self.services = services
+        self.settings = settings
+    }
+
+    /// The IPVS configuration part (what goes into the kernel when every real server is healthy).
+    public var table: IPVSTable {
+        IPVSTable(entries: services.map { IPVSTable.Entry(service: $0.service, realServers: $0.realServers.map(\.server)) })
+    }
+}
+
+/// One virtual service as declared, with the policy around it.
+public struct ServiceSpec: Hashable, Sendable, Codable {
+    /// The manifest's name for the service (`web-http`); unique within a manifest.
+    public var name: String
+    public var service: VirtualService
+    public var realServers: [RealServerSpec]
+    /// How long a removed real server may drain (weight 0) before it is deleted; nil = the
+    /// planner's default. UDP services never drain.
+    public var drainTimeout: UInt32?
+    /// The service-wide health check; a real server may override it.
+    public var healthCheck: HealthCheck?
+    /// Served when every real server is down (keepalived `sorry_server`).
+    public var sorryServer: RealServer?
+    /// Minimum total weight of healthy servers before the service counts as up (keepalived `quorum`).
+    public var quorum: UInt32?
+    public var hysteresis: UInt32?
+    /// On failure set weight 0 (keep connections) instead of removing the server
+    /// (keepalived `inhibit_on_failure`).
+    public var inhibitOnFailure: Bool
+
+    public init(
+        name: String, service: VirtualService, realServers: [RealServerSpec] = [],
+        drainTimeout: UInt32? = nil, healthCheck: HealthCheck? = nil, sorryServer: RealServer? = nil,
+        quorum: UInt32? = nil, hysteresis: UInt32? = nil, inhibitOnFailure: Bool = false
+    ) {
+        self.name = name
+        self.service = service
+        self.realServers = realServers
+        self.drainTimeout = drainTimeout
+        self.healthCheck = healthCheck
+        self.sorryServer = sorryServer
+        self.quorum = quorum
+        self.hysteresis = hysteresis
+        self.inhibitOnFailure = inhibitOnFailure
+    }
+}
+
+/// One real server as declared.
+public struct RealServerSpec: Hashable, Sendable, Codable {
+    public var server: RealServer
+    /// Overrides the service's health check for this server.
+    public var healthCheck: HealthCheck?
+
+    public init(server: RealServer, healthCheck: HealthCheck? = nil) {
+        self.server = server
+        self.healthCheck = healthCheck
+    }
+}
+
+/// Kernel-wide settings a manifest may declare. Absent fields are left as they are.
+public struct GlobalSettings: Hashable, Sendable, Codable {
+    public var timeouts: Timeouts?
+    /// nil = leave the sync daemons alone; [] = none should run.
+    public var syncDaemons: [SyncDaemon]?
+
+    public init(timeouts: Timeouts? = nil, syncDaemons: [SyncDaemon]? = nil) {
+        self.timeouts = timeouts
+        self.syncDaemons = syncDaemons
+    }
+}
+
+/// A health check with keepalived's semantics (names follow keepalived where they exist).
+public struct HealthCheck: Hashable, Sendable, Codable {
+    public enum Kind: String, Hashable, Sendable, Codable {
+        /// Connect to address:port (`TCP_CHECK`).
+        case tcp
+        /// `HTTP_GET`.
+        case http
+        /// `SSL_GET`.
+        case https
+        /// Run a local program (`MISC_CHECK`); only when the daemon's config allows it.
+        case exec
+    }
+
+    public var type: Kind
+    /// Port to probe; nil = the real server's port (`connect_port`).
+    public var port: UInt16?
+    /// HTTP path (`url { path }`).
+    public var path: String?
+    /// Accepted HTTP status codes (`status_code`); empty = 200.
+    public var statusCodes: [Int]
+    /// MD5 hex digest of the body (`digest`).
+    public var digest: String?
+    /// HTTP `Host` header (`virtualhost`).
+    public var host: String?
+    /// For https: skip certificate verification (must be explicit).
+    public var insecureSkipVerify: Bool
+    /// For exec: the program and its arguments (`misc_path`).
+    public var command: [String]?
+    /// Seconds to wait for connect / the whole check (`connect_timeout`, `misc_timeout`).
+    public var connectTimeout: Double
+    /// Consecutive failures before the server is marked down (`retry`).
+    public var retry: UInt32
+    /// Seconds between retries after a failure (`delay_before_retry`).
+    public var delayBeforeRetry: Double
+    /// Seconds between checks (`delay_loop`).
+    public var interval: Double
+    /// Consecutive successes before a down server is marked up.
+    public var rise: UInt32
+    /// Consecutive failures before an up server is marked down; nil = `retry`.
+    public var fall: UInt32?
+    /// Start as failed until the first success (keepalived `alpha`).
+    public var alpha: Bool
+
+    public init(
+        type: Kind, port: UInt16? = nil, path: String? = nil, statusCodes: [Int] = [],
+        digest: String? = nil, host: String? = nil, insecureSkipVerify: Bool = false,
+        command: [String]? = nil, connectTimeout: Double = 5, retry: UInt32 = 1,
+        delayBeforeRetry: Double = 1, interval: Double = 6, rise: UInt32 = 1, fall: UInt32? = nil,
+        alpha: Bool = false
+    ) {
+        self.type = type
+        self.port = port
+        self.path = path
+        self.statusCodes = statusCodes
+        self.digest = digest
+        self.host = host
+        self.insecureSkipVerify = insecureSkipVerify
+        self.command = command
+        self.connectTimeout = connectTimeout
+        self.retry = retry
+        self.delayBeforeRetry = delayBeforeRetry
+        self.interval = interval
+        self.rise = rise
+        self.fall = fall
+        self.alpha = alpha
+    }
+}

@@ -1,0 +1,3 @@
+import LVSCommands
+
+await LVSCommand.run()
