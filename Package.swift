@@ -40,7 +40,7 @@ let package = Package(
             path: "Sources/EmbedMigrationsPlugin"),
         .target(
             name: "LVSStore",
-            dependencies: ["LVSModel", "LVSPlan", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: ["LVSModel", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strictness,
             plugins: ["EmbedMigrations"]),
 
@@ -89,7 +89,7 @@ let package = Package(
             name: "LVSInteropTests", dependencies: ["LVSInterop", "LVSModel"],
             swiftSettings: strictness),
         .testTarget(
-            name: "LVSStoreTests", dependencies: ["LVSStore", "LVSModel", "LVSPlan"],
+            name: "LVSStoreTests", dependencies: ["LVSStore", "LVSModel"],
             swiftSettings: strictness),
         .testTarget(
             name: "LVSPlanTests", dependencies: ["LVSPlan", "LVSModel"], swiftSettings: strictness),
