@@ -63,6 +63,19 @@ let package = Package(
             name: "LVSApply", dependencies: ["LVSPlan", "LVSKernel", "LVSModel"],
             swiftSettings: strictness),
 
+        // Health checks (tcp, http, https, exec) with keepalived's semantics, and the pure
+        // overlay of health state onto desired weights.
+        .target(
+            name: "LVSHealth",
+            dependencies: ["LVSModel", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictness),
+
+        // Notifications on state change: exec hook, HTTP webhook, SMTP mail.
+        .target(
+            name: "LVSNotify",
+            dependencies: ["LVSModel", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictness),
+
         // ⑦ The CLI and its renderers.
         .target(
             name: "LVSCommands",
@@ -103,6 +116,10 @@ let package = Package(
             name: "LVSApplyTests",
             dependencies: ["LVSApply", "LVSPlan", "LVSKernel", "LVSModel", "LVSTestSupport"],
             swiftSettings: strictness),
+        .testTarget(
+            name: "LVSHealthTests", dependencies: ["LVSHealth", "LVSModel"], swiftSettings: strictness),
+        .testTarget(
+            name: "LVSNotifyTests", dependencies: ["LVSNotify", "LVSModel"], swiftSettings: strictness),
         .testTarget(
             name: "LVSCommandsTests", dependencies: ["LVSCommands", "LVSTestSupport"],
             swiftSettings: strictness),

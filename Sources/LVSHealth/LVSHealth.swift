@@ -1,0 +1,1 @@
+// LVSHealth: see Package.swift for this target's place in the data flow.
