@@ -58,7 +58,8 @@ public struct ApplyFailure: Hashable, Sendable, CustomStringConvertible {
     /// `apply failed at change 3 (web: services[0].realServers[1]): add real server …: … (errno 22 EINVAL); undid 2 earlier changes; the kernel is as before the apply`.
     public var description: String {
         let place = "\(change.manifest)\(change.path.isEmpty ? "" : ": \(change.path)")"
-        var s = "apply failed at change \(index + 1) (\(place)): \(change.subject): \(error)"
+        // The kernel's message already names the write it refused.
+        var s = "apply failed at change \(index + 1) (\(place)): " + (error.write == nil ? "\(change.subject): " : "") + "\(error)"
         let n = report.undone
         if undoFailures.isEmpty {
             s += n == 0
@@ -66,7 +67,8 @@ public struct ApplyFailure: Hashable, Sendable, CustomStringConvertible {
                 : "; undid \(n) earlier change\(n == 1 ? "" : "s"), the kernel is as before the apply"
         } else {
             s += "; undid \(n) earlier change\(n == 1 ? "" : "s") but \(undoFailures.count) undo write\(undoFailures.count == 1 ? "" : "s") failed ("
-            s += undoFailures.map { "\($0.write): \($0.outcome.error.map { "\($0)" } ?? "skipped")" }.joined(separator: "; ")
+            s += undoFailures.map { e in e.outcome.error.map { $0.write == nil ? "\(e.write): \($0)" : "\($0)" } ?? "\(e.write): not sent" }
+                .joined(separator: "; ")
             s += "); the kernel is partly changed: run lvsctl plan to see what is left"
         }
         return s
