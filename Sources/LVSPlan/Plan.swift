@@ -53,6 +53,12 @@ public struct Plan: Hashable, Sendable, Codable {
     /// No kernel writes. (Bookkeeping such as a stale drain record may still be pending.)
     public var isEmpty: Bool { changes.isEmpty }
 
+    /// Whether the store needs updating even if there is nothing to write to the kernel: a drain
+    /// started on a server already at weight 0, a cancelled or stale drain record, a stale owner.
+    public var hasBookkeeping: Bool {
+        !drainsToStart.isEmpty || !drainsToFinish.isEmpty || !claims.isEmpty || !releases.isEmpty
+    }
+
     /// Whether the plan may be applied: no guard refused it.
     public var isApplyable: Bool { violations.isEmpty }
 

@@ -151,9 +151,12 @@ private struct Builder {
         planUpdate(d, live: live)
     }
 
-    /// The declared real servers with weight overrides applied.
+    /// The declared real servers with weight overrides applied (a duplicate, which validation
+    /// reports, counts once: the first wins).
     func effective(_ d: Declared) -> [(index: Int, server: RealServer)] {
-        d.spec.realServers.enumerated().map { i, r in
+        var seen: Set<RealServer.ID> = []
+        return d.spec.realServers.enumerated().compactMap { i, r in
+            guard seen.insert(r.server.id).inserted else { return nil }
             var s = r.server
             if let w = input.policy.weightOverrides[ServiceRealServerKey(service: d.spec.service.id, realServer: s.id)] {
                 s.weight = w

@@ -55,6 +55,26 @@ struct PlannerTests {
         #expect(after.map(\.key) == [F.key(80, 3)])
     }
 
+    @Test func removedServerAlreadyAtWeightZeroWithConnectionsStartsADrainWithoutAWrite() {
+        let d = F.desired([F.spec(F.svc(), [F.rs(1), F.rs(2)])])
+        let live = F.table([F.live(F.svc(), [F.rs(1), F.rs(2), F.rs(3, weight: 0)], inactive: [3: 2])])
+        let plan = Planner.plan(PlanInput(desired: [d], live: live, owners: [F.sid(): "web"], now: 2000))
+        #expect(plan.isEmpty)
+        #expect(plan.hasBookkeeping)
+        #expect(plan.drainsToStart == [DrainState(service: F.sid(), realServer: F.rid(3), manifest: "web", startedAt: 2000, deadline: 2030)])
+        #expect(plan.pendingDrains.map(\.inactiveConnections) == [2])
+    }
+
+    @Test func duplicateRealServerInAManifestCountsOnce() {
+        let d = F.desired([F.spec(F.svc(), [F.rs(1, weight: 4), F.rs(1, weight: 9)])])
+        let plan = Planner.plan(PlanInput(desired: [d], live: F.table([]), now: 0))
+        #expect(plan.changes.map(F.line) == [
+            "createService tcp/10.0.0.100:80: new service",
+            "addRealServer tcp/10.0.0.100:80 10.0.0.1:80: new real server",
+        ])
+        #expect(plan.changes.last?.after == .realServer(F.rs(1, weight: 4)))
+    }
+
     @Test func drainInProgressIsPendingAndKept() {
         let d = F.desired([F.spec(F.svc(), [F.rs(1), F.rs(2)])])
         let live = F.table([F.live(F.svc(), [F.rs(1), F.rs(2), F.rs(3, weight: 0)], active: [3: 1])])
