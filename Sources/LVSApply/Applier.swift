@@ -1,0 +1,125 @@
+public import LVSKernel
+import LVSModel
+public import LVSPlan
+
+/// Runs a plan against an `IPVSKernel`: one kernel write per change, undone on failure.
+///
+/// Nothing is written when the plan has guard violations, a change is malformed, or the live
+/// table's fingerprint no longer matches the plan's. The writes go to the kernel as one batch that
+/// stops at the first error (the netlink adapter pipelines them). If a write fails, the changes
+/// already made are taken back in reverse order from their `before` values, and the error names
+/// the failed change, its manifest path and the kernel's reason.
+///
+/// Persisting the plan's bookkeeping (ownership claims and releases, drains started and finished)
+/// is the caller's job, after a successful apply only.
+public final class Applier {
+    public let kernel: any IPVSKernel
+
+    public init(kernel: any IPVSKernel) {
+        self.kernel = kernel
+    }
+
+    /// Applies `plan`.
+    ///
+    /// - Parameters:
+    ///   - verifyFingerprint: read the live table first and refuse the plan if it changed since
+    ///     the plan was made. Only a caller that planned from a snapshot it just read may skip it.
+    ///   - onEvent: called once per kernel write (plan and undo), in order, as soon as its outcome
+    ///     is known: one audit row each.
+    /// - Returns: the counts and events of a complete apply.
+    /// - Throws: `ApplyError`; `.changeFailed` after a kernel write failed and the earlier changes
+    ///   were undone.
+    @discardableResult
+    public func apply(
+        _ plan: Plan, verifyFingerprint: Bool = true, onEvent: (ApplyEvent) -> Void = { _ in }
+    ) throws(ApplyError) -> ApplyReport {
+        guard plan.violations.isEmpty else { throw .planHasViolations(plan.violations) }
+        guard plan.formatVersion <= Plan.currentFormatVersion else { throw .unsupportedFormat(plan.formatVersion) }
+
+        var writes: [KernelWrite] = []
+        for (i, c) in plan.changes.enumerated() {
+            do {
+                writes.append(try c.kernelWrite())
+                _ = try c.undoWrites()
+            } catch {
+                throw .malformedChange(index: i, change: c, problem: error)
+            }
+        }
+
+        if verifyFingerprint {
+            let live: String
+            do {
+                live = try kernel.snapshot().fingerprint
+            } catch {
+                throw .kernelRead(error)
+            }
+            guard live == plan.baseFingerprint else { throw .stalePlan(planned: plan.baseFingerprint, live: live) }
+        }
+
+        var report = ApplyReport()
+        guard !writes.isEmpty else { return report }
+
+        let clock = ContinuousClock()
+        let start = clock.now
+        let outcomes = kernel.execute(writes, stopOnError: true)
+        let elapsed = clock.now - start
+
+        var failedAt: (index: Int, error: KernelError)? = nil
+        var appliedIndices: [Int] = []
+        for (i, write) in writes.enumerated() {
+            let outcome = i < outcomes.count ? outcomes[i] : .skipped
+            switch outcome {
+            case .applied:
+                report.writes += 1
+                report.applied += 1
+                appliedIndices.append(i)
+            case .failed(let e):
+                report.writes += 1
+                report.failed += 1
+                if failedAt == nil { failedAt = (i, e) }
+            case .skipped:
+                report.skipped += 1
+            }
+            let event = ApplyEvent(origin: .plan, index: i, change: plan.changes[i], write: write, outcome: outcome, duration: elapsed)
+            report.events.append(event)
+            onEvent(event)
+        }
+
+        guard let failure = failedAt else { return report }
+
+        // Undo every change the kernel applied (with pipelining, possibly some after the failed
+        // one), newest first. Keep going past an undo failure: undoing the rest still helps.
+        var undo: [(index: Int, write: KernelWrite)] = []
+        for i in appliedIndices.reversed() {
+            // Checked above, before anything was written.
+            let ws = (try? plan.changes[i].undoWrites()) ?? []
+            undo += ws.map { (i, $0) }
+        }
+        var undoFailures: [ApplyEvent] = []
+        if !undo.isEmpty {
+            let undoStart = clock.now
+            let undoOutcomes = kernel.execute(undo.map(\.write), stopOnError: false)
+            let undoElapsed = clock.now - undoStart
+            var failedChanges: Set<Int> = []
+            for (k, u) in undo.enumerated() {
+                let outcome = k < undoOutcomes.count ? undoOutcomes[k] : .skipped
+                if outcome != .skipped { report.writes += 1 }
+                if outcome != .applied {
+                    failedChanges.insert(u.index)
+                    if case .failed = outcome { report.failed += 1 }
+                }
+                let event = ApplyEvent(
+                    origin: .undo, index: u.index, change: plan.changes[u.index], write: u.write, outcome: outcome,
+                    duration: undoElapsed)
+                report.events.append(event)
+                if outcome != .applied { undoFailures.append(event) }
+                onEvent(event)
+            }
+            report.undone = appliedIndices.filter { !failedChanges.contains($0) }.count
+        }
+
+        throw .changeFailed(ApplyFailure(
+            index: failure.index, change: plan.changes[failure.index], error: failure.error,
+            undoFailures: undoFailures, report: report))
+    }
+}

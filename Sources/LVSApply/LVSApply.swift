@@ -1,1 +1,0 @@
-// LVSApply: see Package.swift for this target's place in the data flow.

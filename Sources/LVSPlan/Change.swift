@@ -1,0 +1,162 @@
+public import LVSModel
+
+/// One planned change to the kernel: exactly one kernel write.
+///
+/// `before` and `after` carry full objects so that the applier can send a full replace on every
+/// SET and undo a change without reading the kernel again. `reason` is for display only: nothing
+/// may decide anything from it.
+public struct Change: Hashable, Sendable, Codable {
+    /// What the change does.
+    public enum Action: String, Hashable, Sendable, Codable, CaseIterable {
+        case setTimeouts
+        case startSyncDaemon
+        case createService
+        case updateService
+        case addRealServer
+        case updateRealServer
+        case drainRealServer
+        case deleteRealServer
+        case deleteService
+        case stopSyncDaemon
+
+        /// `+` for additions, `~` for in-place edits (a drain is an edit: weight 0), `-` for removals.
+        public var symbol: Character {
+            switch self {
+            case .createService, .addRealServer, .startSyncDaemon: "+"
+            case .updateService, .updateRealServer, .drainRealServer, .setTimeouts: "~"
+            case .deleteService, .deleteRealServer, .stopSyncDaemon: "-"
+            }
+        }
+    }
+
+    /// A full kernel object before or after the change.
+    public enum Value: Hashable, Sendable {
+        case service(VirtualService)
+        /// A service with its real servers: the `before` of a `deleteService`, so that an undo can
+        /// re-create both.
+        case entry(IPVSTable.Entry)
+        case realServer(RealServer)
+        case timeouts(Timeouts)
+        case syncDaemon(SyncDaemon)
+    }
+
+    public var action: Action
+    /// The manifest the change comes from (the owner, for deletions).
+    public var manifest: String
+    /// The service changed; nil for timeouts and sync daemons.
+    public var service: VirtualService.ID?
+    /// The real server changed, for real-server actions.
+    public var realServer: RealServer.ID?
+    public var before: Value?
+    public var after: Value?
+    /// The manifest JSON path the change comes from: `services[1].realServers[0]`; for something
+    /// no longer in the manifest, the nearest enclosing path (`services[1]`, or "" for a service).
+    public var path: String
+    /// Why, for people: `weight 100 → 50`, `not in manifest`. Display only.
+    public var reason: String
+
+    public init(
+        action: Action, manifest: String, service: VirtualService.ID? = nil, realServer: RealServer.ID? = nil,
+        before: Value? = nil, after: Value? = nil, path: String, reason: String
+    ) {
+        self.action = action
+        self.manifest = manifest
+        self.service = service
+        self.realServer = realServer
+        self.before = before
+        self.after = after
+        self.path = path
+        self.reason = reason
+    }
+
+    /// `+ add real server 10.0.0.1:80 to tcp/10.0.0.100:80 (web: services[0].realServers[0]): new`.
+    public var summary: String {
+        var s = "\(action.symbol) \(subject)"
+        s += " (\(manifest)\(path.isEmpty ? "" : ": \(path)"))"
+        if !reason.isEmpty { s += ": \(reason)" }
+        return s
+    }
+
+    /// `add real server 10.0.0.1:80 to tcp/10.0.0.100:80`.
+    public var subject: String {
+        let svc = service.map { "\($0)" } ?? "?"
+        let rs = realServer.map { "\($0)" } ?? "?"
+        switch action {
+        case .setTimeouts: return "set timeouts"
+        case .startSyncDaemon: return "start sync daemon \(after?.syncDaemon.map { "\($0.state) on \($0.interface)" } ?? "")"
+        case .stopSyncDaemon: return "stop sync daemon \(before?.syncDaemon.map { "\($0.state)" } ?? "")"
+        case .createService: return "create service \(svc)"
+        case .updateService: return "update service \(svc)"
+        case .deleteService: return "delete service \(svc)"
+        case .addRealServer: return "add real server \(rs) to \(svc)"
+        case .updateRealServer: return "update real server \(rs) of \(svc)"
+        case .drainRealServer: return "drain real server \(rs) of \(svc)"
+        case .deleteRealServer: return "delete real server \(rs) from \(svc)"
+        }
+    }
+}
+
+extension Change.Value {
+    public var service: VirtualService? {
+        switch self {
+        case .service(let s): s
+        case .entry(let e): e.service
+        default: nil
+        }
+    }
+
+    public var realServer: RealServer? {
+        if case .realServer(let r) = self { return r }
+        return nil
+    }
+
+    public var timeouts: Timeouts? {
+        if case .timeouts(let t) = self { return t }
+        return nil
+    }
+
+    public var syncDaemon: SyncDaemon? {
+        if case .syncDaemon(let d) = self { return d }
+        return nil
+    }
+
+    /// The real servers of an `entry`.
+    public var realServers: [RealServer]? {
+        if case .entry(let e) = self { return e.realServers }
+        return nil
+    }
+}
+
+extension Change.Value: Codable {
+    private enum Key: String, CodingKey {
+        case service, entry, realServer, timeouts, syncDaemon
+    }
+
+    /// Encoded as an object with one key naming the kind: `{"realServer": {...}}`.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: Key.self)
+        switch self {
+        case .service(let v): try c.encode(v, forKey: .service)
+        case .entry(let v): try c.encode(v, forKey: .entry)
+        case .realServer(let v): try c.encode(v, forKey: .realServer)
+        case .timeouts(let v): try c.encode(v, forKey: .timeouts)
+        case .syncDaemon(let v): try c.encode(v, forKey: .syncDaemon)
+        }
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: Key.self)
+        guard c.allKeys.count == 1, let key = c.allKeys.first else {
+            throw DecodingError.dataCorrupted(.init(
+                codingPath: c.codingPath,
+                debugDescription: "a change value needs exactly one of service, entry, realServer, timeouts, syncDaemon"))
+        }
+        switch key {
+        case .service: self = .service(try c.decode(VirtualService.self, forKey: key))
+        case .entry: self = .entry(try c.decode(IPVSTable.Entry.self, forKey: key))
+        case .realServer: self = .realServer(try c.decode(RealServer.self, forKey: key))
+        case .timeouts: self = .timeouts(try c.decode(Timeouts.self, forKey: key))
+        case .syncDaemon: self = .syncDaemon(try c.decode(SyncDaemon.self, forKey: key))
+        }
+    }
+}

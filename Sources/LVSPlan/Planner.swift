@@ -1,0 +1,434 @@
+import LVSModel
+
+/// Computes the minimal, safely ordered changes from the live table to the desired state.
+///
+/// A pure function of `PlanInput`: no I/O, no clock, no logging. The rules:
+/// - Minimal: an attribute the kernel edits in place (scheduler, flags, timeout, netmask,
+///   persistence engine; weight, forwarding, thresholds, tunnel) is one update. Only an identity
+///   change deletes and re-creates; for a real server that is a port change, shown as delete + add.
+/// - Graceful: a real server leaving the manifest is drained (weight 0) and deleted by a later
+///   plan once it has no connections or its drain deadline has passed. UDP services, and services
+///   with a drain timeout of 0, delete at once. A whole service leaving the manifest is deleted at
+///   once (guarded by `allowDelete`): IPVS has no way to drain a service as a unit, and an operator
+///   who wants a gentle exit removes its real servers first.
+/// - Safe order: global settings, then additions and edits, then drains and removals, then
+///   stopping sync daemons; sorted by identity within each group.
+/// - Owned only: live services nobody owns are listed in `Plan.foreign` and never touched;
+///   services owned by manifests out of scope are left alone.
+public enum Planner {
+    public static func plan(_ input: PlanInput) -> Plan {
+        var b = Builder(input: input)
+        b.run()
+        return b.result()
+    }
+}
+
+/// The working state of one planning pass.
+private struct Builder {
+    let input: PlanInput
+    let liveByID: [VirtualService.ID: LiveService]
+    let drainByKey: [ServiceRealServerKey: DrainState]
+
+    var ranked: [(rank: Int, change: Change)] = []
+    var violations: [GuardViolation] = []
+    var foreign: [VirtualService.ID] = []
+    var pending: [PendingDrain] = []
+    var drainsToStart: [DrainState] = []
+    /// Drain records of services this plan looked at; those not kept are finished.
+    var drainsSeen: Set<ServiceRealServerKey> = []
+    var drainsKept: Set<ServiceRealServerKey> = []
+    var claims: [Claim] = []
+    var releases: [VirtualService.ID] = []
+
+    init(input: PlanInput) {
+        self.input = input
+        var live: [VirtualService.ID: LiveService] = [:]
+        for s in input.live.services { live[s.service.id] = s }
+        liveByID = live
+        var drains: [ServiceRealServerKey: DrainState] = [:]
+        for d in input.drains { drains[d.key] = d }
+        drainByKey = drains
+    }
+
+    /// One declared service: which manifest, where in it.
+    struct Declared {
+        var manifest: String
+        var index: Int
+        var spec: ServiceSpec
+    }
+
+    // MARK: - Ranks (the safe order)
+
+    static func rank(_ a: Change.Action, restart: Bool = false) -> Int {
+        switch a {
+        case .setTimeouts: 0
+        case .stopSyncDaemon: restart ? 1 : 10
+        case .startSyncDaemon: 2
+        case .createService: 3
+        case .updateService: 4
+        case .addRealServer: 5
+        case .updateRealServer: 6
+        case .drainRealServer: 7
+        case .deleteRealServer: 8
+        case .deleteService: 9
+        }
+    }
+
+    mutating func emit(_ c: Change, restart: Bool = false) {
+        ranked.append((Builder.rank(c.action, restart: restart), c))
+    }
+
+    // MARK: - The pass
+
+    mutating func run() {
+        let desired = input.desired.sorted { $0.manifest < $1.manifest }
+        var declared: [VirtualService.ID: Declared] = [:]
+        for ds in desired {
+            for (i, spec) in ds.services.enumerated() {
+                let id = spec.service.id
+                if let other = declared[id] {
+                    violations.append(GuardViolation(
+                        kind: .ownershipConflict, service: id, manifest: ds.manifest,
+                        message: "also declared by manifest \(other.manifest) (services[\(other.index)]); declare it in one manifest only"))
+                    continue
+                }
+                declared[id] = Declared(manifest: ds.manifest, index: i, spec: spec)
+            }
+        }
+
+        for id in declared.keys.sorted() {
+            guard let d = declared[id] else { continue }
+            planDeclared(d)
+        }
+
+        for s in input.live.services where declared[s.service.id] == nil {
+            let id = s.service.id
+            guard let owner = input.owners[id] else {
+                foreign.append(id)
+                continue
+            }
+            guard input.scope.contains(owner) else { continue }
+            planDelete(s, owner: owner)
+        }
+
+        // Ownership of services that are gone from both the manifest and the kernel.
+        for (id, owner) in input.owners where input.scope.contains(owner) && liveByID[id] == nil && declared[id] == nil {
+            releases.append(id)
+        }
+
+        // Drain records of services no longer in the kernel are stale.
+        for d in input.drains where liveByID[d.service] == nil {
+            drainsSeen.insert(d.key)
+        }
+
+        planSettings(desired)
+    }
+
+    mutating func planDeclared(_ d: Declared) {
+        let id = d.spec.service.id
+        let owner = input.owners[id]
+        if let owner, owner != d.manifest {
+            violations.append(GuardViolation(
+                kind: .ownershipConflict, service: id, manifest: d.manifest,
+                message: "is owned by manifest \(owner); remove it from one of the two manifests (or delete manifest \(owner) first)"))
+            return
+        }
+        guard let live = liveByID[id] else {
+            if owner == nil { claims.append(Claim(service: id, manifest: d.manifest)) }
+            planCreate(d)
+            return
+        }
+        if owner == nil {
+            guard input.policy.adoptForeign else {
+                foreign.append(id)
+                violations.append(GuardViolation(
+                    kind: .foreignService, service: id, manifest: d.manifest,
+                    message: "exists in the kernel but is not managed by lvsctl (created by ipvsadm or keepalived?); pass --adopt to take it over, or remove it from the manifest"))
+                return
+            }
+            claims.append(Claim(service: id, manifest: d.manifest))
+        }
+        planUpdate(d, live: live)
+    }
+
+    /// The declared real servers with weight overrides applied (a duplicate, which validation
+    /// reports, counts once: the first wins).
+    func effective(_ d: Declared) -> [(index: Int, server: RealServer)] {
+        var seen: Set<RealServer.ID> = []
+        return d.spec.realServers.enumerated().compactMap { i, r in
+            guard seen.insert(r.server.id).inserted else { return nil }
+            var s = r.server
+            if let w = input.policy.weightOverrides[ServiceRealServerKey(service: d.spec.service.id, realServer: s.id)] {
+                s.weight = w
+            }
+            return (i, s)
+        }
+    }
+
+    static func path(_ service: Int, _ realServer: Int? = nil) -> String {
+        realServer.map { "services[\(service)].realServers[\($0)]" } ?? "services[\(service)]"
+    }
+
+    mutating func planCreate(_ d: Declared) {
+        let svc = d.spec.service.normalized
+        emit(Change(
+            action: .createService, manifest: d.manifest, service: svc.id, after: .service(svc),
+            path: Builder.path(d.index), reason: "new service"))
+        for (i, r) in effective(d) {
+            emit(Change(
+                action: .addRealServer, manifest: d.manifest, service: svc.id, realServer: r.id,
+                after: .realServer(r), path: Builder.path(d.index, i), reason: "new real server"))
+        }
+        // Drain records for a service that is not in the kernel are stale.
+        for key in drainByKey.keys where key.service == svc.id { drainsSeen.insert(key) }
+    }
+
+    mutating func planUpdate(_ d: Declared, live: LiveService) {
+        let id = d.spec.service.id
+        let svc = d.spec.service.normalized
+        let diffs = FieldDifference.service(desired: svc, live: live.service)
+        if !diffs.isEmpty {
+            emit(Change(
+                action: .updateService, manifest: d.manifest, service: id, before: .service(live.service),
+                after: .service(svc), path: Builder.path(d.index), reason: diffs.map(\.text).joined(separator: ", ")))
+        }
+        for key in drainByKey.keys where key.service == id { drainsSeen.insert(key) }
+
+        let wanted = effective(d)
+        let wantedIDs = Set(wanted.map(\.server.id))
+        var liveRS: [RealServer.ID: LiveRealServer] = [:]
+        for r in live.realServers { liveRS[r.server.id] = r }
+
+        // Real servers that only changed port: pair them per address, in port order.
+        let added = wanted.filter { liveRS[$0.server.id] == nil }
+        let removed = live.realServers.filter { !wantedIDs.contains($0.server.id) }
+        var movedFrom: [RealServer.ID: UInt16] = [:]  // new id → old port
+        var movedTo: [RealServer.ID: UInt16] = [:]  // old id → new port
+        for address in Set(added.map(\.server.id.address)) {
+            let new = added.map(\.server.id).filter { $0.address == address }.sorted()
+            let old = removed.map(\.server.id).filter { $0.address == address }.sorted()
+            for (n, o) in zip(new, old) {
+                movedFrom[n] = o.port
+                movedTo[o] = n.port
+            }
+        }
+
+        for (i, r) in wanted {
+            let key = ServiceRealServerKey(service: id, realServer: r.id)
+            guard let l = liveRS[r.id] else {
+                let reason = movedFrom[r.id].map { "port changed from \($0): delete and re-add" } ?? "new real server"
+                emit(Change(
+                    action: .addRealServer, manifest: d.manifest, service: id, realServer: r.id,
+                    after: .realServer(r), path: Builder.path(d.index, i), reason: reason))
+                continue
+            }
+            let draining = drainByKey[key] != nil
+            let rdiffs = FieldDifference.realServer(desired: r, live: l.server)
+            if !rdiffs.isEmpty {
+                var reason = rdiffs.map(\.text).joined(separator: ", ")
+                if draining { reason = "back in manifest, drain cancelled: " + reason }
+                emit(Change(
+                    action: .updateRealServer, manifest: d.manifest, service: id, realServer: r.id,
+                    before: .realServer(l.server), after: .realServer(r), path: Builder.path(d.index, i), reason: reason))
+            }
+            // A drain of a server that is back in the manifest is cancelled (not kept).
+        }
+
+        let protocolIsUDP = id.ipProtocol == .udp
+        let timeout = d.spec.drainTimeout ?? input.policy.defaultDrainTimeout
+        var removals = 0
+        for l in removed {
+            let rid = l.server.id
+            let key = ServiceRealServerKey(service: id, realServer: rid)
+            let connections = UInt64(l.activeConnections) + UInt64(l.inactiveConnections)
+            func delete(_ reason: String) {
+                emit(Change(
+                    action: .deleteRealServer, manifest: d.manifest, service: id, realServer: rid,
+                    before: .realServer(l.server), path: Builder.path(d.index), reason: reason))
+            }
+            if let newPort = movedTo[rid] {
+                delete("port changed to \(newPort): delete and re-add")
+                if drainByKey[key] == nil { removals += 1 }
+                continue
+            }
+            if protocolIsUDP || timeout == 0 {
+                delete(protocolIsUDP ? "not in manifest (UDP: deleted without draining)" : "not in manifest (drain timeout 0)")
+                if drainByKey[key] == nil { removals += 1 }
+                continue
+            }
+            if let drain = drainByKey[key] {
+                if connections == 0 {
+                    delete("drained: no connections left")
+                } else if input.now >= drain.deadline {
+                    delete("drain timeout \(Builder.seconds(drain.deadline - drain.startedAt)) s expired (\(connections) connections left)")
+                } else {
+                    drainsKept.insert(key)
+                    if l.server.weight != 0 {
+                        var after = l.server
+                        after.weight = 0
+                        emit(Change(
+                            action: .drainRealServer, manifest: d.manifest, service: id, realServer: rid,
+                            before: .realServer(l.server), after: .realServer(after), path: Builder.path(d.index),
+                            reason: "still draining: weight \(l.server.weight) → 0 (weight was raised outside lvsctl)"))
+                    }
+                    pending.append(PendingDrain(
+                        service: id, realServer: rid, manifest: drain.manifest, activeConnections: l.activeConnections,
+                        inactiveConnections: l.inactiveConnections, startedAt: drain.startedAt, deadline: drain.deadline))
+                }
+                continue
+            }
+            removals += 1
+            if l.server.weight == 0 && connections == 0 {
+                delete("not in manifest (weight 0, no connections: deleted without draining)")
+                continue
+            }
+            let state = DrainState(
+                service: id, realServer: rid, manifest: d.manifest, startedAt: input.now,
+                deadline: input.now + Double(timeout))
+            drainsToStart.append(state)
+            if l.server.weight != 0 {
+                var after = l.server
+                after.weight = 0
+                emit(Change(
+                    action: .drainRealServer, manifest: d.manifest, service: id, realServer: rid,
+                    before: .realServer(l.server), after: .realServer(after), path: Builder.path(d.index),
+                    reason: "not in manifest: drain (weight \(l.server.weight) → 0, up to \(timeout) s)"))
+            }
+            pending.append(PendingDrain(
+                service: id, realServer: rid, manifest: d.manifest, activeConnections: l.activeConnections,
+                inactiveConnections: l.inactiveConnections, startedAt: state.startedAt, deadline: state.deadline))
+        }
+
+        let total = live.realServers.count
+        if removals > 0 && total > 0 && !input.policy.allowRemoval {
+            let fraction = Double(removals) / Double(total)
+            if fraction > input.policy.maxRemovalFraction {
+                violations.append(GuardViolation(
+                    kind: .removalFraction, service: id, manifest: d.manifest,
+                    message: "would remove \(removals) of \(total) real servers (\(Builder.percent(fraction)) > \(Builder.percent(input.policy.maxRemovalFraction))); pass --allow-removal"))
+            }
+        }
+    }
+
+    mutating func planDelete(_ s: LiveService, owner: String) {
+        let id = s.service.id
+        let entry = IPVSTable.Entry(service: s.service, realServers: s.realServers.map(\.server))
+        emit(Change(
+            action: .deleteService, manifest: owner, service: id, before: .entry(entry), path: "",
+            reason: "not in manifest (with its \(s.realServers.count) real servers)"))
+        releases.append(id)
+        for key in drainByKey.keys where key.service == id { drainsSeen.insert(key) }
+        if !input.policy.allowDelete {
+            violations.append(GuardViolation(
+                kind: .serviceDeletion, service: id, manifest: owner,
+                message: "would delete the service and its \(s.realServers.count) real servers (not in manifest \(owner)); pass --allow-delete"))
+        }
+    }
+
+    // MARK: - Kernel-wide settings
+
+    mutating func planSettings(_ desired: [DesiredState]) {
+        let inScope = desired.filter { input.scope.contains($0.manifest) }
+
+        let withTimeouts = inScope.filter { $0.settings.timeouts != nil }
+        if let first = withTimeouts.first, let t = first.settings.timeouts {
+            for other in withTimeouts.dropFirst() where other.settings.timeouts != t {
+                violations.append(GuardViolation(
+                    kind: .settingsConflict, service: nil, manifest: other.manifest,
+                    message: "declares timeouts different from manifest \(first.manifest); declare kernel-wide settings in one manifest only"))
+            }
+            let diffs = FieldDifference.timeouts(desired: t, live: input.live.timeouts)
+            if !diffs.isEmpty {
+                emit(Change(
+                    action: .setTimeouts, manifest: first.manifest, before: .timeouts(input.live.timeouts),
+                    after: .timeouts(t), path: "settings.timeouts", reason: diffs.map(\.text).joined(separator: ", ")))
+            }
+        }
+
+        let withDaemons = inScope.filter { $0.settings.syncDaemons != nil }
+        if let first = withDaemons.first, let wanted = first.settings.syncDaemons {
+            for other in withDaemons.dropFirst() where other.settings.syncDaemons != wanted {
+                violations.append(GuardViolation(
+                    kind: .settingsConflict, service: nil, manifest: other.manifest,
+                    message: "declares sync daemons different from manifest \(first.manifest); declare kernel-wide settings in one manifest only"))
+            }
+            for state in [SyncDaemon.State.master, .backup] {
+                let index = wanted.firstIndex { $0.state == state }
+                let live = input.live.syncDaemons.first { $0.state == state }
+                let path = index.map { "settings.syncDaemons[\($0)]" } ?? "settings.syncDaemons"
+                switch (index.map { wanted[$0] }, live) {
+                case (let d?, nil):
+                    emit(Change(
+                        action: .startSyncDaemon, manifest: first.manifest, after: .syncDaemon(d), path: path,
+                        reason: "not running"))
+                case (nil, let l?):
+                    emit(Change(
+                        action: .stopSyncDaemon, manifest: first.manifest, before: .syncDaemon(l), path: path,
+                        reason: "not in manifest"))
+                case (let d?, let l?):
+                    let diffs = FieldDifference.syncDaemon(desired: d, live: l)
+                    if !diffs.isEmpty {
+                        let text = diffs.map(\.text).joined(separator: ", ")
+                        emit(Change(
+                            action: .stopSyncDaemon, manifest: first.manifest, before: .syncDaemon(l), path: path,
+                            reason: "\(text): stop and restart"), restart: true)
+                        emit(Change(
+                            action: .startSyncDaemon, manifest: first.manifest, after: .syncDaemon(d), path: path,
+                            reason: "\(text): restart"))
+                    }
+                case (nil, nil):
+                    break
+                }
+            }
+        }
+    }
+
+    // MARK: - Result
+
+    func result() -> Plan {
+        let order = ranked.enumerated().sorted { x, y in
+            let (a, b) = (x.element, y.element)
+            if a.rank != b.rank { return a.rank < b.rank }
+            if a.change.service != b.change.service {
+                switch (a.change.service, b.change.service) {
+                case (let s?, let t?): return s < t
+                case (nil, _): return true
+                default: return false
+                }
+            }
+            if a.change.realServer != b.change.realServer {
+                switch (a.change.realServer, b.change.realServer) {
+                case (let s?, let t?): return s < t
+                case (nil, _): return true
+                default: return false
+                }
+            }
+            let da = (a.change.after ?? a.change.before)?.syncDaemon?.state.rawValue ?? 0
+            let db = (b.change.after ?? b.change.before)?.syncDaemon?.state.rawValue ?? 0
+            if da != db { return da < db }
+            return x.offset < y.offset
+        }
+        let finish = drainsSeen.subtracting(drainsKept)
+        return Plan(
+            baseFingerprint: input.live.fingerprint,
+            computedAt: input.now,
+            changes: order.map(\.element.change),
+            foreign: foreign.sorted(),
+            pendingDrains: pending.sorted { ($0.service, $0.realServer) < ($1.service, $1.realServer) },
+            violations: violations,
+            drainsToStart: drainsToStart.sorted { $0.key < $1.key },
+            drainsToFinish: finish.sorted(),
+            claims: claims.sorted { $0.service < $1.service },
+            releases: Array(Set(releases)).sorted())
+    }
+
+    /// `30` or `2.5`.
+    static func seconds(_ s: Double) -> String {
+        let r = s.rounded()
+        if abs(s - r) < 0.001, abs(r) < 1e15 { return "\(Int(r))" }
+        return "\((s * 10).rounded() / 10)"
+    }
+
+    /// `75%`.
+    static func percent(_ f: Double) -> String { "\(Int((f * 100).rounded()))%" }
+}
