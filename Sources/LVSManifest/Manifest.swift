@@ -16,6 +16,11 @@ import Darwin
 /// default applied and every value explicit (see `encode(_:)`), with sorted keys and fixed
 /// indentation. Services and real servers keep their declared order. Descriptions are comments:
 /// they are not part of the canonical form, so editing them does not change the content hash.
+///
+/// Decisions worth knowing: `sh-*`/`mh-*` scheduler flags need their scheduler (error); the raw
+/// `flag-1`…`flag-3` are accepted with any scheduler but warn where the scheduler ignores them.
+/// A `lowerThreshold` above an `upperThreshold` of 0 is an error too (the kernel answers ERANGE).
+/// Service-level `forwarding`/`tunnel` are defaults for the real servers and the sorry server.
 public enum Manifest {
     /// Reads and validates the manifest at `path`; `-` reads standard input.
     public static func load(path: String, capabilities: KernelCapabilities? = nil) -> ManifestResult {
