@@ -1,0 +1,397 @@
+import LVSModel
+
+/// A strict RFC 8259 JSON parser that records the line and column of every key and value.
+///
+/// Beyond the RFC it rejects duplicate object keys, invalid UTF-8 and nesting deeper than
+/// `maxDepth`. A leading UTF-8 byte order mark is skipped with a warning. Syntax errors stop the
+/// parse (nothing after them can be trusted); duplicate keys do not, so all of them are reported.
+public struct JSONParser {
+    /// One problem found while parsing.
+    public struct Problem: Hashable, Sendable {
+        public var severity: Diagnostic.Severity
+        public var position: SourcePosition
+        public var message: String
+        public var hint: String?
+        /// The JSON path of the object holding a duplicate key; "" for syntax errors.
+        public var path: String
+    }
+
+    /// The outcome of a parse: the tree when the syntax is valid, and every problem found.
+    public struct Result: Sendable {
+        public var root: JSONNode?
+        public var problems: [Problem]
+    }
+
+    /// Nesting limit for objects and arrays; a manifest needs about six levels.
+    public static let defaultMaxDepth = 64
+
+    private let bytes: [UInt8]
+    private let maxDepth: Int
+    private var index = 0
+    private var line = 1
+    private var column = 1
+    private var problems: [Problem] = []
+
+    private struct SyntaxError: Error {
+        var position: SourcePosition
+        var message: String
+        var hint: String?
+    }
+
+    /// Parses `bytes` as one JSON document.
+    public static func parse(_ bytes: [UInt8], maxDepth: Int = defaultMaxDepth) -> Result {
+        var parser = JSONParser(bytes: bytes, maxDepth: maxDepth)
+        return parser.run()
+    }
+
+    private init(bytes: [UInt8], maxDepth: Int) {
+        self.bytes = bytes
+        self.maxDepth = maxDepth
+    }
+
+    private mutating func run() -> Result {
+        if let bad = JSONParser.firstInvalidUTF8(bytes) {
+            let pos = JSONParser.position(of: bad, in: bytes)
+            return Result(root: nil, problems: [Problem(
+                severity: .error, position: pos,
+                message: "invalid UTF-8 (byte 0x\(String(bytes[bad], radix: 16)) at offset \(bad))",
+                hint: "save the file as UTF-8", path: "")])
+        }
+        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) {
+            problems.append(Problem(
+                severity: .warning, position: SourcePosition(line: 1, column: 1),
+                message: "the file starts with a UTF-8 byte order mark", hint: "remove the BOM", path: ""))
+            index = 3
+        }
+        do {
+            skipWhitespace()
+            if index >= bytes.count {
+                throw SyntaxError(
+                    position: here, message: "the input is empty",
+                    hint: "a manifest is a JSON object: { \"apiVersion\": \"lvsctl/v1\", ... }")
+            }
+            let root = try parseValue(depth: 0, path: "")
+            skipWhitespace()
+            if index < bytes.count {
+                throw SyntaxError(
+                    position: here, message: "unexpected \(describeHere()) after the end of the JSON document",
+                    hint: "remove everything after the closing brace")
+            }
+            return Result(root: root, problems: problems)
+        } catch let e as SyntaxError {
+            problems.append(Problem(severity: .error, position: e.position, message: e.message, hint: e.hint, path: ""))
+            return Result(root: nil, problems: problems)
+        } catch {
+            problems.append(Problem(severity: .error, position: here, message: "\(error)", hint: nil, path: ""))
+            return Result(root: nil, problems: problems)
+        }
+    }
+
+    // MARK: - Scanning
+
+    private var here: SourcePosition { SourcePosition(line: line, column: column) }
+
+    private var peek: UInt8? { index < bytes.count ? bytes[index] : nil }
+
+    private mutating func advance() {
+        let b = bytes[index]
+        index += 1
+        if b == UInt8(ascii: "\n") {
+            line += 1
+            column = 1
+        } else if b & 0xC0 != 0x80 {
+            column += 1
+        }
+    }
+
+    private mutating func skipWhitespace() {
+        while let b = peek, b == 0x20 || b == 0x09 || b == 0x0A || b == 0x0D { advance() }
+    }
+
+    private func describeHere() -> String {
+        guard let b = peek else { return "end of input" }
+        if b >= 0x21 && b < 0x7F { return "'\(Character(Unicode.Scalar(b)))'" }
+        return "byte 0x\(String(b, radix: 16))"
+    }
+
+    private mutating func expect(_ c: UInt8, _ what: String) throws {
+        guard peek == c else {
+            throw SyntaxError(position: here, message: "expected \(what) but found \(describeHere())")
+        }
+        advance()
+    }
+
+    // MARK: - Values
+
+    private mutating func parseValue(depth: Int, path: String) throws -> JSONNode {
+        skipWhitespace()
+        let start = here
+        guard let b = peek else {
+            throw SyntaxError(position: start, message: "unexpected end of input; expected a value",
+                              hint: "the file looks truncated")
+        }
+        switch b {
+        case UInt8(ascii: "{"): return try parseObject(depth: depth + 1, path: path)
+        case UInt8(ascii: "["): return try parseArray(depth: depth + 1, path: path)
+        case UInt8(ascii: "\""): return JSONNode(.string(try parseString()), at: start)
+        case UInt8(ascii: "t"): try literal("true"); return JSONNode(.bool(true), at: start)
+        case UInt8(ascii: "f"): try literal("false"); return JSONNode(.bool(false), at: start)
+        case UInt8(ascii: "n"): try literal("null"); return JSONNode(.null, at: start)
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            return JSONNode(.number(try parseNumber()), at: start)
+        default:
+            var hint: String? = nil
+            if b == UInt8(ascii: "'") { hint = "JSON strings use double quotes" }
+            if b == UInt8(ascii: "/") { hint = "JSON has no comments; use a \"description\" field" }
+            throw SyntaxError(position: start, message: "unexpected \(describeHere()); expected a value", hint: hint)
+        }
+    }
+
+    private mutating func literal(_ word: String) throws {
+        let start = here
+        for c in word.utf8 {
+            guard peek == c else {
+                throw SyntaxError(position: start, message: "invalid literal; expected '\(word)'",
+                                  hint: "JSON literals are true, false and null, in lower case")
+            }
+            advance()
+        }
+    }
+
+    private mutating func checkDepth(_ depth: Int, _ start: SourcePosition) throws {
+        if depth > maxDepth {
+            throw SyntaxError(position: start, message: "nesting deeper than \(maxDepth) levels",
+                              hint: "a manifest needs only a few levels of objects and arrays")
+        }
+    }
+
+    private mutating func parseObject(depth: Int, path: String) throws -> JSONNode {
+        let start = here
+        try checkDepth(depth, start)
+        advance()  // {
+        var members: [JSONMember] = []
+        var seen: [String: SourcePosition] = [:]
+        skipWhitespace()
+        if peek == UInt8(ascii: "}") {
+            advance()
+            return JSONNode(.object([]), at: start)
+        }
+        while true {
+            skipWhitespace()
+            let keyPos = here
+            guard peek == UInt8(ascii: "\"") else {
+                var hint = "object keys are strings in double quotes"
+                if peek == UInt8(ascii: "}") { hint = "remove the trailing comma" }
+                throw SyntaxError(position: keyPos, message: "expected a key in double quotes but found \(describeHere())", hint: hint)
+            }
+            let key = try parseString()
+            skipWhitespace()
+            try expect(UInt8(ascii: ":"), "':' after the key")
+            let childPath = path.isEmpty ? key : "\(path).\(key)"
+            let value = try parseValue(depth: depth, path: childPath)
+            if let first = seen[key] {
+                problems.append(Problem(
+                    severity: .error, position: keyPos,
+                    message: "duplicate key '\(key)' (first at line \(first.line), column \(first.column))",
+                    hint: "keep one '\(key)'", path: childPath))
+            } else {
+                seen[key] = keyPos
+                members.append(JSONMember(key: key, keyPosition: keyPos, value: value))
+            }
+            skipWhitespace()
+            if peek == UInt8(ascii: ",") { advance(); continue }
+            if peek == UInt8(ascii: "}") { advance(); break }
+            if peek == nil {
+                throw SyntaxError(position: here, message: "unexpected end of input inside an object",
+                                  hint: "the file looks truncated; the object opened at line \(start.line), column \(start.column) is not closed")
+            }
+            throw SyntaxError(position: here, message: "expected ',' or '}' but found \(describeHere())",
+                              hint: "separate members with commas")
+        }
+        return JSONNode(.object(members), at: start)
+    }
+
+    private mutating func parseArray(depth: Int, path: String) throws -> JSONNode {
+        let start = here
+        try checkDepth(depth, start)
+        advance()  // [
+        var items: [JSONNode] = []
+        skipWhitespace()
+        if peek == UInt8(ascii: "]") {
+            advance()
+            return JSONNode(.array([]), at: start)
+        }
+        while true {
+            skipWhitespace()
+            if peek == UInt8(ascii: "]") {
+                throw SyntaxError(position: here, message: "expected a value but found ']'", hint: "remove the trailing comma")
+            }
+            items.append(try parseValue(depth: depth, path: "\(path)[\(items.count)]"))
+            skipWhitespace()
+            if peek == UInt8(ascii: ",") { advance(); continue }
+            if peek == UInt8(ascii: "]") { advance(); break }
+            if peek == nil {
+                throw SyntaxError(position: here, message: "unexpected end of input inside an array",
+                                  hint: "the file looks truncated; the array opened at line \(start.line), column \(start.column) is not closed")
+            }
+            throw SyntaxError(position: here, message: "expected ',' or ']' but found \(describeHere())",
+                              hint: "separate array elements with commas")
+        }
+        return JSONNode(.array(items), at: start)
+    }
+
+    private mutating func parseString() throws -> String {
+        let start = here
+        advance()  // opening quote
+        var out: [UInt8] = []
+        while true {
+            guard let b = peek else {
+                throw SyntaxError(position: start, message: "unterminated string", hint: "add the closing double quote")
+            }
+            if b == UInt8(ascii: "\"") { advance(); break }
+            if b < 0x20 {
+                throw SyntaxError(position: here, message: "control character 0x\(String(b, radix: 16)) in a string",
+                                  hint: b == 0x0A ? "strings cannot span lines; close the string or write \\n" : "escape it as \\u00XX")
+            }
+            if b == UInt8(ascii: "\\") {
+                let escPos = here
+                advance()
+                guard let e = peek else {
+                    throw SyntaxError(position: start, message: "unterminated string", hint: "add the closing double quote")
+                }
+                advance()
+                switch e {
+                case UInt8(ascii: "\""): out.append(0x22)
+                case UInt8(ascii: "\\"): out.append(0x5C)
+                case UInt8(ascii: "/"): out.append(0x2F)
+                case UInt8(ascii: "b"): out.append(0x08)
+                case UInt8(ascii: "f"): out.append(0x0C)
+                case UInt8(ascii: "n"): out.append(0x0A)
+                case UInt8(ascii: "r"): out.append(0x0D)
+                case UInt8(ascii: "t"): out.append(0x09)
+                case UInt8(ascii: "u"):
+                    var scalar = try hex4(escPos)
+                    if (0xD800...0xDBFF).contains(scalar) {
+                        guard peek == UInt8(ascii: "\\") else {
+                            throw SyntaxError(position: escPos, message: "unpaired UTF-16 surrogate in \\u escape")
+                        }
+                        advance()
+                        guard peek == UInt8(ascii: "u") else {
+                            throw SyntaxError(position: escPos, message: "unpaired UTF-16 surrogate in \\u escape")
+                        }
+                        advance()
+                        let low = try hex4(escPos)
+                        guard (0xDC00...0xDFFF).contains(low) else {
+                            throw SyntaxError(position: escPos, message: "unpaired UTF-16 surrogate in \\u escape")
+                        }
+                        scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+                    } else if (0xDC00...0xDFFF).contains(scalar) {
+                        throw SyntaxError(position: escPos, message: "unpaired UTF-16 surrogate in \\u escape")
+                    }
+                    guard let u = Unicode.Scalar(scalar) else {
+                        throw SyntaxError(position: escPos, message: "invalid \\u escape")
+                    }
+                    out.append(contentsOf: Array(String(Character(u)).utf8))
+                default:
+                    throw SyntaxError(position: escPos, message: "invalid escape sequence in a string",
+                                      hint: "valid escapes are \\\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX")
+                }
+                continue
+            }
+            out.append(b)
+            advance()
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    private mutating func hex4(_ escPos: SourcePosition) throws -> UInt32 {
+        var v: UInt32 = 0
+        for _ in 0..<4 {
+            guard let b = peek else {
+                throw SyntaxError(position: escPos, message: "incomplete \\u escape")
+            }
+            let d: UInt32
+            switch b {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): d = UInt32(b - UInt8(ascii: "0"))
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): d = UInt32(b - UInt8(ascii: "a") + 10)
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): d = UInt32(b - UInt8(ascii: "A") + 10)
+            default: throw SyntaxError(position: escPos, message: "invalid \\u escape; expected four hex digits")
+            }
+            v = v << 4 | d
+            advance()
+        }
+        return v
+    }
+
+    private mutating func parseNumber() throws -> String {
+        let start = here
+        let from = index
+        func isDigit(_ b: UInt8?) -> Bool { b.map { $0 >= 0x30 && $0 <= 0x39 } ?? false }
+        if peek == UInt8(ascii: "-") { advance() }
+        guard isDigit(peek) else {
+            throw SyntaxError(position: start, message: "invalid number; expected a digit after '-'")
+        }
+        if peek == UInt8(ascii: "0") {
+            advance()
+            if isDigit(peek) {
+                throw SyntaxError(position: start, message: "invalid number: leading zeros are not allowed")
+            }
+        } else {
+            while isDigit(peek) { advance() }
+        }
+        if peek == UInt8(ascii: ".") {
+            advance()
+            guard isDigit(peek) else {
+                throw SyntaxError(position: start, message: "invalid number; expected a digit after '.'")
+            }
+            while isDigit(peek) { advance() }
+        }
+        if peek == UInt8(ascii: "e") || peek == UInt8(ascii: "E") {
+            advance()
+            if peek == UInt8(ascii: "+") || peek == UInt8(ascii: "-") { advance() }
+            guard isDigit(peek) else {
+                throw SyntaxError(position: start, message: "invalid number; expected a digit in the exponent")
+            }
+            while isDigit(peek) { advance() }
+        }
+        return String(decoding: bytes[from..<index], as: UTF8.self)
+    }
+
+    // MARK: - UTF-8
+
+    /// The offset of the first byte that does not start a well-formed UTF-8 sequence, or nil.
+    static func firstInvalidUTF8(_ b: [UInt8]) -> Int? {
+        var i = 0
+        let n = b.count
+        while i < n {
+            let c = b[i]
+            if c < 0x80 { i += 1; continue }
+            let len: Int
+            var lo: UInt8 = 0x80, hi: UInt8 = 0xBF
+            switch c {
+            case 0xC2...0xDF: len = 2
+            case 0xE0: len = 3; lo = 0xA0
+            case 0xE1...0xEC, 0xEE...0xEF: len = 3
+            case 0xED: len = 3; hi = 0x9F
+            case 0xF0: len = 4; lo = 0x90
+            case 0xF1...0xF3: len = 4
+            case 0xF4: len = 4; hi = 0x8F
+            default: return i
+            }
+            guard i + len <= n else { return i }
+            if b[i + 1] < lo || b[i + 1] > hi { return i }
+            for k in 2..<max(2, len) where b[i + k] & 0xC0 != 0x80 { return i }
+            i += len
+        }
+        return nil
+    }
+
+    /// Line and column of byte `offset`, counting scalars as the parser does.
+    static func position(of offset: Int, in b: [UInt8]) -> SourcePosition {
+        var line = 1, column = 1
+        for i in 0..<min(offset, b.count) {
+            if b[i] == 0x0A { line += 1; column = 1 } else if b[i] & 0xC0 != 0x80 { column += 1 }
+        }
+        return SourcePosition(line: line, column: column)
+    }
+}

@@ -1,0 +1,131 @@
+import FoundationEssentials
+import LVSModel
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Manifest format v1: JSON text → validated `DesiredState`, and back.
+///
+/// Loading never throws and never stops at the first problem: every syntax, type, range and
+/// semantic problem becomes a `Diagnostic` with the file, JSON path, line, column and a hint.
+///
+/// The canonical form (`ManifestResult.canonicalJSON`) is the validated state rendered with every
+/// default applied and every value explicit (see `encode(_:)`), with sorted keys and fixed
+/// indentation. Services and real servers keep their declared order. Descriptions are comments:
+/// they are not part of the canonical form, so editing them does not change the content hash.
+///
+/// Decisions worth knowing: `sh-*`/`mh-*` scheduler flags need their scheduler (error); the raw
+/// `flag-1`…`flag-3` are accepted with any scheduler but warn where the scheduler ignores them.
+/// A `lowerThreshold` above an `upperThreshold` of 0 is an error too (the kernel answers ERANGE).
+/// Service-level `forwarding`/`tunnel` are defaults for the real servers and the sorry server.
+public enum Manifest {
+    /// Reads and validates the manifest at `path`; `-` reads standard input.
+    public static func load(path: String, capabilities: KernelCapabilities? = nil) -> ManifestResult {
+        let bytes: [UInt8]?
+        if path == "-" {
+            bytes = readStandardInput()
+        } else {
+            bytes = FileManager.default.contents(atPath: path).map { Array($0) }
+        }
+        guard let bytes else {
+            let d = Diagnostic(.error, file: path, message: "cannot read the file",
+                               hint: "check that it exists and is readable")
+            return ManifestResult(state: nil, diagnostics: [d], canonicalJSON: "")
+        }
+        return parse(bytes, file: path, capabilities: capabilities)
+    }
+
+    /// Parses and validates manifest text. `file` is used in diagnostics only.
+    public static func parse(_ bytes: [UInt8], file: String, capabilities: KernelCapabilities? = nil) -> ManifestResult {
+        let collector = DiagnosticCollector(file: file)
+        let parsed = JSONParser.parse(bytes)
+        for p in parsed.problems { collector.add(p.severity, p.path, p.position, p.message, p.hint) }
+        guard let root = parsed.root else {
+            return ManifestResult(state: nil, diagnostics: collector.sorted, canonicalJSON: "")
+        }
+        let state = ManifestDecoder(collector, capabilities: capabilities).decode(root)
+        let diagnostics = collector.sorted
+        guard let state, !diagnostics.hasErrors else {
+            // Still normalised, so tools can show what was read; not a storable revision.
+            return ManifestResult(state: nil, diagnostics: diagnostics, canonicalJSON: JSONValue(root).canonicalText)
+        }
+        return ManifestResult(state: state, diagnostics: diagnostics, canonicalJSON: encode(state))
+    }
+
+    /// Decodes a stored canonical form back into the state (used by rollback).
+    /// - Throws: `ManifestError` with the diagnostics when the text is not a valid manifest.
+    public static func decode(canonicalJSON: String) throws -> DesiredState {
+        let result = parse(Array(canonicalJSON.utf8), file: "<canonical>")
+        guard let state = result.state else { throw ManifestError(diagnostics: result.diagnostics.errors) }
+        return state
+    }
+
+    /// A manifest document for `state`, every value explicit; `parse` reads it back to an equal
+    /// state for any state that `parse` produced (used by `adopt` and import to write manifests).
+    public static func encode(_ state: DesiredState) -> String {
+        ManifestEncoder.value(state).canonicalText
+    }
+
+    /// Services of `state` that another manifest already owns.
+    ///
+    /// - Parameters:
+    ///   - owners: the current owner (manifest name) of each owned service, from the store.
+    /// - Returns: one error per service owned by a manifest other than `state.manifest`.
+    public static func ownershipConflicts(
+        _ state: DesiredState, owners: [VirtualService.ID: String], file: String? = nil
+    ) -> [Diagnostic] {
+        var out: [Diagnostic] = []
+        for (i, spec) in state.services.enumerated() {
+            guard let owner = owners[spec.service.id], owner != state.manifest else { continue }
+            out.append(Diagnostic(
+                .error, file: file, path: "services[\(i)]",
+                message: "service \(spec.service.id) ('\(spec.name)') is owned by manifest '\(owner)', not by '\(state.manifest)'",
+                hint: "remove it from one of the two manifests, or release it from '\(owner)' first"))
+        }
+        return out
+    }
+
+    private static func readStandardInput() -> [UInt8]? {
+        var out: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { read(0, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                return nil
+            }
+            if n == 0 { return out }
+            out.append(contentsOf: buffer[0..<n])
+        }
+    }
+}
+
+/// The outcome of loading a manifest.
+public struct ManifestResult: Sendable {
+    /// The validated state; nil when there is at least one error.
+    public var state: DesiredState?
+    /// Every problem found (errors and warnings), in source order.
+    public var diagnostics: [Diagnostic]
+    /// The canonical form (see `Manifest`): of the validated state when `state` is set; of the
+    /// parsed JSON (sorted keys, no defaults) when there were errors; "" when the JSON did not parse.
+    public var canonicalJSON: String
+    /// SHA-256 of `canonicalJSON` as 64 hex digits.
+    public var contentHash: String
+
+    public init(state: DesiredState?, diagnostics: [Diagnostic], canonicalJSON: String) {
+        self.state = state
+        self.diagnostics = diagnostics
+        self.canonicalJSON = canonicalJSON
+        self.contentHash = SHA256.hex(Array(canonicalJSON.utf8))
+    }
+}
+
+/// A manifest that could not be decoded, with every problem found.
+public struct ManifestError: Error, CustomStringConvertible, Sendable {
+    public var diagnostics: [Diagnostic]
+    public init(diagnostics: [Diagnostic]) { self.diagnostics = diagnostics }
+    public var description: String { diagnostics.map(\.description).joined(separator: "\n") }
+}

@@ -1,0 +1,149 @@
+import LVSModel
+
+/// Reads the members of one JSON object for the manifest decoder: reports a wrong type, unknown
+/// members (with the closest known name) and missing required members, and converts values with
+/// range checks. Every problem goes to the collector; the accessors return nil after reporting.
+struct ObjectReader {
+    let node: JSONNode
+    let path: String
+    let diagnostics: DiagnosticCollector
+    private let members: [String: JSONMember]
+
+    /// Returns nil (after reporting) when `node` is not an object.
+    init?(_ node: JSONNode, path: String, what: String, known: [String], _ diagnostics: DiagnosticCollector) {
+        guard case .object(let list) = node.kind else {
+            diagnostics.error(path, node.position, "\(what) must be an object, not \(node.typeDescription)",
+                              hint: "write { ... }")
+            return nil
+        }
+        self.node = node
+        self.path = path
+        self.diagnostics = diagnostics
+        var m: [String: JSONMember] = [:]
+        for member in list {
+            if known.contains(member.key) {
+                m[member.key] = member
+            } else {
+                var hint = "known fields are: \(known.joined(separator: ", "))"
+                if let near = closest(member.key, in: known) { hint = "did you mean '\(near)'?" }
+                diagnostics.error(join(path, member.key), member.keyPosition,
+                                  "unknown field '\(member.key)' in \(what)", hint: hint)
+            }
+        }
+        members = m
+    }
+
+    func has(_ key: String) -> Bool { members[key] != nil }
+    func member(_ key: String) -> JSONMember? { members[key] }
+    func value(_ key: String) -> JSONNode? { members[key]?.value }
+    func at(_ key: String) -> String { join(path, key) }
+    /// Where to point for `key`: its value if present, else the object.
+    func position(_ key: String) -> SourcePosition { members[key]?.value.position ?? node.position }
+    func keyPosition(_ key: String) -> SourcePosition { members[key]?.keyPosition ?? node.position }
+
+    func missing(_ key: String, hint: String? = nil) {
+        diagnostics.error(at(key), node.position, "missing required field '\(key)'", hint: hint)
+    }
+
+    func wrongType(_ key: String, _ node: JSONNode, _ expected: String, hint: String? = nil) {
+        diagnostics.error(at(key), node.position, "must be \(expected), not \(node.typeDescription)", hint: hint)
+    }
+
+    // MARK: - Typed accessors
+
+    func string(_ key: String, required: Bool = false, hint: String? = nil) -> String? {
+        guard let v = value(key) else {
+            if required { missing(key, hint: hint) }
+            return nil
+        }
+        guard case .string(let s) = v.kind else {
+            wrongType(key, v, "a string", hint: hint)
+            return nil
+        }
+        return s
+    }
+
+    func bool(_ key: String) -> Bool? {
+        guard let v = value(key) else { return nil }
+        guard case .bool(let b) = v.kind else {
+            wrongType(key, v, "true or false")
+            return nil
+        }
+        return b
+    }
+
+    /// A whole number within `range`.
+    func integer(_ key: String, _ range: ClosedRange<Int64>, required: Bool = false, hint: String) -> Int64? {
+        guard let v = value(key) else {
+            if required { missing(key, hint: hint) }
+            return nil
+        }
+        return ObjectReader.integer(v, path: at(key), range, hint: hint, diagnostics)
+    }
+
+    static func integer(_ v: JSONNode, path: String, _ range: ClosedRange<Int64>, hint: String,
+                        _ diagnostics: DiagnosticCollector) -> Int64? {
+        guard case .number(let raw) = v.kind else {
+            diagnostics.error(path, v.position, "must be a whole number, not \(v.typeDescription)", hint: hint)
+            return nil
+        }
+        let isWhole = !raw.contains(where: { $0 == "." || $0 == "e" || $0 == "E" })
+        guard isWhole else {
+            diagnostics.error(path, v.position, "\(raw) is not a whole number", hint: hint)
+            return nil
+        }
+        guard let n = Int64(raw), range.contains(n) else {
+            diagnostics.error(path, v.position,
+                              "\(raw) is out of range (\(range.lowerBound)-\(range.upperBound))", hint: hint)
+            return nil
+        }
+        return n
+    }
+
+    /// A number of seconds (fractions allowed) within `range`.
+    func seconds(_ key: String, _ range: ClosedRange<Double>, hint: String) -> Double? {
+        guard let v = value(key) else { return nil }
+        guard case .number(let raw) = v.kind else {
+            wrongType(key, v, "a number of seconds", hint: hint)
+            return nil
+        }
+        guard let d = Double(raw), d.isFinite, range.contains(d) else {
+            diagnostics.error(at(key), v.position,
+                              "\(raw) is out of range (\(JSONValue.formatDouble(range.lowerBound))-\(JSONValue.formatDouble(range.upperBound)) seconds)",
+                              hint: hint)
+            return nil
+        }
+        return d
+    }
+
+    /// One of `choices`; an unknown value is reported with the list and the closest choice.
+    func choice(_ key: String, _ choices: [String], required: Bool = false, what: String) -> String? {
+        guard let s = string(key, required: required, hint: "use one of: \(choices.joined(separator: ", "))") else {
+            return nil
+        }
+        guard choices.contains(s) else {
+            var hint = "use one of: \(choices.joined(separator: ", "))"
+            if let near = closest(s, in: choices) { hint = "did you mean '\(near)'? " + hint }
+            diagnostics.error(at(key), position(key), "unknown \(what) '\(s)'", hint: hint)
+            return nil
+        }
+        return s
+    }
+
+    func object(_ key: String, what: String, known: [String]) -> ObjectReader? {
+        guard let v = value(key) else { return nil }
+        return ObjectReader(v, path: at(key), what: what, known: known, diagnostics)
+    }
+
+    func array(_ key: String, required: Bool = false, hint: String? = nil) -> [JSONNode]? {
+        guard let v = value(key) else {
+            if required { missing(key, hint: hint) }
+            return nil
+        }
+        guard case .array(let items) = v.kind else {
+            wrongType(key, v, "an array", hint: hint ?? "write [ ... ]")
+            return nil
+        }
+        return items
+    }
+}
