@@ -11,7 +11,7 @@ CREATE TABLE drain (
     original_weight  INTEGER NOT NULL CHECK (original_weight BETWEEN 0 AND 2147483647),
     reason           TEXT    NOT NULL CHECK (reason IN ('removed-from-manifest', 'maintenance', 'health')),
     PRIMARY KEY (service, real_server)
-) STRICT, WITHOUT ROWID;
+) STRICT;
 
 CREATE INDEX drain_by_manifest ON drain (manifest);
 
@@ -26,7 +26,7 @@ CREATE TABLE health (
     consecutive_failures   INTEGER NOT NULL DEFAULT 0 CHECK (consecutive_failures >= 0),
     changed_at             INTEGER NOT NULL,
     PRIMARY KEY (service, real_server)
-) STRICT, WITHOUT ROWID;
+) STRICT;
 
 -- Operator maintenance: a whole service (real_server IS NULL) or one real server.
 CREATE TABLE maintenance (

@@ -133,7 +133,7 @@ struct AuditTests {
     func atomic() throws {
         let f = try Fixture()
         let good = AuditEntry(
-            runID: f.run.id, revisionID: nil, manifest: "web", at: f.clock.now, action: "set-timeouts", service: nil,
+            runID: f.run.id, revisionID: nil, manifest: "web", at: f.start.addingTimeInterval(600), action: "set-timeouts", service: nil,
             result: .applied, origin: .apply)
         var bad = good
         bad.runID = 999_999  // no such run: the foreign key fails

@@ -15,7 +15,7 @@ struct ShippedMigration: CustomStringConvertible {
 let shippedMigrations: [ShippedMigration] = [
     ShippedMigration(id: "0001_revisions", sha256: "d9970376c5dfe30868bf9444730ce09ecb04f067377ca9bd2eae5bef0a41493f"),
     ShippedMigration(id: "0002_audit", sha256: "a936d9b9a0a23373618342aebc78540a42ea1649dd21c604801869adf6b8ac9f"),
-    ShippedMigration(id: "0003_drains_health", sha256: "9b8564a8981468d248c6b83dd94def55f9a1288cfa0c4ceb27ef238a47663a3a"),
+    ShippedMigration(id: "0003_drains_health", sha256: "b4c8136b6daf59bb5560c939d2d7a8c350da2b31a8a79652f2fb162134906c48"),
 ]
 
 /// Rows each migration's tables can hold, inserted into a database created at that migration.
