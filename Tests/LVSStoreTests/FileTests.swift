@@ -48,13 +48,38 @@ struct FileTests {
         #expect(try mode(path) == 0o600)
     }
 
-    @Test("a file that is not SQLite gives a clear error")
-    func corrupt() throws {
+    struct CorruptCase: CustomStringConvertible {
+        var name: String
+        /// Damages the database at the given path (a valid database exists there when called).
+        var damage: @Sendable (String) throws -> Void
+        var description: String { name }
+    }
+
+    @Test("a file that is not SQLite, or a damaged database, gives a clear error", arguments: [
+        CorruptCase(name: "text file") { path in
+            let garbage = Data(String(repeating: "this is not a database\n", count: 200).utf8)
+            try garbage.write(to: URL(fileURLWithPath: path))
+        },
+        CorruptCase(name: "damaged schema page") { path in
+            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+            try handle.seek(toOffset: 100)
+            try handle.write(contentsOf: Data(repeating: 0xA5, count: 3000))
+            try handle.close()
+        },
+    ])
+    func corrupt(_ c: CorruptCase) throws {
         let dir = try TempDir()
         let path = dir.file("lvsctl.db")
-        let garbage = Data(String(repeating: "this is not a database\n", count: 200).utf8)
-        #expect(FileManager.default.createFile(atPath: path, contents: garbage))
-        let error = try #require(throws: StoreError.self) { try Store(path: path) }
+        do {
+            let store = try Store(path: path)
+            try store.saveRevision(manifest: "web", content: "{}", author: "alice")
+        }
+        #expect(!FileManager.default.fileExists(atPath: path + "-wal"), "closing checkpointed the WAL")
+        try c.damage(path)
+        let error = try #require(throws: StoreError.self) {
+            let store = try Store(path: path)
+            _ = try store.revisions(manifest: "web")
+        }
         guard case .corrupt(let p, _) = error else {
             Issue.record("expected .corrupt, got \(error)")
             return
