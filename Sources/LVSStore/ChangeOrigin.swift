@@ -1,0 +1,19 @@
+/// What caused a kernel change or an apply run; stored as the `origin` column.
+public enum ChangeOrigin: String, Hashable, Sendable, Codable, CaseIterable {
+    /// `lvsctl apply`.
+    case apply
+    /// `lvsctl rollback`.
+    case rollback
+    /// Reversing earlier changes of a failed run.
+    case undo
+    /// `lvsctl drift --fix` (or the daemon correcting drift).
+    case driftFix = "drift-fix"
+    /// Draining a removed real server (weight 0, then delete).
+    case drain
+    /// A health-check transition.
+    case health
+    /// `lvsctl drain` maintenance.
+    case maintenance
+    /// A daemon reconcile pass.
+    case daemon
+}

@@ -1,0 +1,191 @@
+import Foundation
+import GRDB
+import LVSModel
+
+extension Store {
+    // MARK: Apply runs
+
+    /// Starts an apply run (status `running`) and returns it; pass its id to audit rows.
+    public func beginRun(
+        manifest: String?, revision: Revision? = nil, origin: ChangeOrigin, author: String
+    ) throws -> ApplyRun {
+        let now = Timestamp.micros(self.now)
+        return try write { db in
+            if let manifest { try Self.ensureManifest(db, name: manifest, at: now) }
+            var record = ApplyRunRecord(
+                id: nil, startedAt: now, finishedAt: nil, manifest: manifest, revisionId: revision?.id,
+                origin: origin.rawValue, author: author, status: ApplyRun.Status.running.rawValue, error: nil)
+            try record.insert(db)
+            record.id = db.lastInsertedRowID
+            return try record.model()
+        }
+    }
+
+    /// Marks a run finished with `status` (not `.running`) and an optional error text.
+    /// - Throws: ``StoreError/notFound(_:)`` for an unknown run id.
+    @discardableResult
+    public func finishRun(_ id: Int64, status: ApplyRun.Status, error: String? = nil) throws -> ApplyRun {
+        precondition(status != .running, "finishRun needs a final status")
+        let now = Timestamp.micros(self.now)
+        return try write { db in
+            guard var record = try ApplyRunRecord.fetchOne(db, key: id) else {
+                throw StoreError.notFound("apply run \(id)")
+            }
+            record.finishedAt = max(now, record.startedAt)
+            record.status = status.rawValue
+            record.error = error
+            try record.update(db)
+            return try record.model()
+        }
+    }
+
+    /// One apply run by id, or nil.
+    public func run(_ id: Int64) throws -> ApplyRun? {
+        try read { db in try ApplyRunRecord.fetchOne(db, key: id)?.model() }
+    }
+
+    /// Apply runs, newest first, optionally of one manifest.
+    public func runs(manifest: String? = nil, limit: Int? = nil) throws -> [ApplyRun] {
+        try read { db in
+            var sql = "SELECT * FROM apply_run"
+            var arguments: StatementArguments = []
+            if let manifest {
+                sql += " WHERE manifest = ?"
+                arguments += [manifest]
+            }
+            sql += " ORDER BY started_at DESC, id DESC"
+            if let limit {
+                sql += " LIMIT ?"
+                arguments += [max(0, limit)]
+            }
+            return try ApplyRunRecord.fetchAll(db, sql: sql, arguments: arguments).map { try $0.model() }
+        }
+    }
+
+    // MARK: Audit
+
+    /// Appends audit rows in one transaction: either all are stored or none.
+    /// - Returns: the entries with their `id` filled in, in the given order.
+    @discardableResult
+    public func appendAudit(_ entries: [AuditEntry]) throws -> [AuditEntry] {
+        try write { db in
+            var stored: [AuditEntry] = []
+            stored.reserveCapacity(entries.count)
+            for entry in entries {
+                var record = AuditRecord(entry)
+                record.id = nil
+                try record.insert(db)
+                var copy = entry
+                copy.id = db.lastInsertedRowID
+                copy.at = Timestamp.normalized(entry.at)
+                stored.append(copy)
+            }
+            return stored
+        }
+    }
+
+    /// Marks applied audit rows as `undone` after their run reversed them.
+    /// - Returns: how many rows changed.
+    @discardableResult
+    public func markUndone(auditIDs: [Int64]) throws -> Int {
+        try write { db in
+            var changed = 0
+            for id in auditIDs {
+                try db.execute(
+                    sql: "UPDATE audit SET result = 'undone' WHERE id = ? AND result = 'applied'", arguments: [id])
+                changed += db.changesCount
+            }
+            return changed
+        }
+    }
+
+    /// Audit rows matching `filter`.
+    public func audit(_ filter: AuditFilter = AuditFilter()) throws -> [AuditEntry] {
+        var conditions: [String] = []
+        var arguments: StatementArguments = []
+        if let manifest = filter.manifest {
+            conditions.append("manifest = ?")
+            arguments += [manifest]
+        }
+        if let service = filter.service {
+            conditions.append("service = ?")
+            arguments += [service.description]
+        }
+        if let realServer = filter.realServer {
+            conditions.append("real_server = ?")
+            arguments += [realServer.description]
+        }
+        if let since = filter.since {
+            conditions.append("at >= ?")
+            arguments += [Timestamp.micros(since)]
+        }
+        if let until = filter.until {
+            conditions.append("at < ?")
+            arguments += [Timestamp.micros(until)]
+        }
+        if let runID = filter.runID {
+            conditions.append("run_id = ?")
+            arguments += [runID]
+        }
+        if let result = filter.result {
+            conditions.append("result = ?")
+            arguments += [result.rawValue]
+        }
+        var sql = "SELECT * FROM audit"
+        if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
+        sql += filter.order == .newestFirst ? " ORDER BY at DESC, id DESC" : " ORDER BY at ASC, id ASC"
+        if let limit = filter.limit {
+            sql += " LIMIT ?"
+            arguments += [max(0, limit)]
+        }
+        let finalSQL = sql
+        let finalArguments = arguments
+        return try read { db in
+            try AuditRecord.fetchAll(db, sql: finalSQL, arguments: finalArguments).map { try $0.model() }
+        }
+    }
+
+    /// When lvsctl last changed this object: the newest `applied` audit row for the service
+    /// (`realServer == nil`: rows about the service itself) or for one of its real servers.
+    public func lastSet(service: VirtualService.ID, realServer: RealServer.ID? = nil) throws -> AuditEntry? {
+        try read { db in
+            try AuditRecord.fetchOne(
+                db,
+                sql: """
+                    SELECT * FROM audit
+                    WHERE result = 'applied' AND service = ? AND real_server IS ?
+                    ORDER BY at DESC, id DESC LIMIT 1
+                    """,
+                arguments: [service.description, realServer?.description]
+            )?.model()
+        }
+    }
+
+    /// The newest `applied` audit row of every object (each service, and each real server of each
+    /// service) lvsctl has changed, optionally limited to one service; sorted by service then real server.
+    public func lastSetByObject(service: VirtualService.ID? = nil) throws -> [AuditEntry] {
+        try read { db in
+            let rows = try AuditRecord.fetchAll(
+                db,
+                sql: """
+                    SELECT * FROM (
+                        SELECT *, row_number() OVER (
+                            PARTITION BY service, real_server ORDER BY at DESC, id DESC) AS rank
+                        FROM audit
+                        WHERE result = 'applied' AND service IS NOT NULL AND (?1 IS NULL OR service = ?1))
+                    WHERE rank = 1
+                    """,
+                arguments: [service?.description])
+            return try rows.map { try $0.model() }.sorted { a, b in
+                guard let sa = a.service, let sb = b.service else { return false }
+                if sa != sb { return sa < sb }
+                switch (a.realServer, b.realServer) {
+                case (nil, nil): return false
+                case (nil, _): return true
+                case (_, nil): return false
+                case (let ra?, let rb?): return ra < rb
+                }
+            }
+        }
+    }
+}

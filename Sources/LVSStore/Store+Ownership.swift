@@ -1,0 +1,83 @@
+import Foundation
+import GRDB
+import LVSModel
+
+extension Store {
+    /// Who owns a kernel service, or nil when no manifest does.
+    public func owner(of service: VirtualService.ID) throws -> Ownership? {
+        try read { db in
+            try OwnershipRecord.fetchOne(
+                db, sql: "SELECT * FROM ownership WHERE service = ?", arguments: [service.description]
+            )?.model()
+        }
+    }
+
+    /// Every ownership record, or only one manifest's, sorted by service.
+    public func ownership(manifest: String? = nil) throws -> [Ownership] {
+        try read { db in
+            let rows: [OwnershipRecord]
+            if let manifest {
+                rows = try OwnershipRecord.fetchAll(
+                    db, sql: "SELECT * FROM ownership WHERE manifest = ?", arguments: [manifest])
+            } else {
+                rows = try OwnershipRecord.fetchAll(db, sql: "SELECT * FROM ownership")
+            }
+            return try rows.map { try $0.model() }.sorted { $0.service < $1.service }
+        }
+    }
+
+    /// Records that `revision`'s manifest owns `services`, in one transaction.
+    ///
+    /// Services the manifest already owns are re-stamped with `revision`.
+    /// - Throws: ``StoreError/ownedByAnotherManifest(service:owner:requested:)`` if any service
+    ///   belongs to a different manifest (nothing is written then).
+    public func setOwner(_ services: [VirtualService.ID], revision: Revision) throws {
+        let now = Timestamp.micros(self.now)
+        try write { db in
+            for service in services {
+                let key = service.description
+                if let existing = try String.fetchOne(
+                    db, sql: "SELECT manifest FROM ownership WHERE service = ?", arguments: [key]),
+                    existing != revision.manifest
+                {
+                    throw StoreError.ownedByAnotherManifest(service: key, owner: existing, requested: revision.manifest)
+                }
+                try OwnershipRecord(
+                    service: key, manifest: revision.manifest, revisionId: revision.id, claimedAt: now
+                ).upsert(db)
+            }
+        }
+    }
+
+    /// Forgets that `manifest` owns `services` (after deleting them). Services owned by another
+    /// manifest are left alone.
+    /// - Returns: how many ownership records were removed.
+    @discardableResult
+    public func removeOwner(_ services: [VirtualService.ID], manifest: String) throws -> Int {
+        try write { db in
+            var removed = 0
+            for service in services {
+                try db.execute(
+                    sql: "DELETE FROM ownership WHERE service = ? AND manifest = ?",
+                    arguments: [service.description, manifest])
+                removed += db.changesCount
+            }
+            return removed
+        }
+    }
+
+    /// Moves a service to `revision`'s manifest, whoever owned it before (or nobody).
+    /// - Returns: the previous owner, if any.
+    @discardableResult
+    public func transferOwnership(of service: VirtualService.ID, to revision: Revision) throws -> Ownership? {
+        let now = Timestamp.micros(self.now)
+        return try write { db in
+            let previous = try OwnershipRecord.fetchOne(
+                db, sql: "SELECT * FROM ownership WHERE service = ?", arguments: [service.description])
+            try OwnershipRecord(
+                service: service.description, manifest: revision.manifest, revisionId: revision.id, claimedAt: now
+            ).upsert(db)
+            return try previous?.model()
+        }
+    }
+}

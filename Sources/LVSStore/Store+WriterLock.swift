@@ -1,0 +1,64 @@
+import Foundation
+import LVSModel
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+extension Store {
+    /// The lock file that serialises writers across processes: `<db>.lock`.
+    public var lockPath: String { path + ".lock" }
+
+    /// Runs `body` while holding the cross-process writer lock, so only one lvsctl applies at a time.
+    ///
+    /// The lock is `flock(LOCK_EX)` on ``lockPath`` (created mode 0600), polled until `timeout`;
+    /// the holder writes its pid into the file so a waiting process can name it. The lock is per
+    /// open file, so two `Store` objects in one process also exclude each other; calls do not nest.
+    /// An in-memory store runs `body` directly.
+    /// - Throws: ``StoreError/lockTimeout(lockPath:holderPID:waitedSeconds:)`` when the lock stays
+    ///   held for `timeout`; ``StoreError/permissionDenied(path:detail:)`` if the lock file cannot be opened.
+    public func withWriterLock<T>(
+        timeout: Duration, pollInterval: Duration = .milliseconds(20), _ body: () throws -> T
+    ) throws -> T {
+        if path == ":memory:" { return try body() }
+        let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw Self.fileError(errno, path: lockPath, doing: "cannot open the lock file") }
+        defer { close(fd) }
+        let clock = ContinuousClock()
+        let deadline = clock.now.advanced(by: timeout)
+        while flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            let code = errno
+            if code == EINTR { continue }
+            guard code == EWOULDBLOCK || code == EAGAIN else {
+                throw Self.fileError(code, path: lockPath, doing: "cannot lock")
+            }
+            if clock.now >= deadline {
+                throw StoreError.lockTimeout(
+                    lockPath: lockPath, holderPID: Self.readPID(fd), waitedSeconds: Self.seconds(timeout))
+            }
+            Thread.sleep(forTimeInterval: Self.seconds(pollInterval))
+        }
+        defer {
+            _ = ftruncate(fd, 0)
+            _ = flock(fd, LOCK_UN)
+        }
+        let pid = Array("\(getpid())\n".utf8)
+        _ = ftruncate(fd, 0)
+        _ = pid.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
+        return try body()
+    }
+
+    static func readPID(_ fd: Int32) -> Int32? {
+        var buffer = [UInt8](repeating: 0, count: 32)
+        let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, 0) }
+        guard n > 0 else { return nil }
+        let text = String(decoding: buffer[0..<n], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        return Int32(text)
+    }
+
+    static func seconds(_ d: Duration) -> Double {
+        Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+    }
+}

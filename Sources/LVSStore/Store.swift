@@ -1,0 +1,211 @@
+import Foundation
+import GRDB
+import LVSModel
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The lvsctl database: revisions, ownership, apply runs, audit, drains, health and maintenance.
+///
+/// The schema comes only from `Migrations/NNNN_name.sql` (embedded at build time), applied in
+/// order when the store opens. The file is created mode 0600 in WAL mode with foreign keys on.
+/// One `Store` may be shared between tasks; cross-process writers coordinate with
+/// ``withWriterLock(timeout:_:)``.
+public final class Store: Sendable {
+    /// The database file, or `:memory:`.
+    public let path: String
+    let writer: any DatabaseWriter
+    let clock: @Sendable () -> Date
+
+    /// The default database path when neither `--db` nor `LVSCTL_DB` is given.
+    public static let systemPath = "/var/lib/lvsctl/lvsctl.db"
+
+    /// The database path to use: `--db PATH` wins, then `LVSCTL_DB`, else `/var/lib/lvsctl/lvsctl.db`.
+    public static func defaultPath(option: String?, environment: [String: String]) -> String {
+        if let option, !option.isEmpty { return option }
+        if let env = environment["LVSCTL_DB"], !env.isEmpty { return env }
+        return systemPath
+    }
+
+    /// The identifiers of the migrations this binary ships, in order (file stems of `Migrations/*.sql`).
+    public static var migrationIDs: [String] { embeddedMigrations.map(\.id) }
+
+    /// The shipped migrations, id and SQL text, in order.
+    package static var migrations: [(id: String, sql: String)] { embeddedMigrations }
+
+    /// Opens (creating if needed) the database at `path` and migrates it to the latest schema.
+    ///
+    /// Creates the parent directory (mode 0700) if missing; the database file and its `-wal` and
+    /// `-shm` files are mode 0600.
+    /// - Parameters:
+    ///   - path: the database file.
+    ///   - clock: the time source for timestamps the store fills in.
+    /// - Throws: ``StoreError`` — `.permissionDenied`, `.corrupt`, `.newerSchema`, `.database`.
+    public convenience init(path: String, clock: @escaping @Sendable () -> Date = { Date() }) throws {
+        try self.init(path: path, clock: clock, migrateUpTo: nil)
+    }
+
+    /// Opens the database and applies migrations only up to `migrateUpTo` (inclusive); nil = all.
+    /// For migration-upgrade tests.
+    package init(path: String, clock: @escaping @Sendable () -> Date = { Date() }, migrateUpTo: String?) throws {
+        self.path = path
+        self.clock = clock
+        try Self.prepareFiles(path)
+        var config = Configuration()
+        config.foreignKeysEnabled = true
+        config.journalMode = .wal
+        config.busyMode = .timeout(10)
+        config.label = "lvsctl"
+        do {
+            let queue = try DatabaseQueue(path: path, configuration: config)
+            try Self.migrate(queue, upTo: migrateUpTo, path: path)
+            self.writer = queue
+        } catch {
+            throw Self.translate(error, path: path)
+        }
+        for suffix in ["-wal", "-shm"] { _ = chmod(path + suffix, 0o600) }
+    }
+
+    private init(inMemory writer: any DatabaseWriter, clock: @escaping @Sendable () -> Date) {
+        self.path = ":memory:"
+        self.writer = writer
+        self.clock = clock
+    }
+
+    /// A migrated store that lives in memory only, for tests of code that uses the store.
+    public static func inMemory(clock: @escaping @Sendable () -> Date = { Date() }) throws -> Store {
+        var config = Configuration()
+        config.foreignKeysEnabled = true
+        do {
+            let queue = try DatabaseQueue(configuration: config)
+            try migrate(queue, upTo: nil, path: ":memory:")
+            return Store(inMemory: queue, clock: clock)
+        } catch {
+            throw translate(error, path: ":memory:")
+        }
+    }
+
+    /// The identifiers of the migrations applied to this database, in the order they ran.
+    public func appliedMigrations() throws -> [String] {
+        try read { db in try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations ORDER BY rowid") }
+    }
+
+    /// The SQLite journal mode (`wal` for a file database).
+    public func journalMode() throws -> String {
+        try read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") ?? "" }
+    }
+
+    /// Runs raw SQL in a write transaction. For tests that fill older schemas.
+    package func executeForTesting(_ sql: String, arguments: [(any DatabaseValueConvertible)?] = []) throws {
+        try write { db in try db.execute(sql: sql, arguments: StatementArguments(arguments)) }
+    }
+
+    /// Fetches the rows of a raw query as text. For tests that inspect the schema.
+    package func queryForTesting(_ sql: String) throws -> [[String?]] {
+        try read { db in
+            try Row.fetchAll(db, sql: sql).map { row in
+                row.databaseValues.map { value in
+                    value.isNull ? nil : (String.fromDatabaseValue(value) ?? value.description)
+                }
+            }
+        }
+    }
+
+    // MARK: - Opening
+
+    private static func migrator(upTo last: String?) -> DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        for migration in embeddedMigrations {
+            let sql = migration.sql
+            migrator.registerMigration(migration.id) { db in try db.execute(sql: sql) }
+            if migration.id == last { break }
+        }
+        return migrator
+    }
+
+    private static func migrate(_ writer: any DatabaseWriter, upTo last: String?, path: String) throws {
+        let known = Set(embeddedMigrations.map(\.id))
+        let applied = try writer.read { db in try DatabaseMigrator().appliedIdentifiers(db) }
+        let unknown = applied.subtracting(known).sorted()
+        if !unknown.isEmpty { throw StoreError.newerSchema(path: path, unknownMigrations: unknown) }
+        try migrator(upTo: last).migrate(writer)
+    }
+
+    /// Creates the parent directory (0700) and the database file (0600) so that SQLite never
+    /// creates them with the process umask, and reports unwritable paths by name.
+    private static func prepareFiles(_ path: String) throws {
+        let directory = (path as NSString).deletingLastPathComponent
+        if !directory.isEmpty {
+            var isDirectory: ObjCBool = false
+            if !FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) {
+                if mkdirParents(directory) != 0 {
+                    throw fileError(errno, path: directory, doing: "cannot create directory")
+                }
+            } else if !isDirectory.boolValue {
+                throw StoreError.permissionDenied(path: directory, detail: "not a directory")
+            }
+            if access(directory, W_OK | X_OK) != 0 {
+                throw fileError(errno, path: directory, doing: "directory not writable")
+            }
+        }
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        if fd < 0 { throw fileError(errno, path: path, doing: "cannot open") }
+        var info = stat()
+        if fstat(fd, &info) == 0, info.st_mode & 0o077 != 0 { _ = fchmod(fd, 0o600) }
+        close(fd)
+    }
+
+    /// `mkdir -p` with mode 0700 for every directory it creates.
+    private static func mkdirParents(_ directory: String) -> Int32 {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) {
+            if isDirectory.boolValue { return 0 }
+            errno = ENOTDIR
+            return -1
+        }
+        let parent = (directory as NSString).deletingLastPathComponent
+        if !parent.isEmpty, parent != directory, mkdirParents(parent) != 0 { return -1 }
+        if mkdir(directory, 0o700) != 0 && errno != EEXIST { return -1 }
+        return 0
+    }
+
+    static func fileError(_ code: Int32, path: String, doing: String) -> StoreError {
+        let text = String(cString: strerror(code))
+        switch code {
+        case EACCES, EPERM, EROFS:
+            return .permissionDenied(path: path, detail: "\(doing): \(text)")
+        default:
+            return .permissionDenied(path: path, detail: "\(doing): \(text) (errno \(code))")
+        }
+    }
+
+    /// Turns SQLite errors into operator-facing ``StoreError``s.
+    static func translate(_ error: any Error, path: String) -> any Error {
+        if error is StoreError { return error }
+        guard let dbError = error as? DatabaseError else { return error }
+        let detail = dbError.message ?? "\(dbError.resultCode)"
+        switch dbError.resultCode {
+        case .SQLITE_NOTADB, .SQLITE_CORRUPT:
+            return StoreError.corrupt(path: path, detail: detail)
+        case .SQLITE_CANTOPEN, .SQLITE_PERM, .SQLITE_READONLY, .SQLITE_AUTH:
+            return StoreError.permissionDenied(path: path, detail: detail)
+        default:
+            return StoreError.database(path: path, detail: detail)
+        }
+    }
+
+    // MARK: - Access
+
+    func read<T>(_ body: (Database) throws -> T) throws -> T {
+        do { return try writer.read(body) } catch { throw Self.translate(error, path: path) }
+    }
+
+    func write<T>(_ body: (Database) throws -> T) throws -> T {
+        do { return try writer.write(body) } catch { throw Self.translate(error, path: path) }
+    }
+
+    var now: Date { Timestamp.normalized(clock()) }
+}

@@ -1,0 +1,53 @@
+import LVSModel
+
+/// An error from the store, worded for the operator: where it happened and what to do.
+public enum StoreError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// The file exists but is not an SQLite database, or SQLite found it damaged.
+    case corrupt(path: String, detail: String)
+    /// A file or directory cannot be created, read or written.
+    case permissionDenied(path: String, detail: String)
+    /// The database was migrated by a newer lvsctl: it holds migrations this binary does not know.
+    case newerSchema(path: String, unknownMigrations: [String])
+    /// Another process holds the writer lock and did not release it in time.
+    case lockTimeout(lockPath: String, holderPID: Int32?, waitedSeconds: Double)
+    /// The service is owned by another manifest; use `transferOwnership` to move it.
+    case ownedByAnotherManifest(service: String, owner: String, requested: String)
+    /// A referenced row (apply run, revision, manifest) does not exist.
+    case notFound(String)
+    /// A value stored in the database cannot be read back (for example an unparseable identity).
+    case invalidStoredValue(table: String, column: String, value: String)
+    /// Any other SQLite failure.
+    case database(path: String, detail: String)
+
+    public var description: String {
+        switch self {
+        case .corrupt(let path, let detail):
+            return "\(path) is not an SQLite database or is damaged: \(detail); move it aside and restore a backup"
+        case .permissionDenied(let path, let detail):
+            return "cannot write \(path): \(detail); lvsctl needs root to use it, or pass --db PATH (or set LVSCTL_DB)"
+        case .newerSchema(let path, let unknown):
+            return "\(path) was written by a newer lvsctl (unknown migrations: \(unknown.joined(separator: ", "))); "
+                + "refusing to use it — upgrade lvsctl or pass --db PATH"
+        case .lockTimeout(let lockPath, let pid, let waited):
+            let holder = pid.map { "held by pid \($0)" } ?? "held by another process"
+            return "another lvsctl is applying (lock \(lockPath) \(holder)); waited \(Self.seconds(waited)) s"
+                + " — retry later or raise --lock-timeout"
+        case .ownedByAnotherManifest(let service, let owner, let requested):
+            return "service \(service) is owned by manifest '\(owner)', not '\(requested)'; "
+                + "remove it from '\(owner)' first or transfer it explicitly"
+        case .notFound(let what):
+            return "\(what) not found in the store"
+        case .invalidStoredValue(let table, let column, let value):
+            return "the store holds an unreadable value in \(table).\(column): '\(value)'; the database may be damaged"
+        case .database(let path, let detail):
+            return "database error in \(path): \(detail)"
+        }
+    }
+
+    /// `30`, `0.2`, `1.5`: whole seconds without a fraction, otherwise one decimal.
+    static func seconds(_ s: Double) -> String {
+        if s == s.rounded() { return String(Int(s)) }
+        let tenths = (s * 10).rounded() / 10
+        return tenths == tenths.rounded() ? String(Int(tenths)) : String(tenths)
+    }
+}
