@@ -63,6 +63,14 @@ let package = Package(
             name: "LVSApply", dependencies: ["LVSPlan", "LVSKernel", "LVSModel"],
             swiftSettings: strictness),
 
+        // ⑦ Reconcile: manifest → store → plan → apply → audit, shared by the CLI and the daemon.
+        .target(
+            name: "LVSReconciler",
+            dependencies: [
+                "LVSModel", "LVSManifest", "LVSStore", "LVSPlan", "LVSKernel", "LVSApply",
+            ],
+            swiftSettings: strictness),
+
         // Health checks (tcp, http, https, exec) with keepalived's semantics, and the pure
         // overlay of health state onto desired weights.
         .target(
@@ -81,7 +89,7 @@ let package = Package(
             name: "LVSCommands",
             dependencies: [
                 "LVSModel", "LVSManifest", "LVSInterop", "LVSStore", "LVSPlan", "LVSKernel",
-                "LVSNetlink", "LVSApply",
+                "LVSNetlink", "LVSApply", "LVSReconciler",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -120,6 +128,10 @@ let package = Package(
             name: "LVSHealthTests", dependencies: ["LVSHealth", "LVSModel"], swiftSettings: strictness),
         .testTarget(
             name: "LVSNotifyTests", dependencies: ["LVSNotify", "LVSModel"], swiftSettings: strictness),
+        .testTarget(
+            name: "LVSReconcilerTests",
+            dependencies: ["LVSReconciler", "LVSStore", "LVSPlan", "LVSKernel", "LVSManifest", "LVSModel"],
+            swiftSettings: strictness),
         .testTarget(
             name: "LVSCommandsTests", dependencies: ["LVSCommands", "LVSTestSupport"],
             swiftSettings: strictness),

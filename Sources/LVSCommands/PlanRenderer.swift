@@ -1,0 +1,43 @@
+import LVSModel
+import LVSPlan
+
+/// Renders a plan for people: one line per kernel write with `+` / `~` / `-`, grouped the way it
+/// will run, followed by pending drains, foreign services, guard refusals and a summary line.
+struct PlanRenderer {
+    var plan: Plan
+
+    func render() -> String {
+        var out = ""
+        if plan.changes.isEmpty {
+            out += "No changes. The IPVS table matches the manifest.\n"
+        } else {
+            out += "lvsctl will make these changes, in this order (+ create, ~ edit in place, - remove):\n\n"
+            for c in plan.changes {
+                out += "  \(c.action.symbol) \(c.subject)"
+                if !c.reason.isEmpty { out += ": \(c.reason)" }
+                out += "\n"
+                let origin = c.path.isEmpty ? c.manifest : "\(c.manifest): \(c.path)"
+                out += "      from \(origin)\n"
+            }
+            out += "\n"
+        }
+        for d in plan.pendingDrains {
+            out += "  draining \(d.realServer) of \(d.service): \(d.activeConnections) active, "
+                + "\(d.inactiveConnections) inactive connections; deleted when they reach 0 or at the deadline\n"
+        }
+        if !plan.foreign.isEmpty {
+            out += "Foreign services (created outside lvsctl; left alone; `lvsctl adopt` takes one over):\n"
+            for id in plan.foreign { out += "  \(id)\n" }
+        }
+        if !plan.violations.isEmpty {
+            out += "Refused by the safety guards (nothing will be applied):\n"
+            for v in plan.violations { out += "  ! \(v.message)\n" }
+        }
+        let c = plan.counts
+        if !plan.changes.isEmpty {
+            out += "Plan: \(c.add) to add, \(c.change) to change, \(c.remove) to remove "
+                + "(\(plan.changes.count) kernel write\(plan.changes.count == 1 ? "" : "s")).\n"
+        }
+        return out
+    }
+}

@@ -1,0 +1,177 @@
+public import Foundation
+public import LVSApply
+public import LVSKernel
+public import LVSModel
+public import LVSPlan
+public import LVSStore
+
+/// One reconcile pass, the same for `lvsctl apply`, `drift --fix`, `rollback` and the daemon:
+/// read the live table, plan against the desired states, apply, and record everything in the store.
+///
+/// The planner is pure; this type is the one place that gathers its inputs (ownership and drains
+/// from the store, the live table from the kernel, the time) and writes its outputs back (audit
+/// rows, ownership claims and releases, drain records).
+public final class Reconciler {
+    public let store: Store
+    public let kernel: any IPVSKernel
+    /// The time, injected so that tests can move it.
+    public var now: @Sendable () -> Date
+
+    public init(store: Store, kernel: any IPVSKernel, now: @escaping @Sendable () -> Date = { Date() }) {
+        self.store = store
+        self.kernel = kernel
+        self.now = now
+    }
+
+    /// The inputs the planner saw and the plan it made.
+    public struct Planned: Sendable {
+        public var plan: Plan
+        public var live: LiveTable
+        public var owners: [VirtualService.ID: String]
+    }
+
+    /// Plans `desired` against the live kernel table.
+    ///
+    /// - Parameters:
+    ///   - desired: the desired state of each manifest in scope.
+    ///   - scope: manifests whose owned services may be changed or deleted (default: those in
+    ///     `desired`).
+    public func plan(
+        _ desired: [DesiredState], scope: Set<String>? = nil, policy: PlanPolicy = PlanPolicy()
+    ) throws -> Planned {
+        let live = try kernel.snapshot()
+        var owners: [VirtualService.ID: String] = [:]
+        for o in try store.ownership() { owners[o.service] = o.manifest }
+        let drains = try store.drains().map {
+            DrainState(
+                service: $0.service, realServer: $0.realServer, manifest: $0.manifest,
+                startedAt: $0.startedAt.timeIntervalSince1970,
+                deadline: $0.deadline?.timeIntervalSince1970 ?? .infinity)
+        }
+        let input = PlanInput(
+            desired: desired, live: live, owners: owners, drains: drains,
+            now: now().timeIntervalSince1970, scope: scope ?? Set(desired.map(\.manifest)), policy: policy)
+        return Planned(plan: Planner.plan(input), live: live, owners: owners)
+    }
+
+    /// What an apply did.
+    public struct Outcome: Sendable {
+        /// The run recorded in the store; nil when nothing needed doing.
+        public var run: ApplyRun?
+        public var report: ApplyReport
+        public var audit: [AuditEntry]
+    }
+
+    /// Applies `plan`, writing one audit row per kernel write and the plan's bookkeeping.
+    ///
+    /// - Parameters:
+    ///   - revisions: the revision of each manifest the plan comes from (audit rows and ownership
+    ///     claims point at them).
+    ///   - origin: why the changes are made (`apply`, `rollback`, `drift-fix`, `daemon`…).
+    ///   - recordEmptyRun: record a run even when the plan writes nothing (a new revision that
+    ///     needs no kernel change is still an applied revision).
+    /// - Throws: `ApplyError` after recording the failed run and its audit rows.
+    public func apply(
+        _ plan: Plan, revisions: [String: Revision], origin: ChangeOrigin, author: String,
+        recordEmptyRun: Bool = false, verifyFingerprint: Bool = true
+    ) throws -> Outcome {
+        if plan.changes.isEmpty && !plan.hasBookkeeping && !recordEmptyRun {
+            return Outcome(run: nil, report: ApplyReport(), audit: [])
+        }
+        let manifests = Set(plan.changes.map(\.manifest)).union(revisions.keys)
+        let runManifest = manifests.count == 1 ? manifests.first : nil
+        let run = try store.beginRun(
+            manifest: runManifest, revision: runManifest.flatMap { revisions[$0] }, origin: origin, author: author)
+
+        var entries: [AuditEntry] = []
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        func json(_ v: Change.Value?) -> String? {
+            guard let v, let data = try? encoder.encode(v) else { return nil }
+            return String(decoding: data, as: UTF8.self)
+        }
+        let onEvent: (ApplyEvent) -> Void = { event in
+            if case .skipped = event.outcome { return }
+            let c = event.change
+            let undo = event.origin == .undo
+            let error = event.outcome.error
+            entries.append(AuditEntry(
+                runID: run.id, revisionID: revisions[c.manifest]?.id, manifest: c.manifest, at: self.now(),
+                action: Self.auditAction(c.action, undo: undo), service: c.service, realServer: c.realServer,
+                before: json(undo ? c.after : c.before), after: json(undo ? c.before : c.after),
+                result: error == nil ? .applied : .failed, errno: error.map { $0.errno == 0 ? nil : $0.errno } ?? nil,
+                kernelError: error?.description,
+                durationMicroseconds: Self.micros(event.duration), origin: undo ? .undo : origin))
+        }
+
+        let applier = Applier(kernel: kernel)
+        do {
+            let report = try applier.apply(plan, verifyFingerprint: verifyFingerprint, onEvent: onEvent)
+            let saved = try store.appendAudit(entries)
+            try recordBookkeeping(plan, revisions: revisions)
+            let finished = try store.finishRun(run.id, status: .succeeded)
+            return Outcome(run: finished, report: report, audit: saved)
+        } catch {
+            let saved = try store.appendAudit(entries)
+            // Rows of changes that were taken back are marked as such.
+            let undoneIDs = Self.undoneRows(saved)
+            if !undoneIDs.isEmpty { _ = try store.markUndone(auditIDs: undoneIDs) }
+            try store.finishRun(run.id, status: undoneIDs.isEmpty ? .failed : .undone, error: "\(error)")
+            throw error
+        }
+    }
+
+    /// Saves ownership claims and releases and the drains started and finished by an applied plan.
+    func recordBookkeeping(_ plan: Plan, revisions: [String: Revision]) throws {
+        let byManifest = Dictionary(grouping: plan.claims, by: \.manifest)
+        for (manifest, claims) in byManifest {
+            guard let revision = revisions[manifest] else { continue }
+            try store.setOwner(claims.map(\.service), revision: revision)
+        }
+        for id in plan.releases {
+            if let owner = try store.owner(of: id) { _ = try store.removeOwner([id], manifest: owner.manifest) }
+        }
+        for d in plan.drainsToStart {
+            let weight = plan.changes.first {
+                $0.action == .drainRealServer && $0.service == d.service && $0.realServer == d.realServer
+            }?.before?.realServer?.weight ?? 0
+            try store.upsertDrain(DrainRecord(
+                service: d.service, realServer: d.realServer, manifest: d.manifest,
+                startedAt: Date(timeIntervalSince1970: d.startedAt),
+                deadline: d.deadline.isFinite ? Date(timeIntervalSince1970: d.deadline) : nil,
+                originalWeight: weight, reason: .removedFromManifest))
+        }
+        for key in plan.drainsToFinish {
+            _ = try store.removeDrain(service: key.service, realServer: key.realServer)
+        }
+    }
+
+    /// `create-service`, `update-real-server`, …; undo rows say `undo-…`.
+    static func auditAction(_ a: Change.Action, undo: Bool) -> String {
+        var out = ""
+        for ch in a.rawValue {
+            if ch.isUppercase { out += "-" + ch.lowercased() } else { out.append(ch) }
+        }
+        return undo ? "undo-" + out : out
+    }
+
+    static func micros(_ d: Duration) -> Int64 {
+        let (s, atto) = d.components
+        return s * 1_000_000 + atto / 1_000_000_000_000
+    }
+
+    /// The ids of applied rows whose change an undo row took back.
+    static func undoneRows(_ rows: [AuditEntry]) -> [Int64] {
+        var undone: [Int64] = []
+        for undo in rows where undo.origin == .undo && undo.result == .applied {
+            let original = undo.action.dropFirst("undo-".count)
+            if let match = rows.last(where: {
+                $0.origin != .undo && $0.result == .applied && $0.action == original
+                    && $0.service == undo.service && $0.realServer == undo.realServer
+            }), let id = match.id {
+                undone.append(id)
+            }
+        }
+        return undone
+    }
+}
