@@ -979,7 +979,7 @@ struct KeepalivedMapper {
                         weight: 1, tunnel: s.forwarding == .tunnel ? s.tunnel : .default)
                 }
                 let name: String
-                if case .group(let g) = vs.kind { name = "\(g)-\(index + 1)" } else { name = serviceName(id) }
+                if case .group(let g) = vs.kind { name = "\(g)-\(index + 1)" } else { name = KeepalivedMapper.serviceName(id) }
                 var spec = ServiceSpec(
                     name: name, service: service, realServers: rss, sorryServer: sorryServer,
                     quorum: vs.quorumSet ? vs.quorum : nil, hysteresis: vs.hysteresisSet ? vs.hysteresis : nil,
@@ -1018,7 +1018,7 @@ struct KeepalivedMapper {
         return servicePort
     }
 
-    func serviceName(_ id: VirtualService.ID) -> String {
+    static func serviceName(_ id: VirtualService.ID) -> String {
         switch id {
         case .address(_, let a, let p):
             let ip = String(a.description.map { $0 == ":" || $0 == "." ? "-" : $0 })
