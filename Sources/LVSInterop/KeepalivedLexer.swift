@@ -161,6 +161,7 @@ public struct KeepalivedLexer {
     /// `include PATTERN` (and the `includer`/`includem`/`includew`/`includeb`/`includea` forms).
     static func includeDirective(_ line: String) -> (String, String)? {
         guard line.hasPrefix("include") else { return nil }
+        if line == "include" { return ("", "include") }
         let rest = line.dropFirst(7)
         guard let first = rest.first else { return nil }
         if first == " " || first == "\t" {
