@@ -107,7 +107,7 @@ let package = Package(
             name: "LVSManifestTests", dependencies: ["LVSManifest", "LVSModel"],
             swiftSettings: strictness),
         .testTarget(
-            name: "LVSInteropTests", dependencies: ["LVSInterop", "LVSModel"],
+            name: "LVSInteropTests", dependencies: ["LVSInterop", "LVSModel"], exclude: ["Fixtures"],
             swiftSettings: strictness),
         .testTarget(
             name: "LVSStoreTests", dependencies: ["LVSStore", "LVSModel"],

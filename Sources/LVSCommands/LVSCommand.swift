@@ -1,18 +1,21 @@
 import ArgumentParser
 
 /// The `lvsctl` command tree.
-public struct LVSCommand: AsyncParsableCommand {
+public struct LVSCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "lvsctl",
         abstract: "Declarative reconciler for Linux IPVS load balancers.",
-        subcommands: [])
+        subcommands: [
+            Validate.self, PlanCommand.self, Apply.self, Status.self, DriftCommand.self, History.self,
+            Revisions.self, Show.self, Rollback.self, Adopt.self, Export.self, Import.self,
+        ])
 
     public init() {}
 }
 
 extension LVSCommand {
     /// Entry point for the `lvsctl` executable.
-    public static func run() async {
-        await main()
+    public static func run() {
+        main()
     }
 }

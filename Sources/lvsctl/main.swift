@@ -1,3 +1,3 @@
 import LVSCommands
 
-await LVSCommand.run()
+LVSCommand.run()

@@ -1,0 +1,208 @@
+import ArgumentParser
+import Foundation
+import LVSApply
+import LVSKernel
+import LVSManifest
+import LVSModel
+import LVSPlan
+import LVSReconciler
+import LVSStore
+
+extension LVSCommand {
+    /// `lvsctl apply -f FILE`: validate, store a revision, plan against the live table, apply, audit.
+    struct Apply: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Make the live IPVS table match a manifest (or apply a saved plan).",
+            discussion: """
+                Validates the manifest, stores it as a revision, reads the live table over netlink, \
+                applies the minimal set of changes and writes one audit row per kernel change. \
+                Nothing is changed when the manifest has errors or a safety guard refuses the plan; \
+                if the kernel rejects a change, the changes already made are undone.
+                """)
+
+        @OptionGroup var global: GlobalOptions
+        @OptionGroup var policyOptions: PolicyOptions
+        @OptionGroup var lock: LockOptions
+
+        @Option(name: .shortAndLong, help: ArgumentHelp("The manifest; - reads standard input.", valueName: "file"))
+        var file: String?
+
+        @Option(help: ArgumentHelp("Apply a plan saved by `lvsctl plan --out` instead.", valueName: "plan.json"))
+        var plan: String?
+
+        @Option(name: .shortAndLong, help: "A message recorded with the revision.")
+        var message: String?
+
+        @Flag(help: "Show the plan and change nothing.")
+        var dryRun = false
+
+        @Flag(help: "After applying, wait until removed real servers have drained and are deleted.")
+        var wait = false
+
+        @Option(help: ArgumentHelp("Give up waiting for drains after this long.", valueName: "seconds"))
+        var waitTimeout: Double = 600
+
+        func validate() throws {
+            guard (file == nil) != (plan == nil) else {
+                throw ValidationError("give exactly one of -f FILE or --plan PLAN")
+            }
+        }
+
+        func run() throws {
+            try guarded {
+                let store = try global.openStore()
+                let kernel = try global.openKernel()
+                defer { try? KernelAccess.close(kernel) }
+                if let plan {
+                    try applySavedPlan(plan, store: store, kernel: kernel)
+                } else if let file {
+                    try applyManifest(file, store: store, kernel: kernel)
+                }
+            }
+        }
+
+        func applyManifest(_ path: String, store: Store, kernel: any IPVSKernel) throws {
+            let capabilities = global.usesRealKernel ? KernelCapabilities.probe() : nil
+            let manifest = try loadManifest(path, capabilities: capabilities)
+            guard let state = manifest.state else { throw ExitCode(1) }
+            let reconciler = Reconciler(store: store, kernel: kernel)
+            var states = [state]
+            try store.withWriterLock(timeout: lock.timeout) {
+                var owners: [VirtualService.ID: String] = [:]
+                for o in try store.ownership() { owners[o.service] = o.manifest }
+                let conflicts = Manifest.ownershipConflicts(state, owners: owners, file: path)
+                if conflicts.hasErrors {
+                    for d in conflicts { printError(d.description) }
+                    throw ExitCode(1)
+                }
+                let planned = try reconciler.plan(states, policy: policyOptions.policy)
+                if dryRun {
+                    report(plan: planned.plan, applied: nil, revision: nil)
+                    return
+                }
+                guard planned.plan.isApplyable else {
+                    report(plan: planned.plan, applied: nil, revision: nil)
+                    throw ExitCode(1)
+                }
+                let previous = try store.latestRevision(manifest: state.manifest)
+                let revision = try store.saveRevision(
+                    manifest: state.manifest, content: manifest.canonicalJSON, author: global.author,
+                    message: message, sourcePath: path == "-" ? nil : path, kind: .apply)
+                let outcome = try reconciler.apply(
+                    planned.plan, revisions: [state.manifest: revision], origin: .apply, author: global.author,
+                    recordEmptyRun: revision.id != previous?.id, verifyFingerprint: false)
+                report(plan: planned.plan, applied: outcome, revision: revision)
+                try verifyConverged(reconciler, states)
+            }
+            if wait { try waitForDrains(reconciler, &states, store: store) }
+        }
+
+        func applySavedPlan(_ path: String, store: Store, kernel: any IPVSKernel) throws {
+            let data = try Data(contentsOf: URL(fileURLWithPath: path))
+            let file = try JSONDecoder().decode(PlanFile.self, from: data)
+            let reconciler = Reconciler(store: store, kernel: kernel)
+            try store.withWriterLock(timeout: lock.timeout) {
+                var revisions: [String: Revision] = [:]
+                for m in file.manifests {
+                    revisions[m.name] = try store.saveRevision(
+                        manifest: m.name, content: m.content, author: global.author, message: message,
+                        sourcePath: m.sourcePath, kind: .apply)
+                }
+                do {
+                    let outcome = try reconciler.apply(
+                        file.plan, revisions: revisions, origin: .apply, author: global.author,
+                        recordEmptyRun: false, verifyFingerprint: true)
+                    report(plan: file.plan, applied: outcome, revision: revisions.values.first)
+                } catch ApplyError.stalePlan {
+                    throw CLIError(
+                        "the saved plan \(path) is stale: the live IPVS table changed since it was computed; "
+                            + "run `lvsctl plan` again and review the new plan")
+                }
+            }
+        }
+
+        func report(plan: Plan, applied: Reconciler.Outcome?, revision: Revision?) {
+            switch global.output {
+            case .text:
+                if plan.isEmpty && plan.pendingDrains.isEmpty {
+                    var line = "No changes. The IPVS table matches"
+                    if let revision { line += " \(revision.manifest) revision \(revision.number)" } else { line += " the manifest" }
+                    print(line + ".")
+                } else {
+                    print(PlanRenderer(plan: plan).render(), terminator: "")
+                }
+                if let applied, applied.report.writes > 0, let revision {
+                    print("Applied \(applied.report.applied) change\(applied.report.applied == 1 ? "" : "s") "
+                        + "as \(revision.manifest) revision \(revision.number) "
+                        + "(\(applied.audit.count) audit row\(applied.audit.count == 1 ? "" : "s")).")
+                } else if dryRun && !plan.isEmpty {
+                    print("Dry run: nothing was changed.")
+                }
+            case .json:
+                try? printJSON(ApplyJSON(
+                    plan: plan, revision: revision.map { RevisionJSON($0) },
+                    applied: applied?.report.applied ?? 0, auditRows: applied?.audit.count ?? 0,
+                    dryRun: dryRun))
+            }
+        }
+
+        /// After an apply the plan must come out empty (drains in progress aside).
+        func verifyConverged(_ reconciler: Reconciler, _ states: [DesiredState]) throws {
+            let again = try reconciler.plan(states, policy: policyOptions.policy).plan
+            let leftover = again.changes.filter { $0.action != .deleteRealServer }
+            if !leftover.isEmpty {
+                printError("lvsctl: warning: the kernel does not match the manifest after applying; still planned:")
+                for c in leftover { printError("  \(c.summary)") }
+            }
+        }
+
+        func waitForDrains(_ reconciler: Reconciler, _ states: inout [DesiredState], store: Store) throws {
+            let deadline = Date().addingTimeInterval(waitTimeout)
+            while Date() < deadline {
+                let outcome: Plan = try store.withWriterLock(timeout: lock.timeout) {
+                    let planned = try reconciler.plan(states, policy: policyOptions.policy)
+                    let revisions = try states.reduce(into: [String: Revision]()) { r, s in
+                        r[s.manifest] = try store.latestRevision(manifest: s.manifest)
+                    }
+                    _ = try reconciler.apply(
+                        planned.plan, revisions: revisions, origin: .drain, author: global.author,
+                        verifyFingerprint: false)
+                    return planned.plan
+                }
+                if outcome.pendingDrains.isEmpty && outcome.changes.isEmpty {
+                    if global.output == .text { print("All drains finished.") }
+                    return
+                }
+                Thread.sleep(forTimeInterval: 1)
+            }
+            throw CLIError("drains did not finish within \(Int(waitTimeout)) s; they continue with the next apply or `lvsctl run`")
+        }
+    }
+}
+
+struct RevisionJSON: Encodable {
+    var manifest: String
+    var number: Int
+    var contentHash: String
+    var author: String
+    var message: String?
+    var createdAt: Date
+    var kind: String
+    init(_ r: Revision) {
+        manifest = r.manifest
+        number = r.number
+        contentHash = r.contentHash
+        author = r.author
+        message = r.message
+        createdAt = r.createdAt
+        kind = r.kind.rawValue
+    }
+}
+
+private struct ApplyJSON: Encodable {
+    var plan: Plan
+    var revision: RevisionJSON?
+    var applied: Int
+    var auditRows: Int
+    var dryRun: Bool
+}

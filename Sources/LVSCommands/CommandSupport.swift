@@ -1,0 +1,121 @@
+import ArgumentParser
+import Foundation
+import LVSKernel
+import LVSManifest
+import LVSModel
+import LVSPlan
+import LVSStore
+
+/// The safety and drain policy options of commands that change the kernel.
+struct PolicyOptions: ParsableArguments {
+    @Option(help: ArgumentHelp(
+        "Refuse to remove or drain more than this percentage of a service's real servers in one apply.",
+        valueName: "percent"))
+    var maxRemoval: Double = 50
+
+    @Flag(help: "Allow removing or draining more real servers than --max-removal.")
+    var allowRemoval = false
+
+    @Flag(help: "Allow deleting virtual services.")
+    var allowDelete = false
+
+    @Option(help: ArgumentHelp("Drain timeout for removed real servers, when the manifest sets none.", valueName: "seconds"))
+    var drainTimeout: UInt32 = 30
+
+    var policy: PlanPolicy {
+        var p = PlanPolicy()
+        p.maxRemovalFraction = maxRemoval / 100
+        p.allowRemoval = allowRemoval
+        p.allowDelete = allowDelete
+        p.defaultDrainTimeout = drainTimeout
+        return p
+    }
+
+    func validate() throws {
+        guard (0...100).contains(maxRemoval) else {
+            throw ValidationError("--max-removal must be a percentage from 0 to 100")
+        }
+    }
+}
+
+/// How long to wait for another lvsctl holding the writer lock.
+struct LockOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Seconds to wait for another lvsctl that is applying.", valueName: "seconds"))
+    var lockTimeout: Double = 30
+
+    var timeout: Duration { .milliseconds(Int64(lockTimeout * 1000)) }
+}
+
+/// An error the CLI reports as one line and exit status 1.
+struct CLIError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Runs a command body, turning errors into a readable `lvsctl: error: …` line and exit status 1.
+func guarded(_ body: () throws -> Void) throws {
+    do {
+        try body()
+    } catch let e as ExitCode {
+        throw e
+    } catch let e as CleanExit {
+        throw e
+    } catch let e as ValidationError {
+        throw e
+    } catch {
+        printError("lvsctl: error: \(error)")
+        throw ExitCode(1)
+    }
+}
+
+extension GlobalOptions {
+    var environment: [String: String] { ProcessInfo.processInfo.environment }
+
+    func openStore() throws -> Store {
+        try Store(path: Store.defaultPath(option: db, environment: environment))
+    }
+
+    func openKernel() throws -> any IPVSKernel {
+        try KernelAccess.open(namespacePath: namespacePath)
+    }
+
+    /// Whether the kernel is the real one (not the file-backed fake used by host tests).
+    var usesRealKernel: Bool { (environment[KernelAccess.fakeVariable] ?? "").isEmpty }
+
+    var author: String { Author.current(environment: environment) }
+}
+
+/// Loads and validates a manifest; prints every diagnostic; exits 1 when there are errors.
+func loadManifest(_ path: String, capabilities: KernelCapabilities?) throws -> ManifestResult {
+    let result = Manifest.load(path: path, capabilities: capabilities)
+    for d in result.diagnostics { printError(d.description) }
+    guard result.state != nil, !result.diagnostics.hasErrors else {
+        let n = result.diagnostics.errors.count
+        printError("lvsctl: \(path): \(n) error\(n == 1 ? "" : "s"); nothing was applied")
+        throw ExitCode(1)
+    }
+    return result
+}
+
+/// The revision of `manifest` that was last applied successfully (or the latest one, if no run
+/// recorded it, e.g. after an adopt).
+func appliedRevision(_ store: Store, manifest: String) throws -> Revision? {
+    for run in try store.runs(manifest: manifest) where run.status == .succeeded {
+        if let id = run.revisionID, let rev = try store.revision(id: id) { return rev }
+    }
+    return try store.latestRevision(manifest: manifest)
+}
+
+/// Parses `NAME@N`, `NAME#N` or `NAME:N`.
+func parseRevisionReference(_ text: String) -> (manifest: String, number: Int)? {
+    guard let sep = text.lastIndex(where: { $0 == "@" || $0 == "#" || $0 == ":" }),
+        let n = Int(text[text.index(after: sep)...]), n > 0
+    else { return nil }
+    let name = String(text[..<sep])
+    return name.isEmpty ? nil : (name, n)
+}
+
+extension Date {
+    /// `2026-11-25T16:50:02Z`.
+    var iso8601: String { ISO8601DateFormatter().string(from: self) }
+}

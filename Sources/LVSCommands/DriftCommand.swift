@@ -1,0 +1,117 @@
+import ArgumentParser
+import Foundation
+import LVSApply
+import LVSKernel
+import LVSManifest
+import LVSModel
+import LVSPlan
+import LVSReconciler
+import LVSStore
+
+extension LVSCommand {
+    /// `lvsctl drift`: compares the applied revisions with the live kernel.
+    struct DriftCommand: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "drift",
+            abstract: "Report differences between the applied revisions and the live table (exit 2 on drift).",
+            discussion: """
+                Each difference names the object, the field, the expected and the live value, and when \
+                lvsctl last set that object (from the audit), so an out-of-band change shows as such. \
+                Services created by others are listed as foreign and never changed. Exit 0 when clean, \
+                2 on drift, 1 on error. --fix converges the kernel back to the applied revisions.
+                """)
+
+        @OptionGroup var global: GlobalOptions
+        @OptionGroup var policyOptions: PolicyOptions
+        @OptionGroup var lock: LockOptions
+
+        @Argument(help: "Only these manifests (default: all).")
+        var manifests: [String] = []
+
+        @Flag(help: "Apply the changes that bring the kernel back to the applied revisions.")
+        var fix = false
+
+        func run() throws {
+            var drifted = false
+            try guarded {
+                let store = try global.openStore()
+                let kernel = try global.openKernel()
+                defer { try? KernelAccess.close(kernel) }
+                let names = manifests.isEmpty ? try store.manifests() : manifests
+                var states: [DesiredState] = []
+                var revisions: [String: Revision] = [:]
+                for n in names {
+                    guard let rev = try appliedRevision(store, manifest: n) else {
+                        throw CLIError("manifest \(n) has never been applied")
+                    }
+                    states.append(try Manifest.decode(canonicalJSON: rev.content))
+                    revisions[n] = rev
+                }
+                let live = try kernel.snapshot()
+                var owners: [VirtualService.ID: String] = [:]
+                for o in try store.ownership() { owners[o.service] = o.manifest }
+                let items = Drift.compute(desired: states, live: live, owners: owners)
+                let foreign = Drift.foreign(desired: states, live: live, owners: owners)
+                var reports: [DriftReport] = []
+                for item in items {
+                    var r = DriftReport(item: item)
+                    if let svc = item.service, let last = try store.lastSet(service: svc, realServer: item.realServer) {
+                        r.lastSetByLvsctl = last.at
+                        r.lastSetAction = last.action
+                    }
+                    reports.append(r)
+                }
+                drifted = !items.isEmpty
+                switch global.output {
+                case .text:
+                    if items.isEmpty { print("No drift: the live table matches the applied revisions.") }
+                    for r in reports {
+                        var line = "  \(r.item)"
+                        if let at = r.lastSetByLvsctl {
+                            line += " (lvsctl last set it at \(at.iso8601) by \(r.lastSetAction ?? "?"); changed outside lvsctl since)"
+                        } else {
+                            line += " (never set by lvsctl)"
+                        }
+                        print(line)
+                    }
+                    if !foreign.isEmpty {
+                        print("Foreign services (not managed by lvsctl, left alone):")
+                        for f in foreign { print("  \(f)") }
+                    }
+                case .json:
+                    try printJSON(DriftJSON(drift: reports, foreign: foreign.map { "\($0)" }))
+                }
+                if fix && drifted {
+                    try store.withWriterLock(timeout: lock.timeout) {
+                        let reconciler = Reconciler(store: store, kernel: kernel)
+                        let planned = try reconciler.plan(states, policy: policyOptions.policy)
+                        guard planned.plan.isApplyable else {
+                            print(PlanRenderer(plan: planned.plan).render(), terminator: "")
+                            throw ExitCode(1)
+                        }
+                        let outcome = try reconciler.apply(
+                            planned.plan, revisions: revisions, origin: .driftFix, author: global.author,
+                            verifyFingerprint: false)
+                        if global.output == .text {
+                            print(PlanRenderer(plan: planned.plan).render(), terminator: "")
+                            print("Fixed: applied \(outcome.report.applied) change\(outcome.report.applied == 1 ? "" : "s").")
+                        }
+                    }
+                    drifted = false
+                }
+            }
+            if drifted { throw ExitCode(2) }
+        }
+    }
+}
+
+struct DriftReport: Encodable {
+    var item: DriftItem
+    var lastSetByLvsctl: Date?
+    var lastSetAction: String?
+}
+
+private struct DriftJSON: Encodable {
+    var drift: [DriftReport]
+    var foreign: [String]
+}

@@ -1,0 +1,60 @@
+import ArgumentParser
+import Foundation
+import LVSManifest
+import LVSModel
+import LVSPlan
+import LVSReconciler
+
+extension LVSCommand {
+    /// `lvsctl plan -f FILE`: what apply would do, without doing it.
+    struct PlanCommand: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "plan",
+            abstract: "Show the changes an apply would make (nothing is changed).",
+            discussion: """
+                With --detailed-exitcode the exit status is 0 when there are no changes, 1 on error \
+                and 2 when changes are pending (for CI). --out saves the plan for `lvsctl apply --plan`, \
+                which refuses it if the live table changed in between.
+                """)
+
+        @OptionGroup var global: GlobalOptions
+        @OptionGroup var policyOptions: PolicyOptions
+
+        @Option(name: .shortAndLong, help: ArgumentHelp("The manifest; - reads standard input.", valueName: "file"))
+        var file: String
+
+        @Flag(help: "Exit 0 for no changes, 1 for an error, 2 when changes are pending.")
+        var detailedExitcode = false
+
+        @Option(help: ArgumentHelp("Save the plan as JSON for `lvsctl apply --plan`.", valueName: "plan.json"))
+        var out: String?
+
+        func run() throws {
+            var pending = false
+            try guarded {
+                let store = try global.openStore()
+                let kernel = try global.openKernel()
+                defer { try? KernelAccess.close(kernel) }
+                let manifest = try loadManifest(file, capabilities: global.usesRealKernel ? KernelCapabilities.probe() : nil)
+                guard let state = manifest.state else { throw ExitCode(1) }
+                let planned = try Reconciler(store: store, kernel: kernel).plan([state], policy: policyOptions.policy)
+                let plan = planned.plan
+                if let out {
+                    let saved = PlanFile(plan: plan, manifests: [
+                        .init(name: state.manifest, content: manifest.canonicalJSON, sourcePath: file == "-" ? nil : file)
+                    ])
+                    let encoder = JSONEncoder()
+                    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+                    try encoder.encode(saved).write(to: URL(fileURLWithPath: out), options: .atomic)
+                }
+                switch global.output {
+                case .text: print(PlanRenderer(plan: plan).render(), terminator: "")
+                case .json: try printJSON(plan)
+                }
+                if !plan.isApplyable { throw ExitCode(1) }
+                pending = !plan.isEmpty
+            }
+            if detailedExitcode && pending { throw ExitCode(2) }
+        }
+    }
+}

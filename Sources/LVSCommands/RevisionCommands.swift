@@ -1,0 +1,74 @@
+import ArgumentParser
+import Foundation
+import LVSStore
+
+extension LVSCommand {
+    /// `lvsctl revisions [NAME]`: the stored revisions of one or all manifests.
+    struct Revisions: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List stored manifest revisions.")
+
+        @OptionGroup var global: GlobalOptions
+
+        @Argument(help: "Only this manifest.")
+        var manifest: String?
+
+        func run() throws {
+            try guarded {
+                let store = try global.openStore()
+                let names = try manifest.map { [$0] } ?? store.manifests()
+                var all: [Revision] = []
+                for n in names { all += try store.revisions(manifest: n) }
+                if let manifest, all.isEmpty { throw CLIError("no revisions of manifest \(manifest)") }
+                switch global.output {
+                case .text:
+                    print("REVISION              CREATED               KIND      AUTHOR               HASH          MESSAGE")
+                    for r in all {
+                        var kind = r.kind.rawValue
+                        if let b = r.basedOn { kind += " of #\(b)" }
+                        print([
+                            pad("\(r.manifest)@\(r.number)", 21), pad(r.createdAt.iso8601, 21), pad(kind, 9),
+                            pad(r.author, 20), pad(String(r.contentHash.prefix(12)), 13), r.message ?? "",
+                        ].joined(separator: " "))
+                    }
+                case .json:
+                    try printJSON(all.map(RevisionJSON.init))
+                }
+            }
+        }
+    }
+
+    /// `lvsctl show NAME@N`: one stored revision, as the manifest JSON it stored.
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print a stored revision (NAME@N; NAME alone is the latest).")
+
+        @OptionGroup var global: GlobalOptions
+
+        @Argument(help: ArgumentHelp("The revision: NAME@N, or NAME for the latest.", valueName: "revision"))
+        var revision: String
+
+        func run() throws {
+            try guarded {
+                let store = try global.openStore()
+                let found: Revision?
+                if let (name, number) = parseRevisionReference(revision) {
+                    found = try store.revision(manifest: name, number: number)
+                } else {
+                    found = try store.latestRevision(manifest: revision)
+                }
+                guard let r = found else {
+                    throw CLIError("no revision \(revision); `lvsctl revisions` lists them")
+                }
+                switch global.output {
+                case .text:
+                    print("# \(r.manifest)@\(r.number) \(r.kind.rawValue) by \(r.author) at \(r.createdAt.iso8601)"
+                        + (r.message.map { ": \($0)" } ?? ""))
+                    print("# sha256 \(r.contentHash)" + (r.sourcePath.map { " from \($0)" } ?? ""))
+                    print(r.content)
+                case .json:
+                    print(r.content)
+                }
+            }
+        }
+    }
+}

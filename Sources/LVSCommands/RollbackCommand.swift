@@ -1,0 +1,61 @@
+import ArgumentParser
+import Foundation
+import LVSApply
+import LVSKernel
+import LVSManifest
+import LVSModel
+import LVSPlan
+import LVSReconciler
+import LVSStore
+
+extension LVSCommand {
+    /// `lvsctl rollback NAME --to N`: plans and applies an earlier revision as a new revision.
+    struct Rollback: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Apply an earlier revision of a manifest again, as a new revision.")
+
+        @OptionGroup var global: GlobalOptions
+        @OptionGroup var policyOptions: PolicyOptions
+        @OptionGroup var lock: LockOptions
+
+        @Argument(help: "The manifest name.")
+        var manifest: String
+
+        @Option(help: ArgumentHelp("The revision number to go back to.", valueName: "N"))
+        var to: Int
+
+        @Option(name: .shortAndLong, help: "A message recorded with the new revision.")
+        var message: String?
+
+        @Flag(help: "Show the plan and change nothing.")
+        var dryRun = false
+
+        func run() throws {
+            try guarded {
+                let store = try global.openStore()
+                let kernel = try global.openKernel()
+                defer { try? KernelAccess.close(kernel) }
+                guard let old = try store.revision(manifest: manifest, number: to) else {
+                    throw CLIError("manifest \(manifest) has no revision \(to); `lvsctl revisions \(manifest)` lists them")
+                }
+                let state = try Manifest.decode(canonicalJSON: old.content)
+                let reconciler = Reconciler(store: store, kernel: kernel)
+                try store.withWriterLock(timeout: lock.timeout) {
+                    let planned = try reconciler.plan([state], policy: policyOptions.policy)
+                    print(PlanRenderer(plan: planned.plan).render(), terminator: "")
+                    guard planned.plan.isApplyable else { throw ExitCode(1) }
+                    if dryRun { return }
+                    let revision = try store.saveRevision(
+                        manifest: manifest, content: old.content, author: global.author,
+                        message: message ?? "rollback to revision \(to)", sourcePath: old.sourcePath,
+                        kind: .rollback, basedOn: to)
+                    let outcome = try reconciler.apply(
+                        planned.plan, revisions: [manifest: revision], origin: .rollback, author: global.author,
+                        recordEmptyRun: true, verifyFingerprint: false)
+                    print("Rolled back \(manifest) to revision \(to) as revision \(revision.number) "
+                        + "(\(outcome.report.applied) kernel change\(outcome.report.applied == 1 ? "" : "s")).")
+                }
+            }
+        }
+    }
+}
