@@ -133,7 +133,8 @@ let package = Package(
             dependencies: ["LVSReconciler", "LVSStore", "LVSPlan", "LVSKernel", "LVSManifest", "LVSModel"],
             swiftSettings: strictness),
         .testTarget(
-            name: "LVSCommandsTests", dependencies: ["LVSCommands", "LVSTestSupport"],
+            name: "LVSCommandsTests",
+            dependencies: ["LVSCommands", "LVSTestSupport", "LVSModel", "LVSKernel", "LVSStore"],
             swiftSettings: strictness),
 
         // Real-kernel tests: run only inside the lab guest (or on a host with IPVS, as root).
@@ -141,7 +142,7 @@ let package = Package(
         .testTarget(
             name: "LVSRealKernelTests",
             dependencies: [
-                "LVSNetlink", "LVSKernel", "LVSModel", "LVSInterop", "LVSTestSupport",
+                "LVSNetlink", "LVSKernel", "LVSModel", "LVSInterop", "LVSTestSupport", "LVSStore",
             ],
             swiftSettings: strictness),
     ]

@@ -1,0 +1,184 @@
+import Foundation
+import LVSModel
+import LVSTestSupport
+import Testing
+
+/// End-to-end runs of the real `lvsctl` binary on any host, against the file-backed fake kernel
+/// (`LVSCTL_FAKE_KERNEL`). The same scenarios run against the real kernel in the lab guest
+/// (LVSRealKernelTests/CLIScenarioTests).
+@Suite struct CLITests {
+    let demo = CLIRunner.manifest("demo.json")
+
+    func kernelState(_ cli: CLIRunner) throws -> LiveTable {
+        let data = try Data(contentsOf: cli.directory.appendingPathComponent("kernel.json"))
+        return try JSONDecoder().decode(LiveTable.self, from: data)
+    }
+
+    func setKernelState(_ cli: CLIRunner, _ table: LiveTable) throws {
+        try JSONEncoder().encode(table).write(to: cli.directory.appendingPathComponent("kernel.json"))
+    }
+
+    func auditCount(_ cli: CLIRunner) throws -> Int {
+        let r = try cli.run(["history", "--output", "json", "--limit", "1000"])
+        #expect(r.status == 0, "\(r)")
+        let rows = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [Any]
+        return rows?.count ?? -1
+    }
+
+    @Test func applyIsIdempotentAndMinimal() throws {
+        let cli = try CLIRunner(fakeKernel: true)
+        let first = try cli.run(["apply", "-f", demo, "-m", "first"])
+        #expect(first.status == 0, "\(first)")
+        #expect(first.stdout.contains("Applied 3 changes as demo revision 1"))
+        #expect(try auditCount(cli) == 3)
+        let live = try kernelState(cli)
+        #expect(live.services.count == 1)
+        #expect(live.services.first?.realServers.map(\.server.weight) == [3, 1])
+
+        let again = try cli.run(["apply", "-f", demo])
+        #expect(again.status == 0, "\(again)")
+        #expect(again.stdout.contains("No changes"))
+        #expect(try auditCount(cli) == 3)
+
+        let text = try String(contentsOfFile: demo, encoding: .utf8).replacingOccurrences(of: "\"weight\": 3", with: "\"weight\": 7")
+        #expect(text.contains("\"weight\": 7"), "demo.json should spell the weight as \"weight\": 3")
+        let edited = try cli.write("edited.json", text)
+        let third = try cli.run(["apply", "-f", edited])
+        #expect(third.status == 0, "\(third)")
+        #expect(third.stdout.contains("weight 3 → 7"))
+        #expect(try auditCount(cli) == 4)
+        #expect(try kernelState(cli).services.first?.realServers.map(\.server.weight) == [7, 1])
+        let revisions = try cli.run(["revisions", "demo"])
+        #expect(revisions.stdout.contains("demo@2"))
+        #expect(!revisions.stdout.contains("demo@3"))
+    }
+
+    @Test func syntaxErrorNamesTheSpotAndChangesNothing() throws {
+        let cli = try CLIRunner(fakeKernel: true)
+        #expect(try cli.run(["apply", "-f", demo]).status == 0)
+        let before = try kernelState(cli)
+        let bad = try cli.write("bad.json", "{\n  \"apiVersion\": \"lvsctl/v1\",\n  \"name\": \"demo\"\n  \"services\": []\n}\n")
+        let r = try cli.run(["apply", "-f", bad])
+        #expect(r.status != 0)
+        #expect(r.stderr.contains("bad.json:4:3"), "\(r)")
+        #expect(try kernelState(cli) == before)
+        #expect(try cli.run(["revisions", "demo"]).stdout.components(separatedBy: "demo@").count == 2)
+    }
+
+    @Test func semanticErrorsNameTheJSONPath() throws {
+        let cli = try CLIRunner(fakeKernel: true)
+        let text = try String(contentsOfFile: demo, encoding: .utf8).replacingOccurrences(of: "\"weight\": 3", with: "\"weight\": 70000")
+        let bad = try cli.write("weight.json", text)
+        let r = try cli.run(["validate", bad])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("services[0].realServers[0].weight"), "\(r)")
+        let ok = try cli.run(["validate", demo])
+        #expect(ok.status == 0, "\(ok)")
+        #expect(!FileManager.default.fileExists(atPath: cli.databasePath), "validate must not create a database")
+    }
+
+    @Test func planExitCodesAndSavedPlans() throws {
+        let cli = try CLIRunner(fakeKernel: true)
+        let pending = try cli.run(["plan", "-f", demo, "--detailed-exitcode", "--out", cli.directory.appendingPathComponent("p.json").path])
+        #expect(pending.status == 2, "\(pending)")
+        let applied = try cli.run(["apply", "--plan", cli.directory.appendingPathComponent("p.json").path])
+        #expect(applied.status == 0, "\(applied)")
+        #expect(try kernelState(cli).services.first?.realServers.count == 2)
+        let clean = try cli.run(["plan", "-f", demo, "--detailed-exitcode"])
+        #expect(clean.status == 0, "\(clean)")
+
+        // A plan saved before an out-of-band change is refused.
+        let text = try String(contentsOfFile: demo, encoding: .utf8).replacingOccurrences(of: "\"weight\": 1", with: "\"weight\": 2")
+        let edited = try cli.write("edited.json", text)
+        #expect(try cli.run(["plan", "-f", edited, "--out", cli.directory.appendingPathComponent("p2.json").path]).status == 0)
+        var live = try kernelState(cli)
+        live.services[0].realServers[0].server.weight = 9
+        try setKernelState(cli, live)
+        let stale = try cli.run(["apply", "--plan", cli.directory.appendingPathComponent("p2.json").path])
+        #expect(stale.status == 1)
+        #expect(stale.stderr.contains("stale"), "\(stale)")
+        #expect(try kernelState(cli) == live)
+    }
+
+    @Test func rollbackToTheFirstRevision() throws {
+        let cli = try CLIRunner(fakeKernel: true)
+        #expect(try cli.run(["apply", "-f", demo]).status == 0)
+        let original = try kernelState(cli)
+        for w in [5, 6] {
+            let text = try String(contentsOfFile: demo, encoding: .utf8).replacingOccurrences(of: "\"weight\": 3", with: "\"weight\": \(w)")
+            #expect(try cli.run(["apply", "-f", try cli.write("w\(w).json", text)]).status == 0)
+        }
+        let r = try cli.run(["rollback", "demo", "--to", "1"])
+        #expect(r.status == 0, "\(r)")
+        #expect(r.stdout.contains("as revision 4"))
+        #expect(try kernelState(cli).table == original.table)
+        #expect(try cli.run(["show", "demo@4"]).stdout.contains("rollback to revision 1"))
+    }
+
+    @Test func guardsRefuseMassRemovalAndDeletion() throws {
+        let cli = try CLIRunner(fakeKernel: true)
+        #expect(try cli.run(["apply", "-f", demo]).status == 0)
+        // Keep only the first real server: 1 of 2 removed is 50%, refused with --max-removal 40.
+        let text = removeRealServer("10.10.0.12", from: try String(contentsOfFile: demo, encoding: .utf8))
+        #expect(!text.contains("10.10.0.12"))
+        let oneLess = try cli.write("one.json", text)
+        let refused = try cli.run(["apply", "-f", oneLess, "--max-removal", "40"])
+        #expect(refused.status == 1, "\(refused)")
+        #expect(refused.stdout.contains("--allow-removal"), "\(refused)")
+        #expect(try kernelState(cli).services.first?.realServers.count == 2)
+        let allowed = try cli.run(["apply", "-f", oneLess, "--max-removal", "40", "--allow-removal"])
+        #expect(allowed.status == 0, "\(allowed)")
+        // Drained, not deleted: weight 0 first.
+        let rs = try kernelState(cli).services.first?.realServers.first { $0.server.id.address == IPAddress("10.10.0.12") }
+        #expect(rs?.server.weight == 0)
+    }
+
+    @Test func driftIsReportedAttributedAndFixed() throws {
+        let cli = try CLIRunner(fakeKernel: true)
+        #expect(try cli.run(["apply", "-f", demo]).status == 0)
+        var live = try kernelState(cli)
+        live.services[0].realServers[1].server.weight = 42
+        let foreign = VirtualService(id: .address(.udp, IPAddress("10.10.0.200")!, port: 53), scheduler: .rr)
+        live.services.append(LiveService(service: foreign))
+        try setKernelState(cli, LiveTable(services: live.services, timeouts: live.timeouts, syncDaemons: live.syncDaemons))
+        let drift = try cli.run(["drift", "--output", "json"])
+        #expect(drift.status == 2, "\(drift)")
+        let json = try JSONSerialization.jsonObject(with: Data(drift.stdout.utf8)) as? [String: Any]
+        let items = json?["drift"] as? [[String: Any]]
+        let item = items?.first?["item"] as? [String: Any]
+        #expect(item?["field"] as? String == "weight")
+        #expect(item?["expected"] as? String == "1")
+        #expect(item?["live"] as? String == "42")
+        #expect(items?.first?["lastSetByLvsctl"] != nil)
+        #expect((json?["foreign"] as? [String]) == ["udp/10.10.0.200:53"])
+        let fixed = try cli.run(["drift", "--fix"])
+        #expect(fixed.status == 0, "\(fixed)")
+        #expect(try cli.run(["drift"]).status == 0)
+        let after = try kernelState(cli)
+        #expect(after[foreign.id] != nil, "a foreign service is never deleted")
+        #expect(after.services.first?.realServers.map(\.server.weight) == [3, 1])
+    }
+
+    @Test func importsWriteValidManifests() throws {
+        let cli = try CLIRunner(fakeKernel: true)
+        let dump = "-A -t 10.0.0.1:80 -s wrr\n-a -t 10.0.0.1:80 -r 10.0.0.11:80 -g -w 3\n"
+        let r = try cli.run(["import", "ipvsadm", "-", "--name", "imported"], input: dump)
+        #expect(r.status == 0, "\(r)")
+        let path = try cli.write("imported.json", r.stdout)
+        #expect(try cli.run(["validate", path]).status == 0)
+        #expect(try cli.run(["apply", "-f", path]).status == 0)
+        #expect(try kernelState(cli).services.first?.service.scheduler == .wrr)
+    }
+}
+
+/// Drops the one-line JSON object of the real server with `address` from a manifest, fixing the
+/// comma of the line before it.
+func removeRealServer(_ address: String, from text: String) -> String {
+    var lines = text.components(separatedBy: "\n")
+    guard let i = lines.firstIndex(where: { $0.contains("\"address\": \"\(address)\"") }) else { return text }
+    let removed = lines.remove(at: i)
+    if !removed.trimmingCharacters(in: .whitespaces).hasSuffix(","), i > 0, lines[i - 1].hasSuffix(",") {
+        lines[i - 1].removeLast()
+    }
+    return lines.joined(separator: "\n")
+}
