@@ -82,7 +82,7 @@ for r in r1 r2; do
         net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 net.ipv4.conf.eth0.rp_filter=0 \
         net.ipv4.conf.lo.rp_filter=0
     mkdir -p "$WORK/www-$r"
-    echo "$r ($(ip -n "$r" -4 -o addr show dev eth0 | awk '{print $4}'))" > "$WORK/www-$r/index.html"
+    echo "$r ($(ip -n "$r" -4 -o addr show dev eth0 | awk '{split($4, a, "/"); print a[1]}'))" > "$WORK/www-$r/index.html"
     ip netns exec "$r" "$BUSYBOX" httpd -f -p 80 -h "$WORK/www-$r" &
     PIDS+=($!)
 done
