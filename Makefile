@@ -52,10 +52,17 @@ deps: ## Install the Debian packages the build and tests need (only missing ones
 build: deps ## Build lvsctl (debug)
 	$(SWIFT) build
 
+RESULTS := .build/lab
+
 test: deps ## Unit tests on this machine, then the real-kernel suite (in the lab guest if needed)
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build --skip LVSRealKernelTests
+	mkdir -p $(RESULTS) && rm -f $(RESULTS)/unit*.xml $(RESULTS)/kernel-tests.xml
+	$(SWIFT) test --skip-build --skip LVSRealKernelTests --xunit-output $(RESULTS)/unit.xml
 	Tests/Lab/run-kernel-tests
+	@read -r u uf us < <(Tests/Lab/xunit-count $(RESULTS)/unit*.xml); \
+	read -r k kf ks < <(Tests/Lab/xunit-count $(RESULTS)/kernel-tests.xml); \
+	echo "unit tests: $$u passed, $$uf failed; kernel tests: $$k passed, $$kf failed"; \
+	echo "tests: $$((u + k)) passed, $$((uf + kf)) failed"
 
 unit-test: deps ## Unit tests only (no kernel, no root)
 	$(SWIFT) build --build-tests
