@@ -1,0 +1,84 @@
+# lvsctl — build, test and demo. `make help` lists the targets.
+#
+# `make test` works as root on a fresh Debian 12 that has Swift: it installs the Debian packages the
+# build and the lab need, builds, runs the unit tests on this machine, then runs the real-kernel
+# suite where IPVS exists (here, or else in a QEMU guest: see Tests/Lab/README.md).
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+# Swift is installed under /opt/swift on the project's machines; a non-login shell may not have it
+# on PATH yet.
+ifeq ($(shell command -v swift 2>/dev/null),)
+ifneq ($(wildcard /opt/swift/usr/bin/swift),)
+export PATH := $(PATH):/opt/swift/usr/bin
+endif
+endif
+
+SWIFT ?= swift
+PREFIX ?= /usr/local
+SBINDIR ?= $(PREFIX)/sbin
+DESTDIR ?=
+
+# Build: pkg-config + libnl (netlink), libsqlite3 (store). Lab and tests: ipvsadm, keepalived,
+# iproute2, curl (run by the kernel tests), qemu-system-x86, busybox-static, kmod, cpio (the guest).
+DEB_PACKAGES := pkg-config libnl-3-dev libnl-genl-3-dev libsqlite3-dev ipvsadm keepalived iproute2 \
+	curl qemu-system-x86 busybox-static kmod cpio
+
+.PHONY: help deps build test unit-test kernel-test demo install clean
+
+help: ## List the targets
+	@echo "lvsctl make targets:"
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+	@echo "Variables: PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) SWIFT=$(SWIFT); lab settings: Tests/Lab/README.md"
+
+deps: ## Install the Debian packages the build and tests need (only missing ones); check for swift
+	@missing=(); \
+	for p in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' "$$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$$p"); \
+	done; \
+	if [ $${#missing[@]} -gt 0 ]; then \
+	  if [ "$$(id -u)" -ne 0 ]; then \
+	    echo "deps: missing Debian packages: $${missing[*]}; install them as root (apt-get install $${missing[*]}) or run 'make deps' as root" >&2; exit 1; \
+	  fi; \
+	  echo "deps: installing $${missing[*]}"; \
+	  apt-get update -qq; \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$${missing[@]}" >/dev/null; \
+	fi
+	@command -v $(SWIFT) >/dev/null || { echo "deps: '$(SWIFT)' is not on PATH. Install Swift 6.3 (on the project's machines it is in /opt/swift/usr/bin: export PATH=\$$PATH:/opt/swift/usr/bin)" >&2; exit 1; }
+	@echo "deps: ok ($$($(SWIFT) --version 2>/dev/null | head -n 1))"
+
+build: deps ## Build lvsctl (debug)
+	$(SWIFT) build
+
+RESULTS := .build/lab
+
+test: deps ## Unit tests on this machine, then the real-kernel suite (in the lab guest if needed)
+	$(SWIFT) build --build-tests
+	mkdir -p $(RESULTS) && rm -f $(RESULTS)/unit*.xml $(RESULTS)/kernel-tests.xml
+	$(SWIFT) test --skip-build --skip LVSRealKernelTests --xunit-output $(RESULTS)/unit.xml
+	Tests/Lab/run-kernel-tests
+	@read -r u uf us < <(Tests/Lab/xunit-count $(RESULTS)/unit*.xml); \
+	read -r k kf ks < <(Tests/Lab/xunit-count $(RESULTS)/kernel-tests.xml); \
+	echo "unit tests: $$u passed, $$uf failed; kernel tests: $$k passed, $$kf failed"; \
+	echo "tests: $$((u + k)) passed, $$((uf + kf)) failed"
+
+unit-test: deps ## Unit tests only (no kernel, no root)
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build --skip LVSRealKernelTests
+
+kernel-test: deps ## The real-kernel suite only (in the lab guest if this kernel lacks IPVS)
+	$(SWIFT) build --build-tests
+	Tests/Lab/run-kernel-tests
+
+demo: deps build ## Load-balance HTTP between two real servers with lvsctl (in the lab guest if needed)
+	Tests/Lab/demo.sh
+
+install: deps ## Install the release binary to $(DESTDIR)$(SBINDIR)/lvsctl
+	$(SWIFT) build -c release --product lvsctl
+	install -D -m 0755 "$$($(SWIFT) build -c release --show-bin-path)/lvsctl" "$(DESTDIR)$(SBINDIR)/lvsctl"
+	@echo "installed $(DESTDIR)$(SBINDIR)/lvsctl"
+
+clean: ## Remove build products (the lab's kernel cache stays; see Tests/Lab/README.md)
+	rm -rf .build
