@@ -1,0 +1,97 @@
+import Foundation
+import LVSKernel
+import LVSManifest
+import LVSModel
+import LVSPlan
+import LVSReconciler
+import LVSStore
+import Testing
+
+/// The reconcile pass against the in-memory kernel and a real SQLite store: one audit row per
+/// kernel write, ownership and drains recorded, failures recorded with their undo.
+@Suite struct ReconcilerTests {
+    let vip = VirtualService.ID.address(.tcp, IPAddress("10.0.0.100")!, port: 80)
+
+    func desired(weights: [UInt32], manifest: String = "web") -> DesiredState {
+        let servers = weights.enumerated().map { i, w in
+            RealServerSpec(server: RealServer(id: .init(address: IPAddress("10.0.0.\(11 + i)")!, port: 80), weight: w))
+        }
+        return DesiredState(manifest: manifest, services: [
+            ServiceSpec(name: "web", service: VirtualService(id: vip, scheduler: .wrr), realServers: servers)
+        ])
+    }
+
+    func setUp() throws -> (Reconciler, FakeKernel, Store, URL) {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("reconciler-\(UUID().uuidString)")
+        let store = try Store(path: dir.appendingPathComponent("lvsctl.db").path)
+        let kernel = FakeKernel()
+        return (Reconciler(store: store, kernel: kernel), kernel, store, dir)
+    }
+
+    func revision(_ store: Store, _ state: DesiredState) throws -> Revision {
+        try store.saveRevision(manifest: state.manifest, content: Manifest.encode(state), author: "test")
+    }
+
+    @Test func applyWritesOneAuditRowPerKernelWriteAndClaimsOwnership() throws {
+        let (r, kernel, store, dir) = try setUp()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let state = desired(weights: [3, 1])
+        let planned = try r.plan([state])
+        #expect(planned.plan.changes.count == 3)
+        let out = try r.apply(planned.plan, revisions: ["web": try revision(store, state)], origin: .apply, author: "t")
+        #expect(out.audit.count == 3)
+        #expect(kernel.writeCount == 3)
+        #expect(out.run?.status == .succeeded)
+        #expect(try store.owner(of: vip)?.manifest == "web")
+        #expect(try store.audit().map(\.action).sorted() == ["add-real-server", "add-real-server", "create-service"])
+        // Converged: nothing more to do, and nothing recorded for it.
+        let again = try r.plan([state])
+        #expect(again.plan.isEmpty)
+        let none = try r.apply(again.plan, revisions: [:], origin: .apply, author: "t")
+        #expect(none.run == nil && none.audit.isEmpty)
+    }
+
+    @Test func removalDrainsAndRecordsTheDrain() throws {
+        let (r, kernel, store, dir) = try setUp()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let two = desired(weights: [3, 1])
+        _ = try r.apply(try r.plan([two]).plan, revisions: ["web": try revision(store, two)], origin: .apply, author: "t")
+        // Give the server to be removed a live connection.
+        kernel.state.services[0].realServers[1].activeConnections = 1
+        let one = desired(weights: [3])
+        var policy = PlanPolicy()
+        policy.allowRemoval = true
+        let planned = try r.plan([one], policy: policy)
+        #expect(planned.plan.changes.map(\.action) == [.drainRealServer])
+        _ = try r.apply(planned.plan, revisions: ["web": try revision(store, one)], origin: .apply, author: "t")
+        #expect(try store.drains().count == 1)
+        #expect(kernel.state.services[0].realServers[1].server.weight == 0)
+        // Still connected: nothing to do yet. Once the connection is gone, delete and finish the drain.
+        #expect(try r.plan([one], policy: policy).plan.changes.isEmpty)
+        kernel.state.services[0].realServers[1].activeConnections = 0
+        let finish = try r.plan([one], policy: policy)
+        #expect(finish.plan.changes.map(\.action) == [.deleteRealServer])
+        _ = try r.apply(finish.plan, revisions: ["web": try revision(store, one)], origin: .drain, author: "t")
+        #expect(try store.drains().isEmpty)
+        #expect(kernel.state.services[0].realServers.count == 1)
+        #expect(try store.audit().first?.origin == .drain)
+    }
+
+    @Test func aFailedApplyIsUndoneAndRecordedAsSuch() throws {
+        let (r, kernel, store, dir) = try setUp()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let state = desired(weights: [3, 1, 2])
+        kernel.injectFailure(errno: 34) { if case .addRealServer(_, let rs) = $0 { return rs.weight == 2 }; return false }
+        let planned = try r.plan([state])
+        #expect(throws: (any Error).self) {
+            try r.apply(planned.plan, revisions: ["web": try revision(store, state)], origin: .apply, author: "t")
+        }
+        #expect(kernel.state.services.isEmpty, "the kernel is as before the apply")
+        let rows = try store.audit(AuditFilter())
+        #expect(rows.contains { $0.result == .failed && $0.errno == 34 })
+        #expect(rows.contains { $0.origin == .undo })
+        #expect(rows.filter { $0.origin == .apply && $0.result == .undone }.count == 3)
+        #expect(try store.runs().first?.status == .undone)
+        #expect(try store.owner(of: vip) == nil, "nothing is claimed by a failed apply")
+    }
+}
