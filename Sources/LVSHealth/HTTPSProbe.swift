@@ -32,13 +32,16 @@ public enum HTTPSProbe {
         }
         var request = URLRequest(url: url)
         request.httpMethod = "GET"
-        request.timeoutInterval = check.connectTimeout
+        // URLSession on Linux turns sub-second timeouts into an immediate timeout, so its own
+        // timeouts are set loosely and the hard deadline is the timer below.
+        let looseTimeout = (max(check.connectTimeout, 0) + 1).rounded(.up)
+        request.timeoutInterval = looseTimeout
         if let host = check.host, !host.isEmpty { request.setValue(host, forHTTPHeaderField: "Host") }
         request.setValue("lvsctl-health", forHTTPHeaderField: "User-Agent")
 
         let config = URLSessionConfiguration.ephemeral
-        config.timeoutIntervalForRequest = check.connectTimeout
-        config.timeoutIntervalForResource = check.connectTimeout
+        config.timeoutIntervalForRequest = looseTimeout
+        config.timeoutIntervalForResource = looseTimeout
         config.httpShouldSetCookies = false
         config.urlCache = nil
         let delegate = NoRedirectDelegate()
@@ -78,7 +81,12 @@ public enum HTTPSProbe {
     }
 
     static func describe(_ e: NSError, timeout: Double) -> String {
-        guard e.domain == NSURLErrorDomain else { return e.localizedDescription }
+        let text = e.localizedDescription
+        // libcurl reports TLS failures as URL error -1 with OpenSSL's message.
+        if text.contains("SSL") || text.contains("certificate") || text.contains("TLS") {
+            return "TLS handshake failed: \(text)"
+        }
+        guard e.domain == NSURLErrorDomain else { return text }
         switch e.code {
         case NSURLErrorTimedOut: return "timeout after \(formatSeconds(timeout)) s"
         case NSURLErrorCannotConnectToHost: return "connect refused"
@@ -86,9 +94,9 @@ public enum HTTPSProbe {
             NSURLErrorServerCertificateHasBadDate, NSURLErrorServerCertificateHasUnknownRoot,
             NSURLErrorServerCertificateNotYetValid, NSURLErrorClientCertificateRejected,
             NSURLErrorClientCertificateRequired:
-            return "TLS handshake or certificate verification failed (URL error \(e.code)): \(e.localizedDescription)"
+            return "TLS handshake failed (URL error \(e.code)): \(text)"
         default:
-            return "URL error \(e.code): \(e.localizedDescription)"
+            return "URL error \(e.code): \(text)"
         }
     }
 
