@@ -147,10 +147,15 @@ final class BlockingSocket {
         }
     }
 
+    /// A private concurrent queue: it targets Dispatch's overcommitting root queue, so blocked
+    /// sockets get threads of their own instead of starving the global (width-limited) queues
+    /// and, through them, Swift's cooperative pool. Callers bound how much runs at once.
+    private static let queue = DispatchQueue(label: "lvsctl.probe.blocking", attributes: .concurrent)
+
     /// Runs blocking work on a Dispatch queue and resumes the caller with its result.
     static func offload<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
         await withCheckedContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(returning: work()) }
+            queue.async { continuation.resume(returning: work()) }
         }
     }
 }
