@@ -56,7 +56,7 @@ public struct ExecHookSink: NotificationSink {
         case .exited(0): return
         case .exited(let status): throw DeliveryError("notify hook \(config.path) exited with status \(status)")
         case .signalled(let sig): throw DeliveryError("notify hook \(config.path) was killed by signal \(sig)")
-        case .timedOut: throw DeliveryError("notify hook \(config.path) still running after \(config.timeout) s; it was killed")
+        case .timedOut: throw DeliveryError("notify hook \(config.path) still running after \(formatSeconds(config.timeout)) s; it was killed")
         case .failedToStart(let why): throw DeliveryError("cannot run notify hook \(config.path): \(why)")
         }
     }

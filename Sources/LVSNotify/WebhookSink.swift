@@ -75,15 +75,18 @@ public struct WebhookSink: NotificationSink {
     public func send(_ notification: Notification) async throws {
         var request = URLRequest(url: config.url)
         request.httpMethod = "POST"
-        request.timeoutInterval = config.timeout
+        // URLSession on Linux turns sub-second timeouts into an immediate timeout, so its own
+        // timeouts are set loosely and the hard deadline is the timer below.
+        let looseTimeout = (max(config.timeout, 0) + 1).rounded(.up)
+        request.timeoutInterval = looseTimeout
         request.setValue("application/json", forHTTPHeaderField: "Content-Type")
         request.setValue("lvsctl-notify", forHTTPHeaderField: "User-Agent")
         for (k, v) in config.headers { request.setValue(v, forHTTPHeaderField: k) }
         request.httpBody = try Self.body(for: notification)
 
         let configuration = URLSessionConfiguration.ephemeral
-        configuration.timeoutIntervalForRequest = config.timeout
-        configuration.timeoutIntervalForResource = config.timeout
+        configuration.timeoutIntervalForRequest = looseTimeout
+        configuration.timeoutIntervalForResource = looseTimeout
         let session = URLSession(configuration: configuration, delegate: NoRedirects(), delegateQueue: nil)
         defer { session.invalidateAndCancel() }
         let timeout = config.timeout
@@ -109,7 +112,7 @@ public struct WebhookSink: NotificationSink {
         case .status(let code) where (200..<300).contains(code): return
         case .status(let code): throw DeliveryError("webhook \(url) answered HTTP \(code)")
         case .failed(let why): throw DeliveryError("webhook \(url) failed: \(why)")
-        case .timedOut: throw DeliveryError("webhook \(url) did not answer within \(timeout) s")
+        case .timedOut: throw DeliveryError("webhook \(url) did not answer within \(formatSeconds(timeout)) s")
         }
     }
 
