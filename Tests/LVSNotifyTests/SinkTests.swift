@@ -13,10 +13,17 @@ final class TempDir: @unchecked Sendable {
     deinit { try? FileManager.default.removeItem(atPath: path) }
 
     /// Writes an executable shell script and returns its path.
+    ///
+    /// Written through an `O_CLOEXEC` descriptor: tests run in parallel and spawn processes,
+    /// and a child that inherited a write descriptor would make exec fail with ETXTBSY.
     func script(_ name: String, _ body: String) throws -> String {
         let p = "\(path)/\(name)"
-        try ("#!/bin/sh\n" + body + "\n").write(toFile: p, atomically: true, encoding: .utf8)
-        try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: p)
+        let fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o755)
+        guard fd >= 0 else { throw ServerError("cannot create \(p)") }
+        let bytes = Array(("#!/bin/sh\n" + body + "\n").utf8)
+        let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        close(fd)
+        guard written == bytes.count else { throw ServerError("cannot write \(p)") }
         return p
     }
 
