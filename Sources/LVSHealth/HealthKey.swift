@@ -17,9 +17,3 @@ public struct HealthKey: Hashable, Sendable, Codable, Comparable, CustomStringCo
     /// `tcp/10.0.0.1:80/10.0.0.11:80`: the keepalived-style name used in logs and notifications.
     public var description: String { "\(service)/\(realServer)" }
 }
-
-/// The health of one real server as the tracker sees it.
-public enum HealthState: String, Hashable, Sendable, Codable {
-    case up
-    case down
-}
