@@ -1,0 +1,180 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Dispatch
+import LVSModel
+
+/// A TCP socket whose every operation ends by a deadline: the building block of the probes.
+///
+/// Operations block the calling thread (non-blocking connect, then `poll(2)` until the
+/// deadline), so probes run them on a Dispatch queue via `BlockingSocket.offload`, never on
+/// the Swift concurrency pool.
+final class BlockingSocket {
+    /// Why a socket operation failed, with the short text the probes report.
+    enum Failure: Error, Equatable, CustomStringConvertible {
+        case refused
+        case timeout(Double)
+        case closed
+        case system(String)
+
+        var description: String {
+            switch self {
+            case .refused: "connect refused"
+            case .timeout(let s): "timeout after \(formatSeconds(s)) s"
+            case .closed: "connection closed by peer"
+            case .system(let s): s
+            }
+        }
+    }
+
+    let fd: Int32
+    private let deadline: ContinuousClock.Instant
+    private let timeout: Double
+
+    private init(fd: Int32, deadline: ContinuousClock.Instant, timeout: Double) {
+        self.fd = fd
+        self.deadline = deadline
+        self.timeout = timeout
+    }
+
+    deinit { close(fd) }
+
+    /// Connects to `address:port`; `timeout` seconds bound the connect and every later operation.
+    static func connect(to address: IPAddress, port: UInt16, timeout: Double) throws(Failure) -> BlockingSocket {
+        let deadline = ContinuousClock.now + .milliseconds(Int64((max(timeout, 0) * 1000).rounded()))
+        let family = address.family == .ipv4 ? AF_INET : AF_INET6
+        let fd = socket(family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw .system("socket: \(errnoText())") }
+        let sock = BlockingSocket(fd: fd, deadline: deadline, timeout: timeout)
+        var rc: Int32
+        switch address {
+        case .v4(let v):
+            var sin = sockaddr_in()
+            sin.sin_family = sa_family_t(AF_INET)
+            sin.sin_port = port.bigEndian
+            sin.sin_addr.s_addr = v.bigEndian
+            rc = withUnsafePointer(to: &sin) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
+            }
+        case .v6(let b):
+            var sin6 = sockaddr_in6()
+            sin6.sin6_family = sa_family_t(AF_INET6)
+            sin6.sin6_port = port.bigEndian
+            let bytes = b.array
+            withUnsafeMutableBytes(of: &sin6.sin6_addr) { raw in
+                for i in 0..<16 { raw[i] = bytes[i] }
+            }
+            rc = withUnsafePointer(to: &sin6) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in6>.size))
+                }
+            }
+        }
+        if rc == 0 { return sock }
+        guard errno == EINPROGRESS else { throw connectFailure(errno, timeout) }
+        try sock.wait(for: Int16(POLLOUT))
+        var soError: Int32 = 0
+        var len = socklen_t(MemoryLayout<Int32>.size)
+        guard getsockopt(fd, SOL_SOCKET, SO_ERROR, &soError, &len) == 0 else {
+            throw .system("getsockopt: \(errnoText())")
+        }
+        if soError != 0 { throw connectFailure(soError, timeout) }
+        return sock
+    }
+
+    /// Writes all of `bytes` before the deadline.
+    func send(_ bytes: [UInt8]) throws(Failure) {
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes[offset...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if n > 0 {
+                offset += n
+            } else if n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) {
+                try wait(for: Int16(POLLOUT))
+            } else if n < 0 && errno == EINTR {
+                continue
+            } else {
+                throw .system("send: \(errnoText())")
+            }
+        }
+    }
+
+    /// Reads what is available (up to `max` bytes) before the deadline; `[]` at end of stream.
+    func receive(max: Int = 16384) throws(Failure) -> [UInt8] {
+        var buffer = [UInt8](repeating: 0, count: max)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n >= 0 { return Array(buffer[0..<n]) }
+            if errno == EAGAIN || errno == EWOULDBLOCK {
+                try wait(for: Int16(POLLIN))
+            } else if errno == EINTR {
+                continue
+            } else if errno == ECONNRESET {
+                throw .system("connection reset by peer")
+            } else {
+                throw .system("recv: \(errnoText())")
+            }
+        }
+    }
+
+    /// Waits until the socket is ready for `events` or the deadline passes.
+    private func wait(for events: Int16) throws(Failure) {
+        while true {
+            let remaining = deadline - ContinuousClock.now
+            let ms = remaining.components.seconds * 1000 + remaining.components.attoseconds / 1_000_000_000_000_000
+            if ms <= 0 { throw .timeout(timeout) }
+            var pfd = pollfd(fd: fd, events: events, revents: 0)
+            let rc = poll(&pfd, 1, Int32(clamping: ms))
+            if rc > 0 { return }
+            if rc == 0 { throw .timeout(timeout) }
+            if errno != EINTR { throw .system("poll: \(errnoText())") }
+        }
+    }
+
+    private static func connectFailure(_ code: Int32, _ timeout: Double) -> Failure {
+        switch code {
+        case ECONNREFUSED: .refused
+        case ETIMEDOUT: .timeout(timeout)
+        case EHOSTUNREACH: .system("no route to host")
+        case ENETUNREACH: .system("network unreachable")
+        default: .system("connect: \(String(cString: strerror(code)))")
+        }
+    }
+
+    /// A private concurrent queue: it targets Dispatch's overcommitting root queue, so blocked
+    /// sockets get threads of their own instead of starving the global (width-limited) queues
+    /// and, through them, Swift's cooperative pool. Callers bound how much runs at once.
+    private static let queue = DispatchQueue(label: "lvsctl.probe.blocking", attributes: .concurrent)
+
+    /// Runs blocking work on a Dispatch queue and resumes the caller with its result.
+    static func offload<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
+        await withCheckedContinuation { continuation in
+            queue.async { continuation.resume(returning: work()) }
+        }
+    }
+}
+
+func errnoText() -> String { String(cString: strerror(errno)) }
+
+/// `3`, `0.5`, `2.25`: seconds as a person writes them.
+func formatSeconds(_ s: Double) -> String {
+    if s == s.rounded() && abs(s) < 1e15 { return String(Int(s)) }
+    var text = String(format3(s))
+    while text.hasSuffix("0") { text.removeLast() }
+    if text.hasSuffix(".") { text.removeLast() }
+    return text
+}
+
+private func format3(_ s: Double) -> String {
+    let milli = Int((s * 1000).rounded())
+    let whole = milli / 1000
+    let frac = abs(milli % 1000)
+    let fracText = String(frac)
+    return "\(whole).\(String(repeating: "0", count: 3 - fracText.count))\(fracText)"
+}

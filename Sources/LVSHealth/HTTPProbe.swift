@@ -1,0 +1,197 @@
+import LVSModel
+
+/// `HTTP_GET`: a plain HTTP/1.1 GET over a socket, judged by status code and optional body digest.
+///
+/// Written over a socket rather than URLSession so that the probe controls exactly what
+/// keepalived controls: the `Host` header (`virtualhost`), no redirects followed (a 301 is
+/// judged as a 301), IPv6 literals, and one hard deadline (`connectTimeout`) for the whole
+/// exchange: connect, request, headers and, when a digest is wanted, the body.
+public enum HTTPProbe {
+    /// The largest body read for a digest; a larger one fails the check.
+    public static let maxBodyBytes = 8 << 20
+
+    public static func run(address: IPAddress, port: UInt16, check: HealthCheck) async -> ProbeResult {
+        await BlockingSocket.offload { runBlocking(address: address, port: port, check: check) }
+    }
+
+    /// The `Host` header value: the check's `host`, else the address (and the port when not 80).
+    static func hostHeader(address: IPAddress, port: UInt16, check: HealthCheck, defaultPort: UInt16) -> String {
+        if let host = check.host, !host.isEmpty { return host }
+        let a = address.family == .ipv6 ? "[\(address)]" : "\(address)"
+        return port == defaultPort ? a : "\(a):\(port)"
+    }
+
+    static func runBlocking(address: IPAddress, port: UInt16, check: HealthCheck) -> ProbeResult {
+        let path = normalizedPath(check.path)
+        let request =
+            "GET \(path) HTTP/1.1\r\n"
+            + "Host: \(hostHeader(address: address, port: port, check: check, defaultPort: 80))\r\n"
+            + "User-Agent: lvsctl-health\r\n"
+            + "Accept: */*\r\n"
+            + "Connection: close\r\n\r\n"
+        do {
+            let sock = try BlockingSocket.connect(to: address, port: port, timeout: check.connectTimeout)
+            try sock.send(Array(request.utf8))
+            var reader = HTTPResponseReader()
+            while !reader.headersComplete {
+                let chunk = try sock.receive()
+                if chunk.isEmpty { return .failure(reader.buffer.isEmpty ? "connection closed before a response" : "connection closed inside the response headers") }
+                reader.buffer += chunk
+                if reader.buffer.count > 65536 && !reader.headersComplete { return .failure("response headers larger than 64 KiB") }
+            }
+            let head: HTTPResponseReader.Head
+            switch reader.parseHead() {
+            case .success(let h): head = h
+            case .failure(let e): return .failure(e.message)
+            }
+            if let bad = statusFailure(head.status, check.statusCodes) { return bad }
+            guard let expected = check.digest, !expected.isEmpty else { return .success }
+            var body = reader.bodyStart
+            func more() throws(BlockingSocket.Failure) -> Bool {
+                let chunk = try sock.receive()
+                if chunk.isEmpty { return false }
+                body += chunk
+                return true
+            }
+            if head.chunked {
+                while true {
+                    switch decodeChunked(body) {
+                    case .complete(let decoded): return digestResult(decoded, expected)
+                    case .invalid: return .failure("invalid chunked encoding")
+                    case .needMore:
+                        if body.count > maxBodyBytes + 65536 { return .failure("body larger than \(maxBodyBytes >> 20) MiB") }
+                        if try !more() { return .failure("connection closed inside a chunked body") }
+                    }
+                }
+            } else if let length = head.contentLength {
+                if length > maxBodyBytes { return .failure("body larger than \(maxBodyBytes >> 20) MiB") }
+                while body.count < length {
+                    if try !more() { return .failure("connection closed after \(body.count) of \(length) body bytes") }
+                }
+                return digestResult(Array(body.prefix(length)), expected)
+            } else {
+                while try more() {
+                    if body.count > maxBodyBytes { return .failure("body larger than \(maxBodyBytes >> 20) MiB") }
+                }
+                return digestResult(body, expected)
+            }
+        } catch {
+            return .failure(error.description)
+        }
+    }
+
+    static func normalizedPath(_ path: String?) -> String {
+        guard let p = path, !p.isEmpty else { return "/" }
+        return p.hasPrefix("/") ? p : "/" + p
+    }
+
+    /// nil when `status` is accepted (`statusCodes`, or 200 when empty).
+    static func statusFailure(_ status: Int, _ accepted: [Int]) -> ProbeResult? {
+        let codes = accepted.isEmpty ? [200] : accepted
+        if codes.contains(status) { return nil }
+        return .failure("HTTP \(status) (expected \(codes.map(String.init).joined(separator: ", ")))")
+    }
+
+    static func digestResult(_ body: [UInt8], _ expected: String) -> ProbeResult {
+        let got = MD5.hex(body)
+        if got == expected.lowercased() { return .success }
+        return .failure("digest mismatch: got \(got), expected \(expected.lowercased())")
+    }
+
+    enum ChunkedResult { case complete([UInt8]), needMore, invalid }
+
+    /// Decodes a complete `Transfer-Encoding: chunked` body (trailers are skipped).
+    static func decodeChunked(_ data: [UInt8]) -> ChunkedResult {
+        var out: [UInt8] = []
+        var i = 0
+        while true {
+            guard let lineEnd = findCRLF(data, from: i) else { return .needMore }
+            let sizeText = String(decoding: data[i..<lineEnd], as: UTF8.self)
+                .split(separator: ";", maxSplits: 1).first.map { $0.trimmingSpaces } ?? ""
+            guard let size = Int(sizeText, radix: 16), size >= 0 else { return .invalid }
+            i = lineEnd + 2
+            if size == 0 {
+                // Trailers end with an empty line.
+                while true {
+                    guard let end = findCRLF(data, from: i) else { return .needMore }
+                    if end == i { return .complete(out) }
+                    i = end + 2
+                }
+            }
+            guard data.count >= i + size + 2 else { return .needMore }
+            out += data[i..<(i + size)]
+            i += size
+            guard data[i] == 13, data[i + 1] == 10 else { return .invalid }
+            i += 2
+        }
+    }
+
+    static func findCRLF(_ data: [UInt8], from: Int) -> Int? {
+        var j = from
+        while j + 1 < data.count {
+            if data[j] == 13 && data[j + 1] == 10 { return j }
+            j += 1
+        }
+        return nil
+    }
+}
+
+/// Accumulates response bytes and parses the status line and headers.
+struct HTTPResponseReader {
+    struct Head {
+        var status: Int
+        var contentLength: Int?
+        var chunked: Bool
+    }
+
+    struct ParseError: Error {
+        var message: String
+    }
+
+    var buffer: [UInt8] = []
+
+    private var headerEnd: Int? {
+        guard buffer.count >= 4 else { return nil }
+        for j in 0...(buffer.count - 4)
+        where buffer[j] == 13 && buffer[j + 1] == 10 && buffer[j + 2] == 13 && buffer[j + 3] == 10 {
+            return j
+        }
+        return nil
+    }
+
+    var headersComplete: Bool { headerEnd != nil }
+
+    var bodyStart: [UInt8] {
+        guard let end = headerEnd else { return [] }
+        return Array(buffer[(end + 4)...])
+    }
+
+    func parseHead() -> Result<Head, ParseError> {
+        guard let end = headerEnd else { return .failure(ParseError(message: "incomplete response headers")) }
+        let text = String(decoding: buffer[0..<end], as: UTF8.self)
+        let lines = text.split(separator: "\r\n", omittingEmptySubsequences: false)
+        guard let statusLine = lines.first else { return .failure(ParseError(message: "empty response")) }
+        let parts = statusLine.split(separator: " ", maxSplits: 2)
+        guard parts.count >= 2, parts[0].hasPrefix("HTTP/"), let status = Int(parts[1]) else {
+            return .failure(ParseError(message: "not an HTTP response: \(String(statusLine.prefix(60)))"))
+        }
+        var head = Head(status: status, contentLength: nil, chunked: false)
+        for line in lines.dropFirst() {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            let name = line[..<colon].lowercased()
+            let value = line[line.index(after: colon)...].trimmingSpaces
+            if name == "content-length" { head.contentLength = Int(value) }
+            if name == "transfer-encoding" && value.lowercased().contains("chunked") { head.chunked = true }
+        }
+        return .success(head)
+    }
+}
+
+extension StringProtocol {
+    var trimmingSpaces: String {
+        var s = Substring(self)
+        while let f = s.first, f == " " || f == "\t" { s.removeFirst() }
+        while let l = s.last, l == " " || l == "\t" { s.removeLast() }
+        return String(s)
+    }
+}

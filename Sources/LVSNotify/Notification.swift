@@ -1,0 +1,109 @@
+import Foundation
+import LVSModel
+
+/// Something an operator should hear about: a real server or a service changed state, drift
+/// was found, or an apply failed.
+///
+/// Named like keepalived's notify scripts see it: a ``type`` (`REALSERVER`, `SERVICE`,
+/// `MANIFEST`), a ``name`` (`tcp/10.0.0.1:80/10.0.0.11:80`) and a ``state`` (`DOWN`).
+/// Inside modules that also import Foundation, spell it `LVSNotify.Notification`
+/// (Foundation has a `Notification` type too).
+public struct Notification: Hashable, Sendable, Codable {
+    public enum Kind: String, Hashable, Sendable, Codable, CaseIterable {
+        case realServerUp
+        case realServerDown
+        case quorumLost
+        case quorumGained
+        case driftDetected
+        case applyFailed
+
+        /// The keepalived-style state word passed to hooks.
+        public var state: String {
+            switch self {
+            case .realServerUp: "UP"
+            case .realServerDown: "DOWN"
+            case .quorumLost: "QUORUM_LOST"
+            case .quorumGained: "QUORUM_GAINED"
+            case .driftDetected: "DRIFT_DETECTED"
+            case .applyFailed: "APPLY_FAILED"
+            }
+        }
+
+        /// Whether this kind reports a state (deduplicated) rather than an occurrence.
+        public var isStateChange: Bool {
+            switch self {
+            case .realServerUp, .realServerDown, .quorumLost, .quorumGained: true
+            case .driftDetected, .applyFailed: false
+            }
+        }
+    }
+
+    public var kind: Kind
+    /// The virtual service, as `VirtualService.ID` prints it (`tcp/10.0.0.1:80`).
+    public var service: String?
+    /// The service's name in its manifest (`web-http`).
+    public var serviceName: String?
+    /// The real server, as `RealServer.ID` prints it (`10.0.0.11:80`).
+    public var realServer: String?
+    /// The manifest concerned.
+    public var manifest: String?
+    /// One human sentence: what happened and why (`connect refused`, `timeout after 3 s`).
+    public var message: String
+    public var timestamp: Date
+
+    public init(
+        kind: Kind, service: String? = nil, serviceName: String? = nil, realServer: String? = nil,
+        manifest: String? = nil, message: String, timestamp: Date = Date()
+    ) {
+        self.kind = kind
+        self.service = service
+        self.serviceName = serviceName
+        self.realServer = realServer
+        self.manifest = manifest
+        self.message = message
+        self.timestamp = timestamp
+    }
+
+    /// A real server went up or down.
+    public static func realServer(
+        up: Bool, service: VirtualService.ID, realServer: RealServer.ID, serviceName: String? = nil,
+        manifest: String? = nil, message: String, timestamp: Date = Date()
+    ) -> Notification {
+        Notification(
+            kind: up ? .realServerUp : .realServerDown, service: "\(service)", serviceName: serviceName,
+            realServer: "\(realServer)", manifest: manifest, message: message, timestamp: timestamp)
+    }
+
+    /// A service lost or gained quorum.
+    public static func quorum(
+        gained: Bool, service: VirtualService.ID, serviceName: String? = nil, manifest: String? = nil,
+        message: String, timestamp: Date = Date()
+    ) -> Notification {
+        Notification(
+            kind: gained ? .quorumGained : .quorumLost, service: "\(service)", serviceName: serviceName,
+            manifest: manifest, message: message, timestamp: timestamp)
+    }
+
+    /// `REALSERVER`, `SERVICE` or `MANIFEST`: what ``name`` names.
+    public var type: String {
+        if realServer != nil { return "REALSERVER" }
+        if service != nil { return "SERVICE" }
+        return "MANIFEST"
+    }
+
+    /// `tcp/10.0.0.1:80/10.0.0.11:80`, `tcp/10.0.0.1:80`, or the manifest name.
+    public var name: String {
+        if let service, let realServer { return "\(service)/\(realServer)" }
+        if let service { return service }
+        if let realServer { return realServer }
+        return manifest ?? "-"
+    }
+
+    public var state: String { kind.state }
+
+    /// What deduplication is keyed on: `REALSERVER tcp/10.0.0.1:80/10.0.0.11:80`.
+    public var subject: String { "\(type) \(name)" }
+
+    /// `REALSERVER tcp/10.0.0.1:80/10.0.0.11:80 DOWN`.
+    public var summary: String { "\(type) \(name) \(state)" }
+}
