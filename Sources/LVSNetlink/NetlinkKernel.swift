@@ -101,7 +101,9 @@ public final class NetlinkKernel: IPVSKernel {
         }
         guard let m = msgs.first else { throw IPVSReply.malformed("GET_SERVICE returned no reply") }
         let (svc, stats) = try IPVSReply.service(from: m)
-        return LiveService(service: svc, stats: stats, realServers: try realServers(of: id))
+        // Sorted by identity, as in a snapshot (the kernel lists them newest first).
+        let servers = try realServers(of: id).sorted { $0.server.id < $1.server.id }
+        return LiveService(service: svc, stats: stats, realServers: servers)
     }
 
     /// One request, answered in lock step: the data messages of the answer, after the trailing

@@ -1,4 +1,6 @@
-import Foundation
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// A uniquely named network namespace (`ip netns add`) for one test case: `lo` up, and `dummy0`
 /// with 192.0.2.1/24 and 2001:db8:ffff::1/64 plus default routes (a namespace without any IPv4
