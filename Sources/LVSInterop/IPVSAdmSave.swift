@@ -50,7 +50,7 @@ public enum IPVSAdmSave {
 
     /// `-t 192.0.2.10:80`, `-u [2001:db8::1]:53`, `--sctp-service …`, `-f 7`, `-f 7 -6`. Debian's
     /// ipvsadm 1.31 prints the mark with `%d`, so marks ≥ 2^31 come out negative.
-    static func serviceName(_ id: VirtualService.ID) -> String {
+    public static func serviceName(_ id: VirtualService.ID) -> String {
         switch id {
         case .fwmark(let mark, let family):
             return "-f \(Int32(bitPattern: mark))" + (family == .ipv6 ? " -6" : "")
@@ -65,7 +65,7 @@ public enum IPVSAdmSave {
         }
     }
 
-    static func hostPort(_ a: IPAddress, _ port: UInt16) -> String {
+    public static func hostPort(_ a: IPAddress, _ port: UInt16) -> String {
         a.family == .ipv4 ? "\(a):\(port)" : "[\(a)]:\(port)"
     }
 
