@@ -29,8 +29,17 @@ public final class NetlinkKernel: IPVSKernel {
         socket = try NetlinkSocket(namespacePath: namespacePath, timeout: timeout)
     }
 
-    /// How many write requests may be outstanding at once.
-    public var window: Int { socket.window }
+    /// How many write requests may be outstanding at once: derived from the receive buffer, so
+    /// that the answers of a full window always fit.
+    public var window: Int { windowOverride ?? socket.window }
+
+    /// Replaces the computed window. Only for tests of the overrun path: a window larger than
+    /// the receive buffer can hold makes the kernel drop answers (ENOBUFS).
+    public var windowOverride: Int?
+
+    /// Shrinks (or grows) the receive buffer of the current socket; a reopened socket gets the
+    /// normal size again. Only for tests of the overrun path.
+    public func setReceiveBufferForTesting(_ bytes: Int) { socket.setReceiveBuffer(bytes) }
 
     /// The socket's receive buffer size (SO_RCVBUF as the kernel reports it).
     public var receiveBufferSize: Int { socket.receiveBufferSize }
@@ -194,10 +203,10 @@ public final class NetlinkKernel: IPVSKernel {
 
         while true {
             // Send as many requests as the window allows, packed into one datagram.
-            if !stop && next < writes.count && pending.count < socket.window {
+            if !stop && next < writes.count && pending.count < window {
                 var datagram: [UInt8] = []
                 var batch: [(UInt32, Int)] = []
-                while !stop && next < writes.count && pending.count + batch.count < socket.window {
+                while !stop && next < writes.count && pending.count + batch.count < window {
                     let i = next
                     let request: IPVSRequest
                     do {

@@ -102,6 +102,14 @@ final class NetlinkSocket {
         return (sk, fd, UInt16(fam), nl_socket_get_local_port(sk), rcvbuf)
     }
 
+    /// Sets the receive buffer (SO_RCVBUFFORCE, else SO_RCVBUF) and records what the kernel made of it.
+    func setReceiveBuffer(_ bytes: Int) {
+        if lvs_setsockopt_int(fd, SOL_SOCKET, SO_RCVBUFFORCE, Int32(clamping: bytes)) != 0 {
+            _ = lvs_setsockopt_int(fd, SOL_SOCKET, SO_RCVBUF, Int32(clamping: bytes))
+        }
+        receiveBufferSize = Int(max(lvs_getsockopt_int(fd, SOL_SOCKET, SO_RCVBUF), 0))
+    }
+
     /// The number of requests that may be outstanding without risking a receive-buffer overrun:
     /// every queued answer is charged about 770 bytes (more for an error echoing the request).
     var window: Int { max(16, min(256, receiveBufferSize / 2048)) }

@@ -215,12 +215,20 @@ struct IPVSAdmDifferentialTests {
         try Self.checkThresholds(a, live)
 
         // ipvsadm restores its own save in a fresh namespace; lvsctl reads the same table back,
-        // minus the thresholds, which ipvsadm does not save.
+        // minus the thresholds, which ipvsadm does not save. ipvsadm 1.31 saves firewall marks
+        // ≥ 2^31 as negative numbers that its own restore rejects ("invalid fwmark value"), so
+        // those services are left out of the restore.
+        #expect(saved.contains("-f -") == table.entries.contains { if case .fwmark(let m, _) = $0.service.id { m >= 0x8000_0000 } else { false } })
+        let restorable = saved.split(separator: "\n", omittingEmptySubsequences: false)
+            .filter { !$0.contains("-f -") }.joined(separator: "\n")
         let b = try NetworkNamespace()
         defer { b.close() }
-        try b.check(["ipvsadm", "-R"], input: saved)
+        try b.check(["ipvsadm", "-R"], input: restorable)
         let kb = try NetlinkKernel(namespacePath: b.path)
-        var withoutThresholds = table
+        var withoutThresholds = IPVSTable(entries: table.entries.filter {
+            if case .fwmark(let m, _) = $0.service.id { return m < 0x8000_0000 }
+            return true
+        })
         for i in withoutThresholds.entries.indices {
             for j in withoutThresholds.entries[i].realServers.indices {
                 withoutThresholds.entries[i].realServers[j].upperThreshold = 0
@@ -228,6 +236,6 @@ struct IPVSAdmDifferentialTests {
             }
         }
         #expect(try kb.snapshot().table == withoutThresholds, "seed \(seed): ipvsadm's restore reads back differently")
-        #expect(try b.check(["ipvsadm", "-Sn"]) == saved)
+        #expect(try b.check(["ipvsadm", "-Sn"]) == restorable)
     }
 }

@@ -110,3 +110,30 @@ struct RealKernelBehaviourTests {
         }
     }
 }
+
+@Suite("NetlinkKernel receive-buffer overrun (real kernel)")
+struct RealKernelOverrunTests {
+    @Test("answers lost to ENOBUFS are reported as bufferOverrun, never as applied, and the socket recovers")
+    func overrun() throws {
+        let ns = try NetworkNamespace()
+        defer { ns.close() }
+        let k = try NetlinkKernel(namespacePath: ns.path)
+        k.setReceiveBufferForTesting(32 * 1024)
+        k.windowOverride = 1000
+        let writes: [KernelWrite] = (1...1000).map { .createService(VirtualService(id: .fwmark(UInt32($0), .ipv4))) }
+        let outcomes = k.execute(writes, stopOnError: false)
+        let applied = outcomes.filter { $0 == .applied }.count
+        let overrun = outcomes.filter { $0.error?.code == .bufferOverrun }.count
+        #expect(applied + overrun == 1000, "every write is either confirmed or reported lost: \(outcomes.compactMap(\.error).prefix(3))")
+        #expect(overrun > 0, "a 64 KiB buffer cannot hold 1000 answers; the overrun path was not exercised")
+        #expect(applied > 0)
+        for (w, o) in zip(writes, outcomes) where o.error != nil {
+            #expect(o.error?.write == w && o.error?.errno == 105)
+        }
+        // The requests themselves were all executed; the fresh socket reads them all.
+        let live = try k.snapshot()
+        #expect(live.services.count == 1000)
+        k.windowOverride = nil
+        #expect(k.execute([.flush], stopOnError: true) == [.applied])
+    }
+}
