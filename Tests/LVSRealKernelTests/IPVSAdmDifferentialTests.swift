@@ -59,8 +59,13 @@ struct IPVSAdmDifferentialTests {
     /// server, pairing its lines with the `-a` lines of `ipvsadm -Sn` (both use the same order).
     static func checkThresholds(_ ns: NetworkNamespace, _ live: LiveTable) throws {
         let save = try ns.check(["ipvsadm", "-Sn"]).split(separator: "\n").filter { $0.hasPrefix("-a ") }
-        let listed = thresholds(try ns.check(["ipvsadm", "-Ln", "--thresholds"]))
-        try #require(save.count == listed.count, "ipvsadm -Sn has \(save.count) real servers, -Ln --thresholds \(listed.count)")
+        let listing = try ns.check(["ipvsadm", "-Ln", "--thresholds"])
+        let listed = thresholds(listing)
+        if save.count != listed.count {
+            let odd = listing.split(separator: "\n").filter { !$0.hasPrefix("  -> ") && !$0.hasPrefix("TCP") && !$0.hasPrefix("UDP") && !$0.hasPrefix("SCTP") && !$0.hasPrefix("FWM") }
+            Issue.record("ipvsadm -Sn has \(save.count) real servers, -Ln --thresholds \(listed.count); other lines: \(odd.prefix(12))")
+            return
+        }
         var expected: [String: (UInt32, UInt32)] = [:]
         for s in live.services {
             for r in s.realServers {

@@ -27,9 +27,12 @@ public enum ProcessRunner {
         guard !arguments.isEmpty else { throw Failure(description: "run: no program given") }
         signal(SIGPIPE, SIG_IGN)  // a child that exits early must not kill the test process
         var inPipe: [Int32] = [0, 0], outPipe: [Int32] = [0, 0], errPipe: [Int32] = [0, 0]
+        // O_CLOEXEC: tests run in parallel, and a child of another test must not inherit these
+        // pipes (it would hold our EOF back); dup2 in the child clears the flag on 0, 1 and 2.
         guard pipe(&inPipe) == 0, pipe(&outPipe) == 0, pipe(&errPipe) == 0 else {
             throw Failure(description: "pipe failed: \(String(cString: strerror(errno)))")
         }
+        for fd in inPipe + outPipe + errPipe { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
