@@ -75,9 +75,10 @@ public final class FakeKernel: IPVSKernel {
 
     private func checkService(_ s: VirtualService) -> Int32? {
         if case .fwmark(0, _) = s.id { return Self.EINVAL }
-        if s.id.family == .ipv6 && !(1...128).contains(s.netmask) { return Self.EINVAL }
+        // The kernel's order: scheduler module, persistence engine module, then the IPv6 netmask.
         if !availableSchedulers.contains(s.scheduler) { return Self.ENOENT }
         if let pe = s.persistenceEngine, !pe.isEmpty, pe != "sip" { return Self.ENOENT }
+        if s.id.family == .ipv6 && !(1...128).contains(s.netmask) { return Self.EINVAL }
         return nil
     }
 
@@ -110,8 +111,10 @@ public final class FakeKernel: IPVSKernel {
     private func apply(_ w: KernelWrite) -> Int32? {
         switch w {
         case .createService(let s):
-            if let e = checkService(s) { return e }
+            // The kernel looks the service up first: a duplicate is EEXIST whatever its attributes.
+            if case .fwmark(0, _) = s.id { return Self.EINVAL }
             if index(of: s.id) != nil { return Self.EEXIST }
+            if let e = checkService(s) { return e }
             var s = s
             if s.persistenceEngine == "" { s.persistenceEngine = nil }
             state.services.append(LiveService(service: s))

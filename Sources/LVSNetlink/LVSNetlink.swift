@@ -1,1 +1,0 @@
-// LVSNetlink: see Package.swift for this target's place in the data flow.
