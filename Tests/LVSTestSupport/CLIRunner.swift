@@ -70,30 +70,7 @@ public final class CLIRunner: @unchecked Sendable {
     }
 
     static func exec(_ arguments: [String], environment: [String: String], input: String?) throws -> Result {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = arguments
-        p.environment = environment
-        let out = Pipe(), err = Pipe(), inp = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        p.standardInput = inp
-        try p.run()
-        if let input { inp.fileHandleForWriting.write(Data(input.utf8)) }
-        try? inp.fileHandleForWriting.close()
-        let box = Box()
-        let group = DispatchGroup()
-        group.enter()
-        DispatchQueue.global().async {
-            box.data = err.fileHandleForReading.readDataToEndOfFile()
-            group.leave()
-        }
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        group.wait()
-        p.waitUntilExit()
-        return Result(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self),
-                      stderr: String(decoding: box.data, as: UTF8.self))
+        let r = try ProcessRunner.run(arguments, input: input, environment: environment)
+        return Result(status: r.status, stdout: r.stdout, stderr: r.stderr)
     }
-
-    private final class Box: @unchecked Sendable { var data = Data() }
 }

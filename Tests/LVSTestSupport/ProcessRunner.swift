@@ -22,8 +22,11 @@ public enum ProcessRunner {
     }
 
     /// Runs `arguments[0]` (looked up in a PATH that includes the sbin directories) with the rest
-    /// as arguments, feeding `input` on standard input.
-    public static func run(_ arguments: [String], input: String? = nil) throws -> Result {
+    /// as arguments, feeding `input` on standard input. `environment`, when given, replaces the
+    /// inherited environment (PATH is always the one above).
+    public static func run(
+        _ arguments: [String], input: String? = nil, environment: [String: String]? = nil
+    ) throws -> Result {
         guard !arguments.isEmpty else { throw Failure(description: "run: no program given") }
         signal(SIGPIPE, SIG_IGN)  // a child that exits early must not kill the test process
         var inPipe: [Int32] = [0, 0], outPipe: [Int32] = [0, 0], errPipe: [Int32] = [0, 0]
@@ -43,11 +46,15 @@ public enum ProcessRunner {
 
         let path = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
         var env: [String] = [path]
-        var i = 0
-        while let e = environ[i] {
-            let s = String(cString: e)
-            if !s.hasPrefix("PATH=") { env.append(s) }
-            i += 1
+        if let environment {
+            env += environment.filter { $0.key != "PATH" }.map { "\($0.key)=\($0.value)" }
+        } else {
+            var i = 0
+            while let e = environ[i] {
+                let s = String(cString: e)
+                if !s.hasPrefix("PATH=") { env.append(s) }
+                i += 1
+            }
         }
         let argv = arguments.map { strdup($0) } + [nil]
         let envp = env.map { strdup($0) } + [nil]
