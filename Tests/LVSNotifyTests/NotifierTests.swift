@@ -70,11 +70,12 @@ struct FailingSink: NotificationSink {
 
     @Test func slowSinkDoesNotBlockTheCaller() async throws {
         let dir = try TempDir()
-        let hook = try dir.script("slow.sh", "sleep 1; echo \"$3\" >> \(dir.path)/out")
-        let notifier = Notifier(config: NotifyConfig(exec: ExecHookConfig(path: hook, timeout: 5)))
+        let hook = try dir.script("slow.sh", "sleep 4; echo \"$3\" >> \(dir.path)/out")
+        let notifier = Notifier(config: NotifyConfig(exec: ExecHookConfig(path: hook, timeout: 10)))
         let start = ContinuousClock.now
         await notifier.notify(down())
-        #expect(ContinuousClock.now - start < .milliseconds(500))
+        // The hook takes 4 s; the caller must not wait for it (generous for a loaded machine).
+        #expect(ContinuousClock.now - start < .seconds(2))
         await notifier.flush()
         #expect(dir.read("out") == "DOWN\n")
     }

@@ -59,12 +59,13 @@ final class TempDir: @unchecked Sendable {
 
     @Test func slowHookIsKilled() async throws {
         let dir = try TempDir()
-        let hook = try dir.script("slow.sh", "exec sleep 5")
+        let hook = try dir.script("slow.sh", "exec sleep 30")
         let start = ContinuousClock.now
         await #expect(throws: DeliveryError("notify hook \(hook) still running after 0.5 s; it was killed")) {
             try await ExecHookSink(config: ExecHookConfig(path: hook, timeout: 0.5)).send(down())
         }
-        #expect(ContinuousClock.now - start < .seconds(2))
+        // Killed, not waited for (30 s); generous for a loaded machine.
+        #expect(ContinuousClock.now - start < .seconds(10))
     }
 
     @Test func missingHookSaysWhatToFix() async throws {
@@ -113,7 +114,7 @@ final class TempDir: @unchecked Sendable {
     @Test func silentServerTimesOut() async throws {
         let server = try LoopbackServer { conn in
             _ = conn.readHTTPRequest()
-            Thread.sleep(forTimeInterval: 3)
+            Thread.sleep(forTimeInterval: 10)
         }
         defer { server.stop() }
         let url = try #require(URL(string: "http://127.0.0.1:\(server.port)/"))
@@ -123,7 +124,7 @@ final class TempDir: @unchecked Sendable {
         }
         let elapsed = ContinuousClock.now - start
         #expect(elapsed >= .milliseconds(450))
-        #expect(elapsed < .seconds(2))
+        #expect(elapsed < .seconds(6))
     }
 }
 
