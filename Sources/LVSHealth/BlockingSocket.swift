@@ -6,6 +6,7 @@ import Musl
 import Darwin
 #endif
 import Dispatch
+import Foundation
 import LVSModel
 
 /// A TCP socket whose every operation ends by a deadline: the building block of the probes.
@@ -147,15 +148,13 @@ final class BlockingSocket {
         }
     }
 
-    /// A private concurrent queue: it targets Dispatch's overcommitting root queue, so blocked
-    /// sockets get threads of their own instead of starving the global (width-limited) queues
-    /// and, through them, Swift's cooperative pool. Callers bound how much runs at once.
-    private static let queue = DispatchQueue(label: "lvsctl.probe.blocking", attributes: .concurrent)
 
-    /// Runs blocking work on a Dispatch queue and resumes the caller with its result.
+    /// Runs blocking work on a thread of its own and resumes the caller with its result, so a
+    /// blocked socket never holds a Dispatch worker or a thread of Swift's cooperative pool.
+    /// Callers bound how much runs at once.
     static func offload<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
         await withCheckedContinuation { continuation in
-            queue.async { continuation.resume(returning: work()) }
+            Thread.detachNewThread { continuation.resume(returning: work()) }
         }
     }
 }
@@ -177,4 +176,14 @@ private func format3(_ s: Double) -> String {
     let frac = abs(milli % 1000)
     let fracText = String(frac)
     return "\(whole).\(String(repeating: "0", count: 3 - fracText.count))\(fracText)"
+}
+
+/// Runs `work` after `seconds` on a thread of its own. Timeouts must not wait for a Dispatch
+/// worker: on Linux the global queues are only as wide as the core count, and blocked probes or
+/// hooks can hold every worker, which would delay the very timer meant to stop them.
+func afterDelay(_ seconds: Double, _ work: @escaping @Sendable () -> Void) {
+    Thread.detachNewThread {
+        Thread.sleep(forTimeInterval: max(seconds, 0))
+        work()
+    }
 }

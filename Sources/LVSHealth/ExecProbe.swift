@@ -41,11 +41,11 @@ public enum ExecProbe {
                 once.resume(.failure("cannot run \(path): \(error.localizedDescription)"))
                 return
             }
-            DispatchQueue.global().asyncAfter(deadline: .now() + max(timeout, 0)) {
+            afterDelay(max(timeout, 0)) {
                 guard box.process.isRunning else { return }
                 once.resume(.failure("timeout after \(formatSeconds(timeout)) s"))
                 box.process.terminate()
-                DispatchQueue.global().asyncAfter(deadline: .now() + 0.5) {
+                afterDelay(0.5) {
                     if box.process.isRunning { kill(box.process.processIdentifier, SIGKILL) }
                 }
             }

@@ -61,7 +61,7 @@ public enum HTTPSProbe {
                 }
             }
             task.resume()
-            DispatchQueue.global().asyncAfter(deadline: .now() + timeout) {
+            afterDelay(timeout) {
                 once.resume(.timedOut)
                 task.cancel()
             }

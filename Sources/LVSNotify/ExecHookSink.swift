@@ -97,11 +97,11 @@ func runProgram(path: String, arguments: [String], environment: [String: String]
             once.resume(.failedToStart(error.localizedDescription))
             return
         }
-        DispatchQueue.global().asyncAfter(deadline: .now() + max(timeout, 0)) {
+        afterDelay(max(timeout, 0)) {
             guard box.value.isRunning else { return }
             once.resume(.timedOut)
             box.value.terminate()
-            DispatchQueue.global().asyncAfter(deadline: .now() + 0.5) {
+            afterDelay(0.5) {
                 if box.value.isRunning { kill(box.value.processIdentifier, SIGKILL) }
             }
         }

@@ -103,7 +103,7 @@ public struct WebhookSink: NotificationSink {
                 }
             }
             task.resume()
-            DispatchQueue.global().asyncAfter(deadline: .now() + timeout) {
+            afterDelay(timeout) {
                 once.resume(.timedOut)
                 task.cancel()
             }
