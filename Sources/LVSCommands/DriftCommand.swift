@@ -105,10 +105,29 @@ extension LVSCommand {
     }
 }
 
+/// One drift item as `drift --output json` prints it: identities as the strings the other
+/// commands take (`tcp/10.0.0.1:80`, `10.0.0.11:80`).
 struct DriftReport: Encodable {
     var item: DriftItem
     var lastSetByLvsctl: Date?
     var lastSetAction: String?
+
+    private enum Key: String, CodingKey {
+        case kind, manifest, service, realServer, field, expected, live, lastSetByLvsctl, lastSetAction
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: Key.self)
+        try c.encode(item.kind.rawValue, forKey: .kind)
+        try c.encode(item.manifest, forKey: .manifest)
+        try c.encodeIfPresent(item.service.map { "\($0)" }, forKey: .service)
+        try c.encodeIfPresent(item.realServer.map { "\($0)" }, forKey: .realServer)
+        try c.encode(item.field, forKey: .field)
+        try c.encodeIfPresent(item.expected, forKey: .expected)
+        try c.encodeIfPresent(item.live, forKey: .live)
+        try c.encodeIfPresent(lastSetByLvsctl, forKey: .lastSetByLvsctl)
+        try c.encodeIfPresent(lastSetAction, forKey: .lastSetAction)
+    }
 }
 
 private struct DriftJSON: Encodable {

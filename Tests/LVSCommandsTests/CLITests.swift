@@ -145,11 +145,13 @@ import Testing
         #expect(drift.status == 2, "\(drift)")
         let json = try JSONSerialization.jsonObject(with: Data(drift.stdout.utf8)) as? [String: Any]
         let items = json?["drift"] as? [[String: Any]]
-        let item = items?.first?["item"] as? [String: Any]
+        let item = items?.first
         #expect(item?["field"] as? String == "weight")
         #expect(item?["expected"] as? String == "1")
         #expect(item?["live"] as? String == "42")
         #expect(items?.first?["lastSetByLvsctl"] != nil)
+        #expect(item?["realServer"] as? String == "10.10.0.12:80")
+        #expect(item?["service"] as? String == "tcp/10.10.0.100:80")
         #expect((json?["foreign"] as? [String]) == ["udp/10.10.0.200:53"])
         let fixed = try cli.run(["drift", "--fix"])
         #expect(fixed.status == 0, "\(fixed)")

@@ -114,7 +114,7 @@ import Testing
         let drift = try cli.run(["drift", "--output", "json"])
         #expect(drift.status == 2, "\(drift)")
         let json = try JSONSerialization.jsonObject(with: Data(drift.stdout.utf8)) as? [String: Any]
-        let item = ((json?["drift"] as? [[String: Any]])?.first?["item"]) as? [String: Any]
+        let item = (json?["drift"] as? [[String: Any]])?.first
         #expect(item?["field"] as? String == "weight")
         #expect(item?["expected"] as? String == "1")
         #expect(item?["live"] as? String == "42")
