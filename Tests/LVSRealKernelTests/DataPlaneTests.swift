@@ -52,7 +52,8 @@ import Testing
         let listing = try lab.ipvsadm("-Ln")
         let line = listing.split(separator: "\n").first { $0.contains("10.10.0.11:80") }.map(String.init) ?? ""
         let columns = line.split(separator: " ").map(String.init)
-        #expect(columns.count >= 6 && columns[2] == "5" && columns[3] == "1", "weight 5, one active connection: \(listing)")
+        // "-> 10.10.0.11:80  Route  5  1  0": forward, weight, active, inactive.
+        #expect(columns.count >= 6 && columns[3] == "5" && columns[4] == "1", "weight 5, one active connection: \(listing)")
         try lab.stopClient()
     }
 
