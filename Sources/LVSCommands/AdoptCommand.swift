@@ -14,7 +14,7 @@ extension LVSCommand {
             discussion: """
                 The services are added, exactly as they are live, to the manifest's applied revision \
                 (or a new manifest) as a new revision, and lvsctl records that it owns them. Nothing in \
-                the kernel changes. -o writes the resulting manifest so it can go into version control.
+                the kernel changes. --out writes the resulting manifest so it can go into version control.
                 """)
 
         @OptionGroup var global: GlobalOptions
@@ -29,7 +29,7 @@ extension LVSCommand {
         @Option(help: "The manifest that will own the services.")
         var manifest: String
 
-        @Option(name: .shortAndLong, help: ArgumentHelp("Write the resulting manifest here.", valueName: "file"))
+        @Option(help: ArgumentHelp("Write the resulting manifest here.", valueName: "file"))
         var out: String?
 
         @Option(name: .shortAndLong, help: "A message recorded with the revision.")

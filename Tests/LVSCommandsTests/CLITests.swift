@@ -184,3 +184,70 @@ func removeRealServer(_ address: String, from text: String) -> String {
     }
     return lines.joined(separator: "\n")
 }
+
+/// Store-level behaviour seen from the command line: the writer lock, ownership across manifests,
+/// standard input, adoption of foreign services.
+@Suite struct CLIStoreTests {
+    let demo = CLIRunner.manifest("demo.json")
+
+    @Test func aSecondWriterWaitsThenFailsClearly() throws {
+        let cli = try CLIRunner(fakeKernel: true)
+        #expect(try cli.run(["apply", "-f", demo]).status == 0)
+        // flock(1) takes the same flock(2) lock another lvsctl would hold.
+        let holder = try cli.exec(["sh", "-c", "flock \(cli.databasePath).lock sleep 6 >/dev/null 2>&1 & echo $!"])
+        Thread.sleep(forTimeInterval: 0.5)
+        let start = Date()
+        let r = try cli.run(["apply", "-f", demo, "--lock-timeout", "1"])
+        #expect(r.status == 1, "\(r)")
+        #expect(r.stderr.contains("another lvsctl is applying"), "\(r)")
+        #expect(r.stderr.contains("--lock-timeout"), "\(r)")
+        #expect(Date().timeIntervalSince(start) >= 1)
+        _ = try cli.exec(["kill", holder.stdout.trimmingCharacters(in: .whitespacesAndNewlines)])
+    }
+
+    @Test func aServiceClaimedByTwoManifestsIsAnErrorNamingBoth() throws {
+        let cli = try CLIRunner(fakeKernel: true)
+        #expect(try cli.run(["apply", "-f", demo]).status == 0)
+        let text = try String(contentsOfFile: demo, encoding: .utf8)
+            .replacingOccurrences(of: "\"name\": \"demo\"", with: "\"name\": \"other\"")
+        let r = try cli.run(["apply", "-f", try cli.write("other.json", text)])
+        #expect(r.status == 1, "\(r)")
+        #expect(r.stderr.contains("demo") && r.stderr.contains("other"), "\(r)")
+        #expect(try cli.run(["revisions", "other"]).status == 1, "nothing stored for the refused manifest")
+    }
+
+    @Test func manifestsArriveOnStandardInput() throws {
+        let cli = try CLIRunner(fakeKernel: true)
+        let text = try String(contentsOfFile: demo, encoding: .utf8)
+        let r = try cli.run(["apply", "-f", "-", "-m", "from CI"], input: text)
+        #expect(r.status == 0, "\(r)")
+        let show = try cli.run(["show", "demo@1"])
+        #expect(show.stdout.contains("from CI"), "\(show)")
+        #expect(try cli.run(["plan", "-f", "-", "--detailed-exitcode"], input: text).status == 0)
+    }
+
+    @Test func adoptTakesOverAForeignServiceWithoutTouchingTheKernel() throws {
+        let cli = try CLIRunner(fakeKernel: true)
+        #expect(try cli.run(["apply", "-f", demo]).status == 0)
+        let kernelFile = cli.directory.appendingPathComponent("kernel.json")
+        var live = try JSONDecoder().decode(LiveTable.self, from: Data(contentsOf: kernelFile))
+        let foreign = VirtualService(id: .address(.udp, IPAddress("10.10.0.53")!, port: 53), scheduler: .rr)
+        live.services.append(LiveService(
+            service: foreign,
+            realServers: [LiveRealServer(server: RealServer(id: .init(address: IPAddress("10.10.0.21")!, port: 53), forwarding: .masquerade))]))
+        live = LiveTable(services: live.services, timeouts: live.timeouts, syncDaemons: live.syncDaemons)
+        try JSONEncoder().encode(live).write(to: kernelFile)
+        #expect(try cli.run(["drift", "--output", "json"]).stdout.contains("udp/10.10.0.53:53"))
+
+        let out = cli.directory.appendingPathComponent("dns.json").path
+        let r = try cli.run(["adopt", "udp/10.10.0.53:53", "--manifest", "dns", "--out", out])
+        #expect(r.status == 0, "\(r)")
+        #expect(try cli.run(["validate", out]).status == 0)
+        let after = try JSONDecoder().decode(LiveTable.self, from: Data(contentsOf: kernelFile))
+        #expect(after == live, "adopting changes nothing in the kernel")
+        // Now owned and clean: no drift, and applying the written manifest changes nothing.
+        #expect(try cli.run(["drift"]).status == 0)
+        let apply = try cli.run(["apply", "-f", out])
+        #expect(apply.stdout.contains("No changes"), "\(apply)")
+    }
+}
