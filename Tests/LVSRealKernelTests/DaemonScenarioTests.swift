@@ -70,7 +70,7 @@ final class BackgroundProcess: @unchecked Sendable {
           "services": [
             {
               "name": "web", "protocol": "tcp", "address": "10.10.0.100", "port": 80,
-              "scheduler": "wrr", "forwarding": "dr",
+              "scheduler": "wrr", "forwarding": "nat",
               "healthCheck": { "type": "http", "path": "/", "interval": 1, "retry": 2,
                                "delayBeforeRetry": 1, "connectTimeout": 1 },
               "realServers": [
@@ -122,7 +122,7 @@ final class BackgroundProcess: @unchecked Sendable {
         defer { httpd2.signal(SIGKILL) }
 
         let applied = try cli.run(["apply", "-f", try cli.write("web.json", manifest()), "--netns", ns.name])
-        #expect(applied.status == 0, "\(applied)")
+        try #require(applied.status == 0, "\(applied)")
 
         let notes = cli.directory.appendingPathComponent("notes.txt").path
         let hook = try cli.write("hook.sh", "#!/bin/sh\necho \"$@\" >> \(notes)\n")
@@ -155,10 +155,13 @@ final class BackgroundProcess: @unchecked Sendable {
         // Stop one real server: weight 0 within interval × retry + interval (+ slack for TCG).
         httpd1.signal(SIGTERM)
         _ = httpd1.wait(timeout: 5)
-        let down = try within(20) { try ns.check(["ipvsadm", "-Sn"]).contains("-r 192.0.2.11:8080 -g -w 0") }
+        // Should the signal not reach httpd (an `ip netns exec` that forks), a 404 fails the check too.
+        let page = cli.directory.appendingPathComponent("www-192.0.2.11/index.html")
+        try? FileManager.default.removeItem(at: page)
+        let down = try within(20) { try ns.check(["ipvsadm", "-Sn"]).contains("-r 192.0.2.11:8080 -m -w 0") }
         let afterDown = try ns.check(["ipvsadm", "-Sn"])
         #expect(down != nil, "weight not 0: \(afterDown)\n\(log())")
-        #expect(try ns.check(["ipvsadm", "-Sn"]).contains("-r 192.0.2.12:8080 -g -w 1"))
+        #expect(try ns.check(["ipvsadm", "-Sn"]).contains("-r 192.0.2.12:8080 -m -w 1"))
         #expect(within(5) { lines(notes).count >= 1 } != nil)
         #expect(lines(notes) == ["REALSERVER tcp/10.10.0.100:80/192.0.2.11:8080 DOWN"], "\(lines(notes))")
         #expect(try healthRows(cli) == 1)
@@ -166,8 +169,9 @@ final class BackgroundProcess: @unchecked Sendable {
 
         // Restart it: weight back, one more notification, none while it stays up.
         httpd1 = try startHTTPD(ns, "192.0.2.11", cli)
+        #expect(FileManager.default.fileExists(atPath: page.path))
         defer { httpd1.signal(SIGKILL) }
-        let restored = try within(20) { try ns.check(["ipvsadm", "-Sn"]).contains("-r 192.0.2.11:8080 -g -w 3") }
+        let restored = try within(20) { try ns.check(["ipvsadm", "-Sn"]).contains("-r 192.0.2.11:8080 -m -w 3") }
         let afterUp = try ns.check(["ipvsadm", "-Sn"])
         #expect(restored != nil, "weight not restored: \(afterUp)\n\(log())")
         #expect(within(5) { lines(notes).count >= 2 } != nil)
