@@ -23,6 +23,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // ① Vocabulary: services, real servers, addresses, the IPVS table. Pure, stdlib only.
@@ -84,17 +87,34 @@ let package = Package(
             dependencies: ["LVSModel", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictness),
 
+        // ⑧ The daemon (`lvsctl run`): reconcile loop, health checking, notifications, metrics.
+        .target(
+            name: "LVSDaemon",
+            dependencies: [
+                "LVSModel", "LVSManifest", "LVSStore", "LVSPlan", "LVSKernel", "LVSApply", "LVSReconciler",
+                "LVSHealth", "LVSNotify",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ],
+            swiftSettings: strictness),
+
         // ⑦ The CLI and its renderers.
         .target(
             name: "LVSCommands",
             dependencies: [
                 "LVSModel", "LVSManifest", "LVSInterop", "LVSStore", "LVSPlan", "LVSKernel",
-                "LVSNetlink", "LVSApply", "LVSReconciler",
+                "LVSNetlink", "LVSApply", "LVSReconciler", "LVSHealth", "LVSDaemon",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictness),
-        .executableTarget(name: "lvsctl", dependencies: ["LVSCommands"], swiftSettings: strictness),
+        .executableTarget(
+            name: "lvsctl", dependencies: ["LVSCommands"], exclude: ["systemd"], swiftSettings: strictness),
 
         // Shared test helpers: the kernel contract suite, fixtures, process runner.
         .target(
@@ -131,6 +151,13 @@ let package = Package(
         .testTarget(
             name: "LVSReconcilerTests",
             dependencies: ["LVSReconciler", "LVSStore", "LVSPlan", "LVSKernel", "LVSManifest", "LVSModel"],
+            swiftSettings: strictness),
+        .testTarget(
+            name: "LVSDaemonTests",
+            dependencies: [
+                "LVSDaemon", "LVSReconciler", "LVSStore", "LVSPlan", "LVSKernel", "LVSManifest", "LVSModel",
+                "LVSHealth", "LVSNotify",
+            ],
             swiftSettings: strictness),
         .testTarget(
             name: "LVSCommandsTests",

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import LVSApply
+import LVSDaemon
 import LVSKernel
 import LVSManifest
 import LVSModel
@@ -47,10 +48,19 @@ extension LVSCommand {
                     states.append(try Manifest.decode(canonicalJSON: rev.content))
                     revisions[n] = rev
                 }
+                // Health and maintenance as the daemon applies them: a real server at weight 0
+                // because its check is down or it is drained is not drift.
+                let overlay = DaemonOverlay.apply(
+                    desired: states, health: DaemonOverlay.healthStates(try store.healthRecords()),
+                    maintenance: DaemonOverlay.maintenanceKeys(try store.maintenanceFlags(), in: states))
+                states = overlay.desired
+                var policy = policyOptions.policy
+                policy.weightOverrides = overlay.weightOverrides
                 let live = try kernel.snapshot()
                 var owners: [VirtualService.ID: String] = [:]
                 for o in try store.ownership() { owners[o.service] = o.manifest }
-                let items = Drift.compute(desired: states, live: live, owners: owners)
+                let items = Drift.compute(
+                    desired: states, live: live, owners: owners, weightOverrides: overlay.weightOverrides)
                 let foreign = Drift.foreign(desired: states, live: live, owners: owners)
                 var reports: [DriftReport] = []
                 for item in items {
@@ -84,7 +94,7 @@ extension LVSCommand {
                 if fix && drifted {
                     try store.withWriterLock(timeout: lock.timeout) {
                         let reconciler = Reconciler(store: store, kernel: kernel)
-                        let planned = try reconciler.plan(states, policy: policyOptions.policy)
+                        let planned = try reconciler.plan(states, policy: policy)
                         guard planned.plan.isApplyable else {
                             print(PlanRenderer(plan: planned.plan).render(), terminator: "")
                             throw ExitCode(1)

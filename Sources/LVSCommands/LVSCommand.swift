@@ -7,7 +7,8 @@ public struct LVSCommand: ParsableCommand {
         abstract: "Declarative reconciler for Linux IPVS load balancers.",
         subcommands: [
             Validate.self, PlanCommand.self, Apply.self, Status.self, DriftCommand.self, History.self,
-            Revisions.self, Show.self, Rollback.self, Adopt.self, Export.self, Import.self,
+            Revisions.self, Show.self, Rollback.self, Adopt.self, Export.self, Import.self, Run.self,
+            DrainCommand.self, UndrainCommand.self,
         ])
 
     public init() {}

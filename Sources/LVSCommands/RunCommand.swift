@@ -1,0 +1,83 @@
+import ArgumentParser
+import Foundation
+import LVSDaemon
+import LVSKernel
+import LVSStore
+import Logging
+
+extension LVSCommand {
+    /// `lvsctl run`: the daemon.
+    struct Run: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run the control loop: reconcile, health checks, notifications, metrics.",
+            discussion: """
+                Reconciles every applied revision against the kernel every interval (with jitter), at once \
+                when a revision is applied, a maintenance flag changes or on SIGHUP, and backs off after \
+                errors. Health checks of the manifests set failed real servers to weight 0 (audited with \
+                origin health) and restore them on recovery; state changes are notified through the \
+                configured sinks; Prometheus metrics are served on the metrics address at /metrics. \
+                SIGTERM finishes the current pass and exits 0. The daemon config is JSON (see \
+                lvsctl.service and daemon.json.example); a missing file means defaults.
+                """)
+
+        @OptionGroup var global: GlobalOptions
+
+        @Option(help: ArgumentHelp("The daemon config file.", valueName: "path"))
+        var config: String = DaemonConfig.defaultPath
+
+        @Option(help: ArgumentHelp("Serve metrics on HOST:PORT instead of the config's (empty: off).", valueName: "host:port"))
+        var metricsAddress: String?
+
+        @Option(help: ArgumentHelp("Seconds between passes instead of the config's.", valueName: "seconds"))
+        var interval: Double?
+
+        @Option(help: ArgumentHelp("Log level: trace, debug, info, notice, warning, error, critical.", valueName: "level"))
+        var logLevel: String = "info"
+
+        func run() throws {
+            try guarded {
+                var cfg = try DaemonConfig.load(path: config)
+                if let metricsAddress {
+                    guard metricsAddress.isEmpty || MetricsAddress(metricsAddress) != nil else {
+                        throw CLIError("--metrics-address must be HOST:PORT, e.g. 127.0.0.1:9470")
+                    }
+                    cfg.metricsAddress = metricsAddress
+                }
+                if let interval {
+                    guard interval > 0 else { throw CLIError("--interval must be positive") }
+                    cfg.interval = interval
+                }
+                guard let level = Logger.Level(rawValue: logLevel) else {
+                    throw CLIError("--log-level must be one of trace, debug, info, notice, warning, error, critical")
+                }
+                LoggingSystem.bootstrap { label in
+                    var h = StreamLogHandler.standardError(label: label)
+                    h.logLevel = level
+                    return h
+                }
+                var logger = Logger(label: "lvsctl.daemon")
+                logger.logLevel = level
+                let store = try global.openStore()
+                let kernel = try global.openKernel()
+                let daemon = try Daemon(config: cfg, store: store, kernel: kernel, logger: logger)
+                let outcome = ResultBox()
+                let done = DispatchSemaphore(value: 0)
+                Task {
+                    do { try await daemon.run() } catch { outcome.set(error) }
+                    done.signal()
+                }
+                done.wait()
+                try? KernelAccess.close(kernel)
+                if let error = outcome.get() { throw CLIError("the daemon stopped: \(error)") }
+            }
+        }
+    }
+}
+
+/// The error a daemon task ended with, handed back to the blocked main thread.
+private final class ResultBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var error: (any Error)?
+    func set(_ e: any Error) { lock.withLock { error = e } }
+    func get() -> (any Error)? { lock.withLock { error } }
+}

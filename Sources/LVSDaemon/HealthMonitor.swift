@@ -1,0 +1,121 @@
+public import Foundation
+public import LVSHealth
+import LVSModel
+public import LVSStore
+public import Logging
+
+/// The daemon's view of real server health: the checker's trackers, seeded with the states the
+/// store kept from the previous run, persisted on every transition.
+///
+/// ``HealthChecker`` starts every tracker `up` (or `down` under `alpha`), so a restart would
+/// forget that a server was down. The monitor keeps a restored state until the tracker has
+/// evidence for the other state: a restored `down` stays down until the tracker has seen
+/// `rise` consecutive successes; a restored `up` goes down when the tracker does. A restored
+/// state that the tracker's first results agree with is confirmed and forgotten.
+public actor HealthMonitor {
+    /// A real server changed state, as the daemon sees it.
+    public struct Transition: Hashable, Sendable {
+        public var key: HealthKey
+        public var serviceName: String
+        public var to: HealthState
+        /// The probe result that decided it, as text.
+        public var message: String
+    }
+
+    public let checker: HealthChecker
+    let store: Store?
+    let logger: Logger
+    let now: @Sendable () -> Date
+    private var restored: [HealthKey: HealthState]
+    private var effective: [HealthKey: HealthState]
+    private var names: [HealthKey: String] = [:]
+    private var started = false
+
+    /// - Parameters:
+    ///   - restored: the states kept from the previous run (``DaemonOverlay/healthStates(_:)``).
+    ///   - store: where transitions are persisted; nil = nowhere (tests).
+    public init(
+        checker: HealthChecker, store: Store?, restored: [HealthKey: HealthState] = [:],
+        logger: Logger = Logger(label: "lvsctl.health"), now: @escaping @Sendable () -> Date = { Date() }
+    ) {
+        self.checker = checker
+        self.store = store
+        self.restored = restored
+        self.effective = restored
+        self.logger = logger
+        self.now = now
+    }
+
+    /// The current state of every checked real server (restored ones included).
+    public func states() -> [HealthKey: HealthState] { effective }
+
+    /// Sets the targets (from the accepted manifests); starts the checker the first time.
+    public func update(targets: [HealthTarget]) async {
+        await checker.update(targets: targets)
+        for t in targets { names[t.key] = t.serviceName }
+        let keys = Set(targets.map(\.key))
+        for key in effective.keys where !keys.contains(key) {
+            effective[key] = nil
+            restored[key] = nil
+            names[key] = nil
+            _ = try? store?.removeHealth(service: key.service, realServer: key.realServer)
+        }
+        if !started {
+            started = true
+            await checker.start()
+        }
+    }
+
+    /// Reads the checker and returns the transitions since the last call (each persisted).
+    public func refresh() async -> [Transition] {
+        var out: [Transition] = []
+        let trackerStates = await checker.states()
+        for key in trackerStates.keys.sorted() {
+            guard let tracker = await checker.tracker(for: key) else { continue }
+            let state = decide(key, tracker)
+            let before = effective[key]
+            guard before != state else { continue }
+            effective[key] = state
+            persist(key, state, tracker)
+            guard before != nil else { continue }
+            let t = Transition(
+                key: key, serviceName: names[key] ?? "", to: state,
+                message: tracker.lastResult.map { "\($0)" } ?? "restored state")
+            logger.notice(
+                "real server \(state == .up ? "up" : "down")",
+                metadata: ["health.target": "\(key)", "health.result": "\(t.message)"])
+            out.append(t)
+        }
+        return out
+    }
+
+    private func decide(_ key: HealthKey, _ tracker: HealthTracker) -> HealthState {
+        guard let r = restored[key] else { return tracker.state }
+        guard tracker.lastResult != nil else { return r }
+        switch (r, tracker.state) {
+        case (.down, .up):
+            if tracker.consecutiveSuccesses >= tracker.riseThreshold {
+                restored[key] = nil
+                return .up
+            }
+            return .down
+        case (.up, .down), (.up, .up), (.down, .down):
+            restored[key] = nil
+            return tracker.state
+        }
+    }
+
+    private func persist(_ key: HealthKey, _ state: HealthState, _ tracker: HealthTracker) {
+        guard let store else { return }
+        let at = now()
+        do {
+            try store.upsertHealth(HealthRecord(
+                service: key.service, realServer: key.realServer, healthy: state == .up,
+                lastCheck: tracker.lastResult == nil ? nil : at, lastError: tracker.lastResult?.error,
+                consecutiveSuccesses: Int(tracker.consecutiveSuccesses),
+                consecutiveFailures: Int(tracker.consecutiveFailures), changedAt: at))
+        } catch {
+            logger.error("cannot save the health state", metadata: ["health.target": "\(key)", "error": "\(error)"])
+        }
+    }
+}

@@ -1,0 +1,123 @@
+import Foundation
+import LVSDaemon
+import LVSHealth
+import LVSModel
+import LVSNotify
+import LVSStore
+import Testing
+
+/// A prober whose answers the test sets per target.
+final class ScriptedProber: Prober, @unchecked Sendable {
+    private let lock = NSLock()
+    private var answers: [HealthKey: ProbeResult] = [:]
+    func set(_ key: HealthKey, _ r: ProbeResult) { lock.withLock { answers[key] = r } }
+    func probe(_ target: HealthTarget) async -> ProbeResult {
+        lock.withLock { answers[target.key] ?? .success }
+    }
+}
+
+/// A sink that remembers what it was sent.
+actor RecordingSink: NotificationSink {
+    nonisolated var name: String { "recording" }
+    private(set) var sent: [LVSNotify.Notification] = []
+    func send(_ notification: LVSNotify.Notification) async throws { sent.append(notification) }
+}
+
+@Suite struct HealthMonitorTests {
+    let vip = VirtualService.ID.address(.tcp, IPAddress("10.0.0.100")!, port: 80)
+    let rs = RealServer.ID(address: IPAddress("10.0.0.11")!, port: 80)
+    var key: HealthKey { HealthKey(service: vip, realServer: rs) }
+
+    func target(rise: UInt32 = 1) -> HealthTarget {
+        HealthTarget(
+            key: key, serviceName: "web", address: rs.address, port: 80,
+            check: HealthCheck(type: .tcp, retry: 2, delayBeforeRetry: 0.01, interval: 0.01, rise: rise))
+    }
+
+    /// Polls `body` until it is true or 5 s pass.
+    func eventually(_ body: () async -> Bool) async -> Bool {
+        for _ in 0..<500 {
+            if await body() { return true }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        return false
+    }
+
+    @Test func transitionsArePersistedAndReportedOnce() async throws {
+        let store = try Store.inMemory()
+        let prober = ScriptedProber()
+        let checker = HealthChecker(prober: prober)
+        let monitor = HealthMonitor(checker: checker, store: store)
+        await monitor.update(targets: [target()])
+        let k = key
+        #expect(await eventually {
+            _ = await monitor.refresh()
+            return await monitor.states()[k] == .up
+        })
+        prober.set(key, .failure("connect refused"))
+        var seen: [HealthMonitor.Transition] = []
+        #expect(await eventually {
+            seen += await monitor.refresh()
+            return !seen.isEmpty
+        })
+        #expect(seen.map(\.to) == [.down])
+        #expect(seen.first?.message == "connect refused")
+        #expect(try store.health(service: vip, realServer: rs)?.healthy == false)
+        try? await Task.sleep(for: .milliseconds(100))
+        #expect(await monitor.refresh().isEmpty, "no transition while it stays down")
+        await checker.stop()
+    }
+
+    @Test func restoredDownStaysDownUntilRiseSuccesses() async throws {
+        let store = try Store.inMemory()
+        let prober = ScriptedProber()
+        prober.set(key, .failure("timeout"))
+        let checker = HealthChecker(prober: prober)
+        let monitor = HealthMonitor(checker: checker, store: store, restored: [key: .down])
+        await monitor.update(targets: [target(rise: 3)])
+        // The tracker starts up and needs two failures to go down: the restored down holds.
+        try? await Task.sleep(for: .milliseconds(100))
+        #expect(await monitor.refresh().isEmpty)
+        let held = await monitor.states()[key]
+        #expect(held == .down)
+        prober.set(key, .success)
+        var seen: [HealthMonitor.Transition] = []
+        #expect(await eventually {
+            seen += await monitor.refresh()
+            return !seen.isEmpty
+        })
+        #expect(seen.map(\.to) == [.up])
+        #expect(try store.health(service: vip, realServer: rs)?.healthy == true)
+        await checker.stop()
+    }
+
+    @Test func notifierDedupesRepeatedStates() async throws {
+        let sink = RecordingSink()
+        let notifier = Notifier(sinks: [sink], initialStates: ["REALSERVER \(key)": "UP"])
+        func rsNote(_ up: Bool) -> LVSNotify.Notification {
+            .realServer(up: up, service: vip, realServer: rs, message: "m")
+        }
+        #expect(await notifier.notify(rsNote(true)) == false, "restored state: not re-sent")
+        #expect(await notifier.notify(rsNote(false)) == true)
+        #expect(await notifier.notify(rsNote(false)) == false)
+        #expect(await notifier.notify(rsNote(true)) == true)
+        await notifier.flush()
+        let states = await sink.sent.map(\.state)
+        #expect(states == ["DOWN", "UP"])
+    }
+
+    @Test func configDefaultsAndPartialFiles() throws {
+        #expect(try DaemonConfig.load(path: "/nonexistent/daemon.json") == DaemonConfig())
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cfg-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("d.json").path
+        try Data(#"{"interval": 2, "allowExecChecks": true, "notify": {"exec": {"path": "/bin/true", "timeout": 5}}}"#.utf8)
+            .write(to: URL(fileURLWithPath: path))
+        let c = try DaemonConfig.load(path: path)
+        #expect(c.interval == 2 && c.allowExecChecks && c.metricsAddress == "127.0.0.1:9470")
+        #expect(c.notify.exec?.path == "/bin/true")
+        try Data(#"{"metricsAddress": "nope"}"#.utf8).write(to: URL(fileURLWithPath: path))
+        #expect(throws: DaemonConfig.LoadError.self) { try DaemonConfig.load(path: path) }
+    }
+}

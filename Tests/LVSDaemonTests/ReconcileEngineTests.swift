@@ -1,0 +1,179 @@
+import Foundation
+import LVSDaemon
+import LVSHealth
+import LVSKernel
+import LVSManifest
+import LVSModel
+import LVSNotify
+import LVSPlan
+import LVSReconciler
+import LVSStore
+import Testing
+
+/// Daemon passes against the in-memory kernel and a real SQLite store, with injected health.
+@Suite struct ReconcileEngineTests {
+    static let vip = VirtualService.ID.address(.tcp, IPAddress("10.0.0.100")!, port: 80)
+    static let rs1 = RealServer.ID(address: IPAddress("10.0.0.11")!, port: 80)
+    static let rs2 = RealServer.ID(address: IPAddress("10.0.0.12")!, port: 80)
+    static var down1: [HealthKey: HealthState] { [HealthKey(service: vip, realServer: rs1): .down] }
+
+    static func desired(check: HealthCheck.Kind = .tcp, inhibit: Bool = false) -> DesiredState {
+        let servers = [(rs1, UInt32(3)), (rs2, UInt32(1))].map { RealServerSpec(server: RealServer(id: $0.0, weight: $0.1)) }
+        return DesiredState(manifest: "web", services: [
+            ServiceSpec(
+                name: "web", service: VirtualService(id: vip, scheduler: .wrr), realServers: servers,
+                healthCheck: HealthCheck(type: check, command: check == .exec ? ["/bin/true"] : nil),
+                inhibitOnFailure: inhibit)
+        ])
+    }
+
+    struct Env {
+        var engine: ReconcileEngine
+        var kernel: FakeKernel
+        var store: Store
+        var dir: URL
+        func weight(_ rs: RealServer.ID) -> UInt32? {
+            kernel.state.services.first?.realServers.first { $0.server.id == rs }?.server.weight
+        }
+        func rows(_ origin: ChangeOrigin) throws -> [AuditEntry] { try store.audit().filter { $0.origin == origin } }
+    }
+
+    /// A store with `state` applied as `lvsctl apply` does.
+    func setUp(_ state: DesiredState = desired(), allowExec: Bool = false, apply: Bool = true) throws -> Env {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("daemon-\(UUID().uuidString)")
+        let store = try Store(path: dir.appendingPathComponent("lvsctl.db").path)
+        let kernel = FakeKernel()
+        let rev = try store.saveRevision(manifest: state.manifest, content: Manifest.encode(state), author: "t")
+        if apply {
+            let r = Reconciler(store: store, kernel: kernel)
+            _ = try r.apply(try r.plan([state]).plan, revisions: [state.manifest: rev], origin: .apply, author: "t")
+        }
+        let engine = ReconcileEngine(store: store, kernel: kernel, allowExecChecks: allowExec)
+        return Env(engine: engine, kernel: kernel, store: store, dir: dir)
+    }
+
+    @Test func nothingChangesWhileNothingChanges() throws {
+        let env = try setUp()
+        defer { try? FileManager.default.removeItem(at: env.dir) }
+        let before = try env.store.audit().count
+        for _ in 0..<3 {
+            let r = try env.engine.pass(health: [:])
+            #expect(r.kernelWrites == 0 && r.planSize == 0 && r.drift.isEmpty)
+        }
+        #expect(try env.store.audit().count == before)
+        #expect(env.kernel.writeCount == 3)
+    }
+
+    @Test(arguments: [false, true])
+    func downServerGetsWeightZeroWithOneAuditRowAndIsRestored(inhibit: Bool) throws {
+        let env = try setUp(Self.desired(inhibit: inhibit))
+        defer { try? FileManager.default.removeItem(at: env.dir) }
+        let down = try env.engine.pass(health: Self.down1)
+        #expect(down.kernelWrites == 1)
+        #expect(down.auditRows == [.health: 1])
+        #expect(down.drift.isEmpty, "a health change is not drift: \(down.drift)")
+        #expect(env.weight(Self.rs1) == 0, "inhibited, not removed, so no drain wait")
+        #expect(env.weight(Self.rs2) == 1)
+        let rows = try env.rows(.health)
+        #expect(rows.count == 1)
+        #expect(rows.first?.action == "update-real-server")
+        #expect(rows.first?.realServer == Self.rs1)
+        #expect(try env.store.drains().isEmpty, "no drain record: health is not a removal")
+
+        // Still down: nothing more.
+        #expect(try env.engine.pass(health: Self.down1).kernelWrites == 0)
+        #expect(try env.rows(.health).count == 1)
+
+        // Recovered: the manifest weight again, one more row with origin health.
+        let up = try env.engine.pass(health: [HealthKey(service: Self.vip, realServer: Self.rs1): .up])
+        #expect(up.auditRows == [.health: 1])
+        #expect(env.weight(Self.rs1) == 3)
+        #expect(try env.rows(.health).count == 2)
+        #expect(try env.engine.pass(health: [:]).kernelWrites == 0)
+    }
+
+    @Test func allServersDownIsNotRefusedByTheRemovalGuard() throws {
+        let env = try setUp()
+        defer { try? FileManager.default.removeItem(at: env.dir) }
+        let all: [HealthKey: HealthState] = [
+            HealthKey(service: Self.vip, realServer: Self.rs1): .down,
+            HealthKey(service: Self.vip, realServer: Self.rs2): .down,
+        ]
+        let r = try env.engine.pass(health: all)
+        #expect(r.error == nil)
+        #expect(r.auditRows == [.health: 2])
+        #expect(env.weight(Self.rs1) == 0 && env.weight(Self.rs2) == 0)
+        // Quorum lost is reported.
+        #expect(r.notifications.contains { $0.kind == .quorumLost })
+    }
+
+    @Test func maintenanceIsAuditedAsMaintenanceAndUndone() throws {
+        let env = try setUp()
+        defer { try? FileManager.default.removeItem(at: env.dir) }
+        try env.store.setMaintenance(MaintenanceFlag(service: Self.vip, realServer: Self.rs2, author: "op", since: Date()))
+        let on = try env.engine.pass(health: [:])
+        #expect(on.auditRows == [.maintenance: 1])
+        #expect(env.weight(Self.rs2) == 0)
+        try env.store.clearMaintenance(service: Self.vip, realServer: Self.rs2)
+        let off = try env.engine.pass(health: [:])
+        #expect(off.auditRows == [.maintenance: 1])
+        #expect(env.weight(Self.rs2) == 1)
+
+        // A fresh engine (the CLI's undrain) attributes the restore to maintenance when seeded.
+        try env.store.setMaintenance(MaintenanceFlag(service: Self.vip, author: "op", since: Date()))
+        #expect(try env.engine.pass(health: [:]).auditRows == [.maintenance: 2])
+        try env.store.clearMaintenance(service: Self.vip)
+        let fresh = ReconcileEngine(store: env.store, kernel: env.kernel)
+        fresh.seedCauses = [
+            ServiceRealServerKey(service: Self.vip, realServer: Self.rs1): .maintenance,
+            ServiceRealServerKey(service: Self.vip, realServer: Self.rs2): .maintenance,
+        ]
+        #expect(try fresh.pass(health: [:]).auditRows == [.maintenance: 2])
+        #expect(env.weight(Self.rs1) == 3 && env.weight(Self.rs2) == 1)
+    }
+
+    @Test func outOfBandEditIsDriftFixedWithOriginDaemon() throws {
+        let env = try setUp()
+        defer { try? FileManager.default.removeItem(at: env.dir) }
+        env.kernel.state.services[0].realServers[1].server.weight = 42
+        let r = try env.engine.pass(health: Self.down1)
+        #expect(r.drift.count == 1)
+        #expect(r.drift.first?.realServer == Self.rs2)
+        #expect(r.notifications.filter { $0.kind == .driftDetected }.count == 1)
+        #expect(r.auditRows == [.daemon: 1, .health: 1])
+        #expect(env.weight(Self.rs2) == 1 && env.weight(Self.rs1) == 0)
+    }
+
+    @Test func execChecksAreRejectedUnlessAllowed() throws {
+        let env = try setUp(Self.desired(check: .exec), apply: false)
+        defer { try? FileManager.default.removeItem(at: env.dir) }
+        let r = try env.engine.pass(health: [:])
+        #expect(r.manifests.isEmpty)
+        #expect(r.rejected["web"]?.contains("allowExecChecks") == true, "\(r.rejected)")
+        #expect(env.kernel.state.services.isEmpty, "a rejected manifest is not reconciled")
+        #expect(r.notifications.map(\.kind) == [.applyFailed])
+        #expect(r.targets.isEmpty)
+        // Once per revision.
+        #expect(try env.engine.pass(health: [:]).notifications.isEmpty)
+
+        let allowed = ReconcileEngine(store: env.store, kernel: env.kernel, allowExecChecks: true)
+        let ok = try allowed.pass(health: [:])
+        #expect(ok.manifests == ["web"])
+        #expect(ok.auditRows == [.daemon: 3])
+        #expect(ok.targets.count == 2)
+    }
+
+    @Test func overlayDriftCommandViewHidesHealthAndMaintenance() throws {
+        let state = Self.desired()
+        let overlay = DaemonOverlay.apply(
+            desired: [state], health: Self.down1,
+            maintenance: [HealthKey(service: Self.vip, realServer: Self.rs2)])
+        #expect(overlay.weightOverrides == [
+            ServiceRealServerKey(service: Self.vip, realServer: Self.rs1): 0,
+            ServiceRealServerKey(service: Self.vip, realServer: Self.rs2): 0,
+        ])
+        #expect(overlay.causes[ServiceRealServerKey(service: Self.vip, realServer: Self.rs1)] == .health)
+        #expect(overlay.causes[ServiceRealServerKey(service: Self.vip, realServer: Self.rs2)] == .maintenance)
+        #expect(overlay.desired == [state], "every declared server stays declared")
+    }
+}
