@@ -25,15 +25,15 @@ public final class DaemonMetrics: Sendable {
     let duration: DurationHistogram
 
     public init() {
-        lastSuccess = registry.makeGauge(descriptor: MetricNameDescriptor(metricName: "lvsctl_reconcile_last_success_timestamp_seconds", helpText: "Unix time of the last reconcile pass that succeeded."))
-        driftObjects = registry.makeGauge(descriptor: MetricNameDescriptor(metricName: "lvsctl_drift_objects", helpText: "Differences between the applied revisions and the kernel at the last pass."))
-        planSize = registry.makeGauge(descriptor: MetricNameDescriptor(metricName: "lvsctl_plan_changes", helpText: "Changes planned by the last reconcile pass."))
-        kernelWrites = registry.makeCounter(descriptor: MetricNameDescriptor(metricName: "lvsctl_kernel_writes_total", helpText: "Kernel writes made by the daemon."))
-        errors = registry.makeCounter(descriptor: MetricNameDescriptor(metricName: "lvsctl_reconcile_errors_total", helpText: "Reconcile passes that failed."))
-        passes = registry.makeCounter(descriptor: MetricNameDescriptor(metricName: "lvsctl_reconcile_passes_total", helpText: "Reconcile passes run."))
+        lastSuccess = registry.makeGauge(descriptor: MetricNameDescriptor(metricName: "lvsctl_reconcile_last_success_timestamp_seconds", unitName: "", helpText: "Unix time of the last reconcile pass that succeeded."))
+        driftObjects = registry.makeGauge(descriptor: MetricNameDescriptor(metricName: "lvsctl_drift_objects", unitName: "", helpText: "Differences between the applied revisions and the kernel at the last pass."))
+        planSize = registry.makeGauge(descriptor: MetricNameDescriptor(metricName: "lvsctl_plan_changes", unitName: "", helpText: "Changes planned by the last reconcile pass."))
+        kernelWrites = registry.makeCounter(descriptor: MetricNameDescriptor(metricName: "lvsctl_kernel_writes_total", unitName: "", helpText: "Kernel writes made by the daemon."))
+        errors = registry.makeCounter(descriptor: MetricNameDescriptor(metricName: "lvsctl_reconcile_errors_total", unitName: "", helpText: "Reconcile passes that failed."))
+        passes = registry.makeCounter(descriptor: MetricNameDescriptor(metricName: "lvsctl_reconcile_passes_total", unitName: "", helpText: "Reconcile passes run."))
         duration = registry.makeDurationHistogram(
             descriptor: MetricNameDescriptor(
-                metricName: "lvsctl_reconcile_duration_seconds",
+                metricName: "lvsctl_reconcile_duration_seconds", unitName: "",
                 helpText: "Duration of reconcile passes (plan and apply)."),
             buckets: [.milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100),
                       .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2.5), .seconds(5), .seconds(10)])
