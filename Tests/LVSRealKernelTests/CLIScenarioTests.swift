@@ -131,3 +131,44 @@ import Testing
         #expect(try ns.check(["ipvsadm", "-Sn"]).contains("-A -u 10.10.0.200:53 -s rr"))
     }
 }
+
+/// `ipvsadm -Sn | lvsctl import ipvsadm -` then `lvsctl apply` onto an empty kernel reproduces
+/// the same table.
+@Suite struct IPVSAdmImportRoundTripTests {
+    static let rules = """
+        -A -t 192.0.2.10:80 -s wlc
+        -a -t 192.0.2.10:80 -r 10.0.0.11:8080 -m -w 1
+        -a -t 192.0.2.10:80 -r 10.0.0.12:8080 -m -w 0
+        -A -t 192.0.2.10:443 -s sh -p 360 -b sh-fallback,sh-port
+        -a -t 192.0.2.10:443 -r 10.0.0.11:443 -g -w 100
+        -a -t 192.0.2.10:443 -r 10.9.0.7:443 -i -w 1 --tun-type gue --tun-port 6080 --tun-csum
+        -A -u 192.0.2.53:53 -s rr -o
+        -a -u 192.0.2.53:53 -r 10.0.0.21:53 -m -w 1
+        -A -t [2001:db8::10]:80 -s mh -b mh-fallback
+        -a -t [2001:db8::10]:80 -r 10.1.0.5:80 -i -w 1 --tun-type ipip
+        -a -t [2001:db8::10]:80 -r [2001:db8:1::11]:80 -g -w 1
+        -A -f 7 -s rr -p 300 -M 255.255.255.0
+        -a -f 7 -r 10.0.0.31:0 -g -w 1
+        -A -f 8 -6 -s wlc
+
+        """
+
+    @Test func aDumpImportedAndAppliedReproducesTheTable() throws {
+        let source = try NetworkNamespace(prefix: "ipvsrc")
+        defer { source.close() }
+        let target = try NetworkNamespace(prefix: "ipvdst")
+        defer { target.close() }
+        try source.check(["ipvsadm", "-R"], input: Self.rules)
+        let dump = try source.check(["ipvsadm", "-Sn"])
+        #expect(dump.split(separator: "\n").count == 14)
+
+        let cli = try CLIRunner(fakeKernel: false)
+        let imported = try cli.run(["import", "ipvsadm", "-", "--name", "restored"], input: dump)
+        #expect(imported.status == 0, "\(imported)")
+        let manifest = try cli.write("restored.json", imported.stdout)
+        let applied = try cli.run(["apply", "-f", manifest, "--netns", target.name])
+        #expect(applied.status == 0, "\(applied)")
+        #expect(try target.check(["ipvsadm", "-Sn"]) == dump)
+        #expect(try cli.run(["export", "--format", "ipvsadm", "--netns", target.name]).stdout == dump)
+    }
+}
