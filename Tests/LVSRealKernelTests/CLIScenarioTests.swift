@@ -105,6 +105,53 @@ import Testing
         #expect(try ns.check(["ipvsadm", "-Sn"]).contains("-r 10.10.0.12:8080 -m -w 1"))
     }
 
+    @Test func planExitCodesStalePlansRollbackAndGuards() throws {
+        let (cli, ns) = try setUp()
+        defer { ns.close() }
+        let planFile = cli.directory.appendingPathComponent("plan.json").path
+        // Changes pending: exit 2; the saved plan applies; then nothing pending: exit 0.
+        #expect(try cli.run(["plan", "-f", demo, "--detailed-exitcode", "--out", planFile]).status == 2)
+        let saved = try cli.run(["apply", "--plan", planFile])
+        #expect(saved.status == 0, "\(saved)")
+        #expect(try cli.run(["plan", "-f", demo, "--detailed-exitcode"]).status == 0)
+        #expect(try cli.run(["plan", "-f", try cli.write("broken.json", "{")]).status == 1)
+
+        // A plan saved before an out-of-band change is refused, and nothing is written.
+        let w2 = try edited(cli, "w2.json", [("\"weight\": 1", "\"weight\": 2")])
+        #expect(try cli.run(["plan", "-f", w2, "--out", planFile]).status == 0)
+        try ns.check(["ipvsadm", "-e", "-t", "10.10.0.100:80", "-r", "10.10.0.11:80", "-g", "-w", "9"])
+        let before = try ns.check(["ipvsadm", "-Sn"])
+        let stale = try cli.run(["apply", "--plan", planFile])
+        #expect(stale.status == 1, "\(stale)")
+        #expect(stale.stderr.contains("stale"), "\(stale)")
+        #expect(try ns.check(["ipvsadm", "-Sn"]) == before)
+
+        // Three revisions, then back to the first as a fourth.
+        #expect(try cli.run(["apply", "-f", w2]).status == 0)
+        #expect(try cli.run(["apply", "-f", try edited(cli, "w3.json", [("\"weight\": 1", "\"weight\": 3")])]).status == 0)
+        let rollback = try cli.run(["rollback", "demo", "--to", "1"])
+        #expect(rollback.status == 0, "\(rollback)")
+        #expect(rollback.stdout.contains("as revision 4"), "\(rollback)")
+        #expect(try ns.check(["ipvsadm", "-Sn"]) == """
+            -A -t 10.10.0.100:80 -s wrr
+            -a -t 10.10.0.100:80 -r 10.10.0.11:80 -g -w 3
+            -a -t 10.10.0.100:80 -r 10.10.0.12:80 -g -w 1
+
+            """)
+
+        // Guards: deleting the service, or removing both real servers, is refused untouched.
+        let empty = try cli.write("empty.json", """
+            {"apiVersion": "lvsctl/v1", "name": "demo", "services": []}
+            """)
+        let refused = try cli.run(["apply", "-f", empty])
+        #expect(refused.status == 1, "\(refused)")
+        #expect(refused.stdout.contains("--allow-delete"), "\(refused)")
+        #expect(try ns.check(["ipvsadm", "-Sn"]).contains("10.10.0.100:80"))
+        let deleted = try cli.run(["apply", "-f", empty, "--allow-delete"])
+        #expect(deleted.status == 0, "\(deleted)")
+        #expect(try ns.check(["ipvsadm", "-Sn"]) == "")
+    }
+
     @Test func outOfBandEditsAreDriftAndForeignServicesStay() throws {
         let (cli, ns) = try setUp()
         defer { ns.close() }
