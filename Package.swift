@@ -74,17 +74,20 @@ let package = Package(
             ],
             swiftSettings: strictness),
 
+        // Deadline-bound blocking TCP sockets, shared by the health probes and the SMTP sink.
+        .target(name: "LVSSocket", dependencies: ["LVSModel"], swiftSettings: strictness),
+
         // Health checks (tcp, http, https, exec) with keepalived's semantics, and the pure
         // overlay of health state onto desired weights.
         .target(
             name: "LVSHealth",
-            dependencies: ["LVSModel", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["LVSModel", "LVSSocket", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictness),
 
         // Notifications on state change: exec hook, HTTP webhook, SMTP mail.
         .target(
             name: "LVSNotify",
-            dependencies: ["LVSModel", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["LVSModel", "LVSSocket", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictness),
 
         // ⑧ The daemon (`lvsctl run`): reconcile loop, health checking, notifications, metrics.
@@ -145,9 +148,9 @@ let package = Package(
             dependencies: ["LVSApply", "LVSPlan", "LVSKernel", "LVSModel", "LVSTestSupport"],
             swiftSettings: strictness),
         .testTarget(
-            name: "LVSHealthTests", dependencies: ["LVSHealth", "LVSModel"], swiftSettings: strictness),
+            name: "LVSHealthTests", dependencies: ["LVSHealth", "LVSModel", "LVSTestSupport"], swiftSettings: strictness),
         .testTarget(
-            name: "LVSNotifyTests", dependencies: ["LVSNotify", "LVSModel"], swiftSettings: strictness),
+            name: "LVSNotifyTests", dependencies: ["LVSNotify", "LVSModel", "LVSTestSupport"], swiftSettings: strictness),
         .testTarget(
             name: "LVSReconcilerTests",
             dependencies: ["LVSReconciler", "LVSStore", "LVSPlan", "LVSKernel", "LVSManifest", "LVSModel"],

@@ -1,5 +1,6 @@
 import Foundation
 import LVSModel
+import LVSSocket
 
 /// `MISC_CHECK`: run a local program (argv, no shell); success on exit status 0.
 ///

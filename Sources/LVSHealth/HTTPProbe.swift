@@ -1,4 +1,5 @@
 import LVSModel
+import LVSSocket
 
 /// `HTTP_GET`: a plain HTTP/1.1 GET over a socket, judged by status code and optional body digest.
 ///

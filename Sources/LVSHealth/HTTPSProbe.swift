@@ -3,6 +3,7 @@ import Foundation
 import FoundationNetworking
 #endif
 import LVSModel
+import LVSSocket
 
 /// `SSL_GET`: an HTTPS GET through URLSession (libcurl on Linux), with certificate verification on.
 ///

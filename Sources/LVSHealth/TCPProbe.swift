@@ -1,4 +1,5 @@
 import LVSModel
+import LVSSocket
 
 /// `TCP_CHECK`: success when a TCP connection to address:port completes within `connectTimeout`.
 public enum TCPProbe {

@@ -68,7 +68,7 @@ public struct SMTPSink: NotificationSink {
         let helo = config.heloName ?? host
         let body = Self.dotStuffed(Self.message(for: notification, config: config, host: host))
         let config = self.config
-        let result: String? = await NotifySocket.offload {
+        let result: String? = await BlockingSocket.offload {
             do {
                 try SMTPSession.deliver(config: config, helo: helo, data: body)
                 return nil
@@ -91,16 +91,16 @@ enum SMTPSession {
 
     static func deliver(config: SMTPConfig, helo: String, data: String) throws {
         let where_ = "smtp \(config.host):\(config.port)"
-        let sock: NotifySocket
-        do throws(NotifySocket.Failure) {
-            sock = try NotifySocket.connect(host: config.host, port: config.port, timeout: config.timeout)
+        let sock: BlockingSocket
+        do throws(BlockingSocket.Failure) {
+            sock = try BlockingSocket.connect(host: config.host, port: config.port, timeout: config.timeout)
         } catch {
             throw DeliveryError("\(where_): \(error)")
         }
         var reader = LineReader(socket: sock)
         func expect(_ step: String, _ accepted: Set<Int>) throws -> Reply {
             let reply: Reply
-            do throws(NotifySocket.Failure) {
+            do throws(BlockingSocket.Failure) {
                 reply = try reader.readReply()
             } catch {
                 throw DeliveryError("\(where_): \(step): \(error)")
@@ -111,7 +111,7 @@ enum SMTPSession {
             return reply
         }
         func command(_ line: String, _ step: String, _ accepted: Set<Int>) throws -> Reply {
-            do throws(NotifySocket.Failure) {
+            do throws(BlockingSocket.Failure) {
                 try sock.send(Array((line + "\r\n").utf8))
             } catch {
                 throw DeliveryError("\(where_): \(step): \(error)")
@@ -132,7 +132,7 @@ enum SMTPSession {
         var payload = data
         if !payload.hasSuffix("\r\n") { payload += "\r\n" }
         payload += ".\r\n"
-        do throws(NotifySocket.Failure) {
+        do throws(BlockingSocket.Failure) {
             try sock.send(Array(payload.utf8))
         } catch {
             throw DeliveryError("\(where_): message body: \(error)")
@@ -144,12 +144,12 @@ enum SMTPSession {
 
     /// Reads CRLF lines and multi-line replies (`250-…` continued, `250 …` last).
     struct LineReader {
-        let socket: NotifySocket
+        let socket: BlockingSocket
         var buffer: [UInt8] = []
 
-        init(socket: NotifySocket) { self.socket = socket }
+        init(socket: BlockingSocket) { self.socket = socket }
 
-        mutating func readLine() throws(NotifySocket.Failure) -> String {
+        mutating func readLine() throws(BlockingSocket.Failure) -> String {
             while true {
                 if let i = buffer.firstIndex(of: 10) {
                     var line = Array(buffer[..<i])
@@ -164,7 +164,7 @@ enum SMTPSession {
             }
         }
 
-        mutating func readReply() throws(NotifySocket.Failure) -> Reply {
+        mutating func readReply() throws(BlockingSocket.Failure) -> Reply {
             var texts: [String] = []
             while true {
                 let line = try readLine()

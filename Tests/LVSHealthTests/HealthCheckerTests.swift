@@ -1,6 +1,7 @@
 import Foundation
 import LVSHealth
 import LVSModel
+import LVSTestSupport
 import Testing
 
 /// A prober that plays a script of results per target and records concurrency.

@@ -1,6 +1,7 @@
 import Foundation
 import LVSHealth
 import LVSModel
+import LVSTestSupport
 import Testing
 
 private let loopback = IPAddress("127.0.0.1")!

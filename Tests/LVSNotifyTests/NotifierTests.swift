@@ -1,6 +1,7 @@
 import Foundation
 import LVSModel
 import LVSNotify
+import LVSTestSupport
 import Testing
 
 /// A sink that keeps what it is given (for the dedupe rules; the real sinks have their own tests).

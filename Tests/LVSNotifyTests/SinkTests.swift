@@ -1,6 +1,7 @@
 import Foundation
 import LVSModel
 import LVSNotify
+import LVSTestSupport
 import Testing
 
 /// A temporary directory removed when the value goes away.

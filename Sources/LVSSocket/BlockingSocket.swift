@@ -9,21 +9,21 @@ import Dispatch
 import Foundation
 import LVSModel
 
-/// A TCP socket whose every operation ends by a deadline, for the SMTP sink.
+/// A TCP socket whose every operation ends by a deadline: the building block of the health
+/// probes (LVSHealth) and the SMTP sink (LVSNotify).
 ///
 /// Operations block the calling thread (non-blocking connect, then `poll(2)` until the
-/// deadline), so callers run them on a Dispatch queue via `NotifySocket.offload`, never on
-/// the Swift concurrency pool. This is a copy of LVSHealth's internal `BlockingSocket` plus host
-/// name resolution: the two targets share no socket module, and LVSModel stays pure.
-final class NotifySocket {
+/// deadline), so callers run them on a thread of their own via `BlockingSocket.offload`, never on
+/// the Swift concurrency pool.
+package final class BlockingSocket {
     /// Why a socket operation failed, with the short text the probes report.
-    enum Failure: Error, Equatable, CustomStringConvertible {
+    package enum Failure: Error, Equatable, CustomStringConvertible {
         case refused
         case timeout(Double)
         case closed
         case system(String)
 
-        var description: String {
+        package var description: String {
             switch self {
             case .refused: "connect refused"
             case .timeout(let s): "timeout after \(formatSeconds(s)) s"
@@ -33,7 +33,7 @@ final class NotifySocket {
         }
     }
 
-    let fd: Int32
+    package let fd: Int32
     private let deadline: ContinuousClock.Instant
     private let timeout: Double
 
@@ -46,12 +46,12 @@ final class NotifySocket {
     deinit { close(fd) }
 
     /// Connects to `address:port`; `timeout` seconds bound the connect and every later operation.
-    static func connect(to address: IPAddress, port: UInt16, timeout: Double) throws(Failure) -> NotifySocket {
+    package static func connect(to address: IPAddress, port: UInt16, timeout: Double) throws(Failure) -> BlockingSocket {
         let deadline = ContinuousClock.now + .milliseconds(Int64((max(timeout, 0) * 1000).rounded()))
         let family = address.family == .ipv4 ? AF_INET : AF_INET6
         let fd = socket(family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw .system("socket: \(errnoText())") }
-        let sock = NotifySocket(fd: fd, deadline: deadline, timeout: timeout)
+        let sock = BlockingSocket(fd: fd, deadline: deadline, timeout: timeout)
         var rc: Int32
         switch address {
         case .v4(let v):
@@ -92,7 +92,7 @@ final class NotifySocket {
 
     /// Connects to a host name or address literal; names are resolved with `getaddrinfo`
     /// and each address is tried in turn.
-    static func connect(host: String, port: UInt16, timeout: Double) throws(Failure) -> NotifySocket {
+    package static func connect(host: String, port: UInt16, timeout: Double) throws(Failure) -> BlockingSocket {
         let literal = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
         if let address = IPAddress(literal) { return try connect(to: address, port: port, timeout: timeout) }
         var hints = addrinfo()
@@ -130,7 +130,7 @@ final class NotifySocket {
     }
 
     /// Writes all of `bytes` before the deadline.
-    func send(_ bytes: [UInt8]) throws(Failure) {
+    package func send(_ bytes: [UInt8]) throws(Failure) {
         var offset = 0
         while offset < bytes.count {
             let n = bytes[offset...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
@@ -147,7 +147,7 @@ final class NotifySocket {
     }
 
     /// Reads what is available (up to `max` bytes) before the deadline; `[]` at end of stream.
-    func receive(max: Int = 16384) throws(Failure) -> [UInt8] {
+    package func receive(max: Int = 16384) throws(Failure) -> [UInt8] {
         var buffer = [UInt8](repeating: 0, count: max)
         while true {
             let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
@@ -192,17 +192,17 @@ final class NotifySocket {
     /// Runs blocking work on a thread of its own and resumes the caller with its result, so a
     /// blocked socket never holds a Dispatch worker or a thread of Swift's cooperative pool.
     /// Callers bound how much runs at once.
-    static func offload<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
+    package static func offload<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
         await withCheckedContinuation { continuation in
             Thread.detachNewThread { continuation.resume(returning: work()) }
         }
     }
 }
 
-func errnoText() -> String { String(cString: strerror(errno)) }
+package func errnoText() -> String { String(cString: strerror(errno)) }
 
 /// `3`, `0.5`, `2.25`: seconds as a person writes them.
-func formatSeconds(_ s: Double) -> String {
+package func formatSeconds(_ s: Double) -> String {
     if s == s.rounded() && abs(s) < 1e15 { return String(Int(s)) }
     var text = String(format3(s))
     while text.hasSuffix("0") { text.removeLast() }
@@ -221,7 +221,7 @@ private func format3(_ s: Double) -> String {
 /// Runs `work` after `seconds` on a thread of its own. Timeouts must not wait for a Dispatch
 /// worker: on Linux the global queues are only as wide as the core count, and blocked probes or
 /// hooks can hold every worker, which would delay the very timer meant to stop them.
-func afterDelay(_ seconds: Double, _ work: @escaping @Sendable () -> Void) {
+package func afterDelay(_ seconds: Double, _ work: @escaping @Sendable () -> Void) {
     Thread.detachNewThread {
         Thread.sleep(forTimeInterval: max(seconds, 0))
         work()

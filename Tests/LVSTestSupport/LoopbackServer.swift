@@ -5,20 +5,20 @@ import Glibc
 
 /// A real TCP server on 127.0.0.1 (or ::1) for tests: each accepted connection is handed to
 /// `handler` on its own thread and closed when the handler returns.
-final class LoopbackServer: @unchecked Sendable {
-    let port: UInt16
+public final class LoopbackServer: @unchecked Sendable {
+    public let port: UInt16
     private let fd: Int32
     private let lock = NSLock()
     private var closed = false
 
     /// A connected client socket, with blocking helpers.
-    final class Connection: @unchecked Sendable {
-        let fd: Int32
+    public final class Connection: @unchecked Sendable {
+        public let fd: Int32
         private var buffer: [UInt8] = []
         init(fd: Int32) { self.fd = fd }
 
         /// Reads until `\r\n\r\n` and then `Content-Length` more bytes; returns the whole request.
-        func readHTTPRequest() -> String {
+        public func readHTTPRequest() -> String {
             while !headersDone() {
                 guard readMore() else { break }
             }
@@ -38,7 +38,7 @@ final class LoopbackServer: @unchecked Sendable {
         }
 
         /// Reads one CRLF-terminated line (without the CRLF); nil at end of stream.
-        func readLine() -> String? {
+        public func readLine() -> String? {
             while true {
                 if let i = buffer.firstIndex(of: 10) {
                     var line = Array(buffer[..<i])
@@ -50,9 +50,9 @@ final class LoopbackServer: @unchecked Sendable {
             }
         }
 
-        func write(_ text: String) { write(Array(text.utf8)) }
+        public func write(_ text: String) { write(Array(text.utf8)) }
 
-        func write(_ bytes: [UInt8]) {
+        public func write(_ bytes: [UInt8]) {
             var off = 0
             while off < bytes.count {
                 let n = bytes[off...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
@@ -80,7 +80,7 @@ final class LoopbackServer: @unchecked Sendable {
 
     /// Binds an ephemeral port on `host` and starts accepting (unless `accepting` is false:
     /// then connections only queue up in the backlog).
-    init(host: String = "127.0.0.1", backlog: Int32 = 16, accepting: Bool = true,
+    public init(host: String = "127.0.0.1", backlog: Int32 = 16, accepting: Bool = true,
          handler: @escaping @Sendable (Connection) -> Void = { _ in }) throws {
         let v6 = host.contains(":")
         let fd = socket(v6 ? AF_INET6 : AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -137,7 +137,7 @@ final class LoopbackServer: @unchecked Sendable {
         return closed
     }
 
-    func stop() {
+    public func stop() {
         lock.lock()
         let was = closed
         closed = true
@@ -151,7 +151,7 @@ final class LoopbackServer: @unchecked Sendable {
     deinit { stop() }
 
     /// A port on 127.0.0.1 that nothing listens on (bound, then closed).
-    static func closedPort() throws -> UInt16 {
+    public static func closedPort() throws -> UInt16 {
         let s = try LoopbackServer(accepting: false)
         let p = s.port
         s.stop()
@@ -159,21 +159,21 @@ final class LoopbackServer: @unchecked Sendable {
     }
 }
 
-struct ServerError: Error, CustomStringConvertible {
-    var description: String
-    init(_ d: String) { description = d }
+public struct ServerError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ d: String) { description = d }
 }
 
 /// Collects values from server threads.
-final class Recorder<T: Sendable>: @unchecked Sendable {
+public final class Recorder<T: Sendable>: @unchecked Sendable {
     private let lock = NSLock()
     private var items: [T] = []
-    func append(_ t: T) { lock.lock(); items.append(t); lock.unlock() }
-    var values: [T] { lock.lock(); defer { lock.unlock() }; return items }
+    public func append(_ t: T) { lock.lock(); items.append(t); lock.unlock() }
+    public var values: [T] { lock.lock(); defer { lock.unlock() }; return items }
 }
 
 /// A canned HTTP/1.1 response.
-func httpResponse(status: Int, reason: String = "X", body: String = "", headers: [String] = []) -> String {
+public func httpResponse(status: Int, reason: String = "X", body: String = "", headers: [String] = []) -> String {
     var lines = ["HTTP/1.1 \(status) \(reason)"]
     lines += headers
     lines.append("Content-Length: \(body.utf8.count)")
