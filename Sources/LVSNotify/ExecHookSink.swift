@@ -1,4 +1,5 @@
 import Foundation
+import LVSSocket
 
 /// Runs a program as `PROGRAM TYPE NAME STATE`, like keepalived's notify scripts.
 ///

@@ -1,4 +1,5 @@
 import Foundation
+import LVSSocket
 
 /// Mails each notification through a plain SMTP relay, like the seed's `sendmail.py`.
 ///

@@ -1,4 +1,5 @@
 import Foundation
+import LVSSocket
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif

@@ -168,6 +168,7 @@ public struct ServerError: Error, CustomStringConvertible {
 public final class Recorder<T: Sendable>: @unchecked Sendable {
     private let lock = NSLock()
     private var items: [T] = []
+    public init() {}
     public func append(_ t: T) { lock.lock(); items.append(t); lock.unlock() }
     public var values: [T] { lock.lock(); defer { lock.unlock() }; return items }
 }
