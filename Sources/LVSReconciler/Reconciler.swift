@@ -39,7 +39,14 @@ public final class Reconciler {
     public func plan(
         _ desired: [DesiredState], scope: Set<String>? = nil, policy: PlanPolicy = PlanPolicy()
     ) throws -> Planned {
-        let live = try kernel.snapshot()
+        try plan(desired, live: try kernel.snapshot(), scope: scope, policy: policy)
+    }
+
+    /// Plans `desired` against a live table the caller has already read (see
+    /// ``refreshed(_:after:)``).
+    public func plan(
+        _ desired: [DesiredState], live: LiveTable, scope: Set<String>? = nil, policy: PlanPolicy = PlanPolicy()
+    ) throws -> Planned {
         var owners: [VirtualService.ID: String] = [:]
         for o in try store.ownership() { owners[o.service] = o.manifest }
         let drains = try store.drains().map {
@@ -52,6 +59,30 @@ public final class Reconciler {
             desired: desired, live: live, owners: owners, drains: drains,
             now: now().timeIntervalSince1970, scope: scope ?? Set(desired.map(\.manifest)), policy: policy)
         return Planned(plan: Planner.plan(input), live: live, owners: owners)
+    }
+
+    /// The live table after `plan` was applied to `before`: the services the plan changed are
+    /// read again, the others are taken from `before`. When the plan touched kernel-wide settings,
+    /// or so many services that one whole-table read is cheaper (a snapshot costs 1 + N reads, one
+    /// service 2), the whole table is read instead.
+    ///
+    /// A change made by someone else, between the read of `before` and now, to a service this
+    /// plan did not touch is not seen; the next plan sees it.
+    public func refreshed(_ before: LiveTable, after plan: Plan) throws -> LiveTable {
+        var touched = Set<VirtualService.ID>()
+        for c in plan.changes {
+            guard let id = c.service else { return try kernel.snapshot() }
+            touched.insert(id)
+        }
+        if touched.isEmpty { return before }
+        if touched.count * 2 > before.services.count { return try kernel.snapshot() }
+        var services: [LiveService] = []
+        services.reserveCapacity(before.services.count + touched.count)
+        for s in before.services where !touched.contains(s.service.id) { services.append(s) }
+        for id in touched.sorted() {
+            if let s = try kernel.service(id) { services.append(s) }
+        }
+        return LiveTable(services: services, timeouts: before.timeouts, syncDaemons: before.syncDaemons)
     }
 
     /// What an apply did.
@@ -128,13 +159,27 @@ public final class Reconciler {
             guard let revision = revisions[manifest] else { continue }
             try store.setOwner(claims.map(\.service), revision: revision)
         }
-        for id in plan.releases {
-            if let owner = try store.owner(of: id) { _ = try store.removeOwner([id], manifest: owner.manifest) }
+        if !plan.releases.isEmpty {
+            // One read of the owners and one removal per owning manifest (not one of each per service).
+            var owners: [VirtualService.ID: String] = [:]
+            for o in try store.ownership() { owners[o.service] = o.manifest }
+            var byOwner: [String: [VirtualService.ID]] = [:]
+            for id in plan.releases {
+                if let owner = owners[id] { byOwner[owner, default: []].append(id) }
+            }
+            for (owner, ids) in byOwner.sorted(by: { $0.key < $1.key }) {
+                _ = try store.removeOwner(ids, manifest: owner)
+            }
+        }
+        // The weight each drained server had before its first drain change.
+        var drainedWeight: [ServiceRealServerKey: UInt32] = [:]
+        for c in plan.changes where c.action == .drainRealServer {
+            guard let service = c.service, let realServer = c.realServer else { continue }
+            let key = ServiceRealServerKey(service: service, realServer: realServer)
+            if drainedWeight[key] == nil { drainedWeight[key] = c.before?.realServer?.weight ?? 0 }
         }
         for d in plan.drainsToStart {
-            let weight = plan.changes.first {
-                $0.action == .drainRealServer && $0.service == d.service && $0.realServer == d.realServer
-            }?.before?.realServer?.weight ?? 0
+            let weight = drainedWeight[ServiceRealServerKey(service: d.service, realServer: d.realServer)] ?? 0
             try store.upsertDrain(DrainRecord(
                 service: d.service, realServer: d.realServer, manifest: d.manifest,
                 startedAt: Date(timeIntervalSince1970: d.startedAt),
