@@ -87,7 +87,8 @@ extension LVSCommand {
                 let previous = try store.latestRevision(manifest: state.manifest)
                 let revision = try store.saveRevision(
                     manifest: state.manifest, content: manifest.canonicalJSON, author: global.author,
-                    message: message, sourcePath: path == "-" ? nil : path, kind: .apply)
+                    message: message, sourcePath: path == "-" ? nil : path, kind: .apply,
+                    contentHash: manifest.contentHash)
                 let outcome = try reconciler.apply(
                     planned.plan, revisions: [state.manifest: revision], origin: .apply, author: global.author,
                     recordEmptyRun: revision.id != previous?.id, verifyFingerprint: false)

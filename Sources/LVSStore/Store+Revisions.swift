@@ -16,13 +16,15 @@ extension Store {
     ///   - sourcePath: the file the manifest came from.
     ///   - kind: apply, rollback, adopt or import.
     ///   - basedOn: for a rollback, the number of the revision restored.
+    ///   - contentHash: SHA-256 of `content` as 64 hex digits, when the caller already has it
+    ///     (`ManifestResult.contentHash`); computed here otherwise.
     /// - Returns: the new revision, or the latest one when the content is unchanged.
     @discardableResult
     public func saveRevision(
         manifest: String, content: String, author: String, message: String? = nil, sourcePath: String? = nil,
-        kind: Revision.Kind = .apply, basedOn: Int? = nil
+        kind: Revision.Kind = .apply, basedOn: Int? = nil, contentHash: String? = nil
     ) throws -> Revision {
-        let hash = SHA256.hex(Array(content.utf8))
+        let hash = contentHash ?? SHA256.hex(Array(content.utf8))
         let now = Timestamp.micros(self.now)
         return try write { db in
             if let latest = try Self.latestRecord(db, manifest: manifest), latest.contentHash == hash {
