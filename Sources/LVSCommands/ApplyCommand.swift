@@ -84,16 +84,16 @@ extension LVSCommand {
                     report(plan: planned.plan, applied: nil, revision: nil)
                     throw ExitCode(1)
                 }
-                let previous = try store.latestRevision(manifest: state.manifest)
+                let previousID = try store.latestRevisionID(manifest: state.manifest)
                 let revision = try store.saveRevision(
                     manifest: state.manifest, content: manifest.canonicalJSON, author: global.author,
                     message: message, sourcePath: path == "-" ? nil : path, kind: .apply,
                     contentHash: manifest.contentHash)
                 let outcome = try reconciler.apply(
                     planned.plan, revisions: [state.manifest: revision], origin: .apply, author: global.author,
-                    recordEmptyRun: revision.id != previous?.id, verifyFingerprint: false)
+                    recordEmptyRun: revision.id != previousID, verifyFingerprint: false)
                 report(plan: planned.plan, applied: outcome, revision: revision, kernelWrites: kernel.writeCount)
-                try verifyConverged(reconciler, states, live: try reconciler.refreshed(planned.live, after: planned.plan))
+                try verifyConverged(reconciler, states, planned: planned)
             }
             if wait { try waitForDrains(reconciler, &states, store: store) }
         }
@@ -148,10 +148,9 @@ extension LVSCommand {
         }
 
         /// After an apply the plan must come out empty (drains in progress aside).
-        /// `live` is the table after the apply (``Reconciler/refreshed(_:after:)``: the services
-        /// the apply changed are read again, the rest is not read twice).
-        func verifyConverged(_ reconciler: Reconciler, _ states: [DesiredState], live: LiveTable) throws {
-            let again = try reconciler.plan(states, live: live, policy: policyOptions.policy).plan
+        /// Only what the apply changed is read and planned again (``Reconciler/planAfterApply``).
+        func verifyConverged(_ reconciler: Reconciler, _ states: [DesiredState], planned: Reconciler.Planned) throws {
+            let again = try reconciler.planAfterApply(states, planned: planned, policy: policyOptions.policy)
             let leftover = again.changes.filter { $0.action != .deleteRealServer }
             if !leftover.isEmpty {
                 printError("lvsctl: warning: the kernel does not match the manifest after applying; still planned:")

@@ -61,28 +61,36 @@ public final class Reconciler {
         return Planned(plan: Planner.plan(input), live: live, owners: owners)
     }
 
-    /// The live table after `plan` was applied to `before`: the services the plan changed are
-    /// read again, the others are taken from `before`. When the plan touched kernel-wide settings,
-    /// or so many services that one whole-table read is cheaper (a snapshot costs 1 + N reads, one
-    /// service 2), the whole table is read instead.
+    /// Plans `desired` again after `planned.plan` was applied, to check that nothing is left to
+    /// do, without reading and planning the whole table a second time.
     ///
-    /// A change made by someone else, between the read of `before` and now, to a service this
-    /// plan did not touch is not seen; the next plan sees it.
-    public func refreshed(_ before: LiveTable, after plan: Plan) throws -> LiveTable {
+    /// Services the plan did not touch matched their desired state in `planned.live` (else the
+    /// plan would have changed them), so only the touched services are read again (a service
+    /// read is 2 requests, a whole-table read 1 + N) and planned against their desired state,
+    /// with the kernel-wide settings of `planned.live`. When the plan touched the kernel-wide
+    /// settings, or so many services that one whole-table read is cheaper, everything is read and
+    /// planned again. A change someone else made meanwhile to an untouched service is left to the
+    /// next plan.
+    public func planAfterApply(
+        _ desired: [DesiredState], planned: Planned, scope: Set<String>? = nil, policy: PlanPolicy = PlanPolicy()
+    ) throws -> Plan {
         var touched = Set<VirtualService.ID>()
-        for c in plan.changes {
-            guard let id = c.service else { return try kernel.snapshot() }
+        for c in planned.plan.changes {
+            guard let id = c.service else { return try plan(desired, scope: scope, policy: policy).plan }
             touched.insert(id)
         }
-        if touched.isEmpty { return before }
-        if touched.count * 2 > before.services.count { return try kernel.snapshot() }
+        if touched.count * 2 > planned.live.services.count {
+            return try plan(desired, scope: scope, policy: policy).plan
+        }
         var services: [LiveService] = []
-        services.reserveCapacity(before.services.count + touched.count)
-        for s in before.services where !touched.contains(s.service.id) { services.append(s) }
         for id in touched.sorted() {
             if let s = try kernel.service(id) { services.append(s) }
         }
-        return LiveTable(services: services, timeouts: before.timeouts, syncDaemons: before.syncDaemons)
+        let live = LiveTable(services: services, timeouts: planned.live.timeouts, syncDaemons: planned.live.syncDaemons)
+        let subset = desired.map { d in
+            DesiredState(manifest: d.manifest, services: d.services.filter { touched.contains($0.service.id) }, settings: d.settings)
+        }
+        return try plan(subset, live: live, scope: scope ?? Set(desired.map(\.manifest)), policy: policy).plan
     }
 
     /// What an apply did.
@@ -115,12 +123,8 @@ public final class Reconciler {
             manifest: runManifest, revision: runManifest.flatMap { revisions[$0] }, origin: origin, author: author)
 
         var entries: [AuditEntry] = []
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        func json(_ v: Change.Value?) -> String? {
-            guard let v, let data = try? encoder.encode(v) else { return nil }
-            return String(decoding: data, as: UTF8.self)
-        }
+        let auditJSON = AuditJSON()
+        func json(_ v: Change.Value?) -> String? { auditJSON.text(v) }
         let onEvent: (ApplyEvent) -> Void = { event in
             if case .skipped = event.outcome { return }
             let c = event.change

@@ -34,17 +34,19 @@ extension Store {
     public func setOwner(_ services: [VirtualService.ID], revision: Revision) throws {
         let now = Timestamp.micros(self.now)
         try write { db in
+            // Two prepared statements for every service (not a statement built per record).
+            let owner = try db.cachedStatement(sql: "SELECT manifest FROM ownership WHERE service = ?")
+            let upsert = try db.cachedStatement(sql: """
+                INSERT INTO ownership (service, manifest, revision_id, claimed_at) VALUES (?, ?, ?, ?)
+                ON CONFLICT (service) DO UPDATE SET
+                    manifest = excluded.manifest, revision_id = excluded.revision_id, claimed_at = excluded.claimed_at
+                """)
             for service in services {
                 let key = service.description
-                if let existing = try String.fetchOne(
-                    db, sql: "SELECT manifest FROM ownership WHERE service = ?", arguments: [key]),
-                    existing != revision.manifest
-                {
+                if let existing = try String.fetchOne(owner, arguments: [key]), existing != revision.manifest {
                     throw StoreError.ownedByAnotherManifest(service: key, owner: existing, requested: revision.manifest)
                 }
-                try OwnershipRecord(
-                    service: key, manifest: revision.manifest, revisionId: revision.id, claimedAt: now
-                ).upsert(db)
+                try upsert.execute(arguments: [key, revision.manifest, revision.id, now])
             }
         }
     }

@@ -35,7 +35,18 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 LVSCTL = os.path.abspath(os.environ.get("LVSCTL", os.path.join(REPO, ".build/release/lvsctl")))
 REPEAT = int(os.environ.get("BENCH_REPEAT", "3"))
-SIZES = [tuple(int(x) for x in s.split("x")) for s in os.environ.get("BENCH_SIZES", "1000x10,10000x10").split(",")]
+
+def parse_sizes(text):
+    """`1000x10,10000x10:1` → [(1000, 10, REPEAT), (10000, 10, 1)]: an optional `:R` overrides the repeats."""
+    out = []
+    for item in text.split(","):
+        size, _, rep = item.partition(":")
+        n, m = (int(x) for x in size.split("x"))
+        out.append((n, m, int(rep) if rep else REPEAT))
+    return out
+
+
+SIZES = parse_sizes(os.environ.get("BENCH_SIZES", "1000x10,10000x10"))
 OUT = os.environ.get("BENCH_OUT", os.path.join(HERE, "results"))
 NETNS = "lvsbench"
 MIB = 1024 * 1024
@@ -101,7 +112,7 @@ def summary(xs):
     return {"median": statistics.median(xs), "min": min(xs), "max": max(xs), "runs": xs}
 
 
-def bench_size(n, m, work):
+def bench_size(n, m, repeat, work):
     d = os.path.join(work, "%dx%d" % (n, m))
     os.makedirs(d, exist_ok=True)
     gen = os.path.join(HERE, "gen.py")
@@ -120,12 +131,12 @@ def bench_size(n, m, work):
     def lvs(*args):
         return [LVSCTL] + list(args) + ["--db", db]
 
-    res = {"services": n, "realServers": n * m, "perService": m, "cases": {}}
+    res = {"services": n, "realServers": n * m, "perService": m, "repeat": repeat, "cases": {}}
     rss = []
 
     # 1. apply from an empty kernel.
     t_ipvsadm, t_lvs, writes = [], [], []
-    for r in range(REPEAT):
+    for r in range(repeat):
         flush()
         t, _ = run(["ipvsadm", "-R"], stdin=restore)
         t_ipvsadm.append(t)
@@ -148,7 +159,7 @@ def bench_size(n, m, work):
     # The table now holds the base rules applied by lvsctl (its database owns them).
     # 2. no-op reconcile.
     t_ipvsadm, t_lvs = [], []
-    for r in range(REPEAT):
+    for r in range(repeat):
         t, _ = run(["ipvsadm", "-Sn"])
         t_ipvsadm.append(t)
         t, peak, out = run_rss(lvs("plan", "-f", base, "--detailed-exitcode"))
@@ -162,7 +173,7 @@ def bench_size(n, m, work):
     # back is the same number of changes, so every run is timed and none is wasted on a reset.
     for case in ("weight1", "pct1"):
         t_lvs, writes = [], []
-        for r in range(REPEAT):
+        for r in range(repeat):
             target = os.path.join(d, (case if r % 2 == 0 else "base") + ".json")
             t, peak, out = run_rss(lvs("apply", "-f", target, "--output", "json"), stdout=subprocess.PIPE)
             t_lvs.append(t)
@@ -171,7 +182,7 @@ def bench_size(n, m, work):
             writes.append(j.get("kernelWrites"))
             log("%dx%d %s run %d: %.3f s, %s writes (audit rows %s), %.1f MiB"
                 % (n, m, case, r + 1, t, writes[-1], j.get("auditRows"), peak / MIB))
-        if REPEAT % 2 == 1:
+        if repeat % 2 == 1:
             run_rss(lvs("apply", "-f", base))  # back to base, untimed
         res["cases"][case] = {"lvsctl": summary(t_lvs), "kernelWrites": writes, "expectedWrites": changed[case]}
     res["peakRSSBytes"] = max(rss)
@@ -225,8 +236,10 @@ def evaluate(results):
 
 def markdown(doc):
     lines = ["# lvsctl benchmark: latest results", "",
-             "Date: %s. Kernel: %s. Host: %s. Repeats: %d (median, min–max in seconds). lvsctl commit: %s." % (
-                 doc["date"], doc["kernel"], doc["where"], doc["repeat"], doc["lvsctlVersion"]),
+             "Date: %s. Kernel: %s. Host: %s. Repeats: %s (median, min–max in seconds). lvsctl commit: %s." % (
+                 doc["date"], doc["kernel"], doc["where"],
+                 ", ".join("%d at %d × %d" % (r["repeat"], r["services"], r["perService"]) for r in doc["results"]),
+                 doc["lvsctlVersion"]),
              "All times are wall-clock times of whole processes, measured in the same run; "
              "only the ratios are meaningful (the lab guest is an emulated CPU).", "",
              "| size | case | lvsctl median (min–max) | ipvsadm median (min–max) | lvsctl/ipvsadm | kernel writes |",
@@ -261,9 +274,9 @@ def main():
     started = time.monotonic()
     results = []
     try:
-        for (n, m) in SIZES:
-            log("size %d x %d (%d real servers), %d repeats" % (n, m, n * m, REPEAT))
-            results.append(bench_size(n, m, work))
+        for (n, m, repeat) in SIZES:
+            log("size %d x %d (%d real servers), %d repeats" % (n, m, n * m, repeat))
+            results.append(bench_size(n, m, repeat, work))
     finally:
         subprocess.run(["ipvsadm", "-C"])
     version = subprocess.run(["git", "-C", REPO, "describe", "--always", "--dirty"], capture_output=True,
