@@ -49,6 +49,7 @@ def parse_sizes(text):
 SIZES = parse_sizes(os.environ.get("BENCH_SIZES", "1000x10,10000x10"))
 OUT = os.environ.get("BENCH_OUT", os.path.join(HERE, "results"))
 NETNS = "lvsbench"
+VERSION = "?"
 MIB = 1024 * 1024
 
 
@@ -269,6 +270,10 @@ def main():
     if not os.access(LVSCTL, os.X_OK):
         raise SystemExit("bench: no lvsctl binary at %s; build it with swift build -c release --product lvsctl" % LVSCTL)
     enter_namespace()
+    # Tests/Bench/run passes the commit the binary was built from; git here would see later edits.
+    global VERSION
+    VERSION = os.environ.get("BENCH_COMMIT") or subprocess.run(
+        ["git", "-C", REPO, "describe", "--always", "--dirty"], capture_output=True, text=True).stdout.strip() or "?"
     work = os.environ.get("BENCH_WORK") or tempfile.mkdtemp(prefix="lvsbench.")
     os.makedirs(work, exist_ok=True)
     started = time.monotonic()
@@ -279,8 +284,7 @@ def main():
             results.append(bench_size(n, m, repeat, work))
     finally:
         subprocess.run(["ipvsadm", "-C"])
-    version = subprocess.run(["git", "-C", REPO, "describe", "--always", "--dirty"], capture_output=True,
-                             text=True).stdout.strip() or "?"
+    version = VERSION
     doc = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
            "kernel": platform.release(), "where": os.environ.get("BENCH_WHERE", "?"),
            "repeat": REPEAT, "lvsctlVersion": version, "seconds": round(time.monotonic() - started, 1),
