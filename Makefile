@@ -26,7 +26,7 @@ DESTDIR ?=
 DEB_PACKAGES := pkg-config libnl-3-dev libnl-genl-3-dev libsqlite3-dev ipvsadm keepalived iproute2 \
 	curl qemu-system-x86 busybox-static kmod cpio
 
-.PHONY: help deps build test unit-test kernel-test demo install clean
+.PHONY: help deps build test unit-test kernel-test demo bench install clean
 
 help: ## List the targets
 	@echo "lvsctl make targets:"
@@ -74,6 +74,9 @@ kernel-test: deps ## The real-kernel suite only (in the lab guest if this kernel
 
 demo: deps build ## Load-balance HTTP between two real servers with lvsctl (in the lab guest if needed)
 	Tests/Lab/demo.sh
+
+bench: deps ## Benchmark lvsctl against ipvsadm (release build; in the lab guest if needed): Tests/Bench/README.md
+	Tests/Bench/run
 
 install: deps ## Install the release binary to $(DESTDIR)$(SBINDIR)/lvsctl
 	$(SWIFT) build -c release --product lvsctl

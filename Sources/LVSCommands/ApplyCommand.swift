@@ -84,15 +84,16 @@ extension LVSCommand {
                     report(plan: planned.plan, applied: nil, revision: nil)
                     throw ExitCode(1)
                 }
-                let previous = try store.latestRevision(manifest: state.manifest)
+                let previousID = try store.latestRevisionID(manifest: state.manifest)
                 let revision = try store.saveRevision(
                     manifest: state.manifest, content: manifest.canonicalJSON, author: global.author,
-                    message: message, sourcePath: path == "-" ? nil : path, kind: .apply)
+                    message: message, sourcePath: path == "-" ? nil : path, kind: .apply,
+                    contentHash: manifest.contentHash)
                 let outcome = try reconciler.apply(
                     planned.plan, revisions: [state.manifest: revision], origin: .apply, author: global.author,
-                    recordEmptyRun: revision.id != previous?.id, verifyFingerprint: false)
-                report(plan: planned.plan, applied: outcome, revision: revision)
-                try verifyConverged(reconciler, states)
+                    recordEmptyRun: revision.id != previousID, verifyFingerprint: false)
+                report(plan: planned.plan, applied: outcome, revision: revision, kernelWrites: kernel.writeCount)
+                try verifyConverged(reconciler, states, planned: planned)
             }
             if wait { try waitForDrains(reconciler, &states, store: store) }
         }
@@ -112,7 +113,7 @@ extension LVSCommand {
                     let outcome = try reconciler.apply(
                         file.plan, revisions: revisions, origin: .apply, author: global.author,
                         recordEmptyRun: false, verifyFingerprint: true)
-                    report(plan: file.plan, applied: outcome, revision: revisions.values.first)
+                    report(plan: file.plan, applied: outcome, revision: revisions.values.first, kernelWrites: kernel.writeCount)
                 } catch ApplyError.stalePlan {
                     throw CLIError(
                         "the saved plan \(path) is stale: the live IPVS table changed since it was computed; "
@@ -121,7 +122,7 @@ extension LVSCommand {
             }
         }
 
-        func report(plan: Plan, applied: Reconciler.Outcome?, revision: Revision?) {
+        func report(plan: Plan, applied: Reconciler.Outcome?, revision: Revision?, kernelWrites: Int = 0) {
             switch global.output {
             case .text:
                 if plan.isEmpty && plan.pendingDrains.isEmpty {
@@ -142,13 +143,14 @@ extension LVSCommand {
                 try? printJSON(ApplyJSON(
                     plan: plan, revision: revision.map { RevisionJSON($0) },
                     applied: applied?.report.applied ?? 0, auditRows: applied?.audit.count ?? 0,
-                    dryRun: dryRun))
+                    kernelWrites: kernelWrites, dryRun: dryRun))
             }
         }
 
         /// After an apply the plan must come out empty (drains in progress aside).
-        func verifyConverged(_ reconciler: Reconciler, _ states: [DesiredState]) throws {
-            let again = try reconciler.plan(states, policy: policyOptions.policy).plan
+        /// Only what the apply changed is read and planned again (``Reconciler/planAfterApply``).
+        func verifyConverged(_ reconciler: Reconciler, _ states: [DesiredState], planned: Reconciler.Planned) throws {
+            let again = try reconciler.planAfterApply(states, planned: planned, policy: policyOptions.policy)
             let leftover = again.changes.filter { $0.action != .deleteRealServer }
             if !leftover.isEmpty {
                 printError("lvsctl: warning: the kernel does not match the manifest after applying; still planned:")
@@ -204,5 +206,7 @@ private struct ApplyJSON: Encodable {
     var revision: RevisionJSON?
     var applied: Int
     var auditRows: Int
+    /// Write requests sent to the kernel by this command (undo writes included).
+    var kernelWrites: Int
     var dryRun: Bool
 }

@@ -35,7 +35,10 @@ extension LVSCommand {
                 let store = try global.openStore()
                 let kernel = try global.openKernel()
                 defer { try? KernelAccess.close(kernel) }
-                let manifest = try loadManifest(file, capabilities: global.usesRealKernel ? KernelCapabilities.probe() : nil)
+                // The canonical form is needed only to save the plan (it costs about as much as
+                // the parse for a large manifest).
+                let manifest = try loadManifest(
+                    file, capabilities: global.usesRealKernel ? KernelCapabilities.probe() : nil, canonicalForm: out != nil)
                 guard let state = manifest.state else { throw ExitCode(1) }
                 let planned = try Reconciler(store: store, kernel: kernel).plan([state], policy: policyOptions.policy)
                 let plan = planned.plan
@@ -57,4 +60,18 @@ extension LVSCommand {
             if detailedExitcode && pending { throw ExitCode(2) }
         }
     }
+}
+
+/// `loadManifest(_:capabilities:)` (same diagnostics, same refusal), optionally without the
+/// canonical form.
+private func loadManifest(_ path: String, capabilities: KernelCapabilities?, canonicalForm: Bool) throws -> ManifestResult {
+    if canonicalForm { return try loadManifest(path, capabilities: capabilities) }
+    let result = Manifest.load(path: path, capabilities: capabilities, canonicalForm: false)
+    for d in result.diagnostics { printError(d.description) }
+    guard result.state != nil, !result.diagnostics.hasErrors else {
+        let n = result.diagnostics.errors.count
+        printError("lvsctl: \(path): \(n) error\(n == 1 ? "" : "s"); nothing was applied")
+        throw ExitCode(1)
+    }
+    return result
 }

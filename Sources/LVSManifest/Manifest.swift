@@ -23,7 +23,13 @@ import Darwin
 /// Service-level `forwarding`/`tunnel` are defaults for the real servers and the sorry server.
 public enum Manifest {
     /// Reads and validates the manifest at `path`; `-` reads standard input.
-    public static func load(path: String, capabilities: KernelCapabilities? = nil) -> ManifestResult {
+    ///
+    /// - Parameter canonicalForm: false skips building the canonical form (`canonicalJSON` and
+    ///   `contentHash` of a valid manifest are then those of ""): for callers that only plan,
+    ///   since for a large manifest the canonical form costs about as much as the parse.
+    public static func load(
+        path: String, capabilities: KernelCapabilities? = nil, canonicalForm: Bool = true
+    ) -> ManifestResult {
         let bytes: [UInt8]?
         if path == "-" {
             bytes = readStandardInput()
@@ -35,24 +41,40 @@ public enum Manifest {
                                hint: "check that it exists and is readable")
             return ManifestResult(state: nil, diagnostics: [d], canonicalJSON: "")
         }
-        return parse(bytes, file: path, capabilities: capabilities)
+        return parse(bytes, file: path, capabilities: capabilities, canonicalForm: canonicalForm)
     }
 
-    /// Parses and validates manifest text. `file` is used in diagnostics only.
-    public static func parse(_ bytes: [UInt8], file: String, capabilities: KernelCapabilities? = nil) -> ManifestResult {
+    /// Parses and validates manifest text. `file` is used in diagnostics only; `canonicalForm`
+    /// as in `load`.
+    public static func parse(
+        _ bytes: [UInt8], file: String, capabilities: KernelCapabilities? = nil, canonicalForm: Bool = true
+    ) -> ManifestResult {
         let collector = DiagnosticCollector(file: file)
-        let parsed = JSONParser.parse(bytes)
-        for p in parsed.problems { collector.add(p.severity, p.path, p.position, p.message, p.hint) }
-        guard let root = parsed.root else {
-            return ManifestResult(state: nil, diagnostics: collector.sorted, canonicalJSON: "")
-        }
-        let state = ManifestDecoder(collector, capabilities: capabilities).decode(root)
+        var invalidCanonical: String? = nil
+        // The parsed tree lives only inside this step: it is freed before the canonical text is
+        // built (both are large for a large manifest).
+        let decoded: DesiredState? = {
+            let parsed = JSONParser.parse(bytes)
+            for p in parsed.problems { collector.add(p.severity, p.path, p.position, p.message, p.hint) }
+            guard let root = parsed.root else { return nil }
+            let state = ManifestDecoder(collector, capabilities: capabilities).decode(root)
+            if state == nil || collector.sorted.hasErrors {
+                // Still normalised, so tools can show what was read; not a storable revision.
+                invalidCanonical = JSONValue(root).canonicalText
+                return nil
+            }
+            return state
+        }()
         let diagnostics = collector.sorted
-        guard let state, !diagnostics.hasErrors else {
-            // Still normalised, so tools can show what was read; not a storable revision.
-            return ManifestResult(state: nil, diagnostics: diagnostics, canonicalJSON: JSONValue(root).canonicalText)
+        guard let state = decoded else {
+            return ManifestResult(state: nil, diagnostics: diagnostics, canonicalJSON: invalidCanonical ?? "")
         }
-        return ManifestResult(state: state, diagnostics: diagnostics, canonicalJSON: encode(state))
+        if !canonicalForm { return ManifestResult(state: state, diagnostics: diagnostics, canonicalJSON: "") }
+        // Hashed from the bytes: no second copy of a large text just to hash it.
+        let canonical = ManifestEncoder.canonicalBytes(state, sizeHint: bytes.count)
+        return ManifestResult(
+            state: state, diagnostics: diagnostics, canonicalJSON: String(decoding: canonical, as: UTF8.self),
+            contentHash: SHA256.hex(canonical))
     }
 
     /// Decodes a stored canonical form back into the state (used by rollback).
@@ -66,7 +88,7 @@ public enum Manifest {
     /// A manifest document for `state`, every value explicit; `parse` reads it back to an equal
     /// state for any state that `parse` produced (used by `adopt` and import to write manifests).
     public static func encode(_ state: DesiredState) -> String {
-        ManifestEncoder.value(state).canonicalText
+        String(decoding: ManifestEncoder.canonicalBytes(state), as: UTF8.self)
     }
 
     /// Services of `state` that another manifest already owns.
@@ -120,6 +142,14 @@ public struct ManifestResult: Sendable {
         self.diagnostics = diagnostics
         self.canonicalJSON = canonicalJSON
         self.contentHash = SHA256.hex(Array(canonicalJSON.utf8))
+    }
+
+    /// With the hash of `canonicalJSON` already computed.
+    init(state: DesiredState?, diagnostics: [Diagnostic], canonicalJSON: String, contentHash: String) {
+        self.state = state
+        self.diagnostics = diagnostics
+        self.canonicalJSON = canonicalJSON
+        self.contentHash = contentHash
     }
 }
 

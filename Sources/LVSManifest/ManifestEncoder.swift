@@ -5,10 +5,26 @@ import LVSModel
 /// no forwarding defaults. Descriptions are not part of the model and are not written.
 enum ManifestEncoder {
     static func value(_ state: DesiredState) -> JSONValue {
+        var root = members(state)
+        root["services"] = .array(state.services.map(service))
+        return .object(root)
+    }
+
+    /// `value(state).canonicalText` as UTF-8, without building the services' tree all at once.
+    /// `sizeHint`: the size of the source text, if known (the buffer is reserved from it).
+    static func canonicalBytes(_ state: DesiredState, sizeHint: Int = 0) -> [UInt8] {
+        JSONValue.canonicalBytes(
+            object: members(state), streamedKey: "services", count: state.services.count, reserve: sizeHint * 6
+        ) {
+            service(state.services[$0])
+        }
+    }
+
+    /// The members of the manifest object, all but `services`.
+    private static func members(_ state: DesiredState) -> [String: JSONValue] {
         var root: [String: JSONValue] = [
             "apiVersion": .string(ManifestFields.apiVersion),
             "name": .string(state.manifest),
-            "services": .array(state.services.map(service)),
         ]
         var settings: [String: JSONValue] = [:]
         if let t = state.settings.timeouts {
@@ -30,7 +46,7 @@ enum ManifestEncoder {
             })
         }
         if !settings.isEmpty { root["settings"] = .object(settings) }
-        return .object(root)
+        return root
     }
 
     static func service(_ spec: ServiceSpec) -> JSONValue {

@@ -28,6 +28,8 @@ private struct Builder {
     let input: PlanInput
     let liveByID: [VirtualService.ID: LiveService]
     let drainByKey: [ServiceRealServerKey: DrainState]
+    /// The drain records of each service (so that a service's drains are found without a scan).
+    let drainKeysByService: [VirtualService.ID: [ServiceRealServerKey]]
 
     var ranked: [(rank: Int, change: Change)] = []
     var violations: [GuardViolation] = []
@@ -48,6 +50,9 @@ private struct Builder {
         var drains: [ServiceRealServerKey: DrainState] = [:]
         for d in input.drains { drains[d.key] = d }
         drainByKey = drains
+        var byService: [VirtualService.ID: [ServiceRealServerKey]] = [:]
+        for key in drains.keys { byService[key.service, default: []].append(key) }
+        drainKeysByService = byService
     }
 
     /// One declared service: which manifest, where in it.
@@ -180,7 +185,7 @@ private struct Builder {
                 after: .realServer(r), path: Builder.path(d.index, i), reason: "new real server"))
         }
         // Drain records for a service that is not in the kernel are stale.
-        for key in drainByKey.keys where key.service == svc.id { drainsSeen.insert(key) }
+        for key in drainKeysByService[svc.id] ?? [] { drainsSeen.insert(key) }
     }
 
     mutating func planUpdate(_ d: Declared, live: LiveService) {
@@ -192,7 +197,7 @@ private struct Builder {
                 action: .updateService, manifest: d.manifest, service: id, before: .service(live.service),
                 after: .service(svc), path: Builder.path(d.index), reason: diffs.map(\.text).joined(separator: ", ")))
         }
-        for key in drainByKey.keys where key.service == id { drainsSeen.insert(key) }
+        for key in drainKeysByService[id] ?? [] { drainsSeen.insert(key) }
 
         let wanted = effective(d)
         let wantedIDs = Set(wanted.map(\.server.id))
@@ -317,7 +322,7 @@ private struct Builder {
             action: .deleteService, manifest: owner, service: id, before: .entry(entry), path: "",
             reason: "not in manifest (with its \(s.realServers.count) real servers)"))
         releases.append(id)
-        for key in drainByKey.keys where key.service == id { drainsSeen.insert(key) }
+        for key in drainKeysByService[id] ?? [] { drainsSeen.insert(key) }
         if !input.policy.allowDelete {
             violations.append(GuardViolation(
                 kind: .serviceDeletion, service: id, manifest: owner,
@@ -386,33 +391,44 @@ private struct Builder {
     // MARK: - Result
 
     func result() -> Plan {
-        let order = ranked.enumerated().sorted { x, y in
-            let (a, b) = (x.element, y.element)
+        // The sort keys are extracted once and indices are sorted, not the (large) changes
+        // themselves: moving and copying changes dominated planning a big table. Ties keep
+        // emission order (the index).
+        struct Key {
+            var rank: Int
+            var service: VirtualService.ID?
+            var realServer: RealServer.ID?
+            var daemon: UInt32
+        }
+        let keys = ranked.map { r in
+            Key(rank: r.rank, service: r.change.service, realServer: r.change.realServer,
+                daemon: (r.change.after ?? r.change.before)?.syncDaemon?.state.rawValue ?? 0)
+        }
+        let order = keys.indices.sorted { xi, yi in
+            let (a, b) = (keys[xi], keys[yi])
             if a.rank != b.rank { return a.rank < b.rank }
-            if a.change.service != b.change.service {
-                switch (a.change.service, b.change.service) {
+            if a.service != b.service {
+                switch (a.service, b.service) {
                 case (let s?, let t?): return s < t
                 case (nil, _): return true
                 default: return false
                 }
             }
-            if a.change.realServer != b.change.realServer {
-                switch (a.change.realServer, b.change.realServer) {
+            if a.realServer != b.realServer {
+                switch (a.realServer, b.realServer) {
                 case (let s?, let t?): return s < t
                 case (nil, _): return true
                 default: return false
                 }
             }
-            let da = (a.change.after ?? a.change.before)?.syncDaemon?.state.rawValue ?? 0
-            let db = (b.change.after ?? b.change.before)?.syncDaemon?.state.rawValue ?? 0
-            if da != db { return da < db }
-            return x.offset < y.offset
+            if a.daemon != b.daemon { return a.daemon < b.daemon }
+            return xi < yi
         }
         let finish = drainsSeen.subtracting(drainsKept)
         return Plan(
             baseFingerprint: input.live.fingerprint,
             computedAt: input.now,
-            changes: order.map(\.element.change),
+            changes: order.map { ranked[$0].change },
             foreign: foreign.sorted(),
             pendingDrains: pending.sorted { ($0.service, $0.realServer) < ($1.service, $1.realServer) },
             violations: violations,

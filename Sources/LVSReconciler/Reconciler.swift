@@ -39,7 +39,14 @@ public final class Reconciler {
     public func plan(
         _ desired: [DesiredState], scope: Set<String>? = nil, policy: PlanPolicy = PlanPolicy()
     ) throws -> Planned {
-        let live = try kernel.snapshot()
+        try plan(desired, live: try kernel.snapshot(), scope: scope, policy: policy)
+    }
+
+    /// Plans `desired` against a live table the caller has already read (see
+    /// ``refreshed(_:after:)``).
+    public func plan(
+        _ desired: [DesiredState], live: LiveTable, scope: Set<String>? = nil, policy: PlanPolicy = PlanPolicy()
+    ) throws -> Planned {
         var owners: [VirtualService.ID: String] = [:]
         for o in try store.ownership() { owners[o.service] = o.manifest }
         let drains = try store.drains().map {
@@ -52,6 +59,38 @@ public final class Reconciler {
             desired: desired, live: live, owners: owners, drains: drains,
             now: now().timeIntervalSince1970, scope: scope ?? Set(desired.map(\.manifest)), policy: policy)
         return Planned(plan: Planner.plan(input), live: live, owners: owners)
+    }
+
+    /// Plans `desired` again after `planned.plan` was applied, to check that nothing is left to
+    /// do, without reading and planning the whole table a second time.
+    ///
+    /// Services the plan did not touch matched their desired state in `planned.live` (else the
+    /// plan would have changed them), so only the touched services are read again (a service
+    /// read is 2 requests, a whole-table read 1 + N) and planned against their desired state,
+    /// with the kernel-wide settings of `planned.live`. When the plan touched the kernel-wide
+    /// settings, or so many services that one whole-table read is cheaper, everything is read and
+    /// planned again. A change someone else made meanwhile to an untouched service is left to the
+    /// next plan.
+    public func planAfterApply(
+        _ desired: [DesiredState], planned: Planned, scope: Set<String>? = nil, policy: PlanPolicy = PlanPolicy()
+    ) throws -> Plan {
+        var touched = Set<VirtualService.ID>()
+        for c in planned.plan.changes {
+            guard let id = c.service else { return try plan(desired, scope: scope, policy: policy).plan }
+            touched.insert(id)
+        }
+        if touched.count * 2 > planned.live.services.count {
+            return try plan(desired, scope: scope, policy: policy).plan
+        }
+        var services: [LiveService] = []
+        for id in touched.sorted() {
+            if let s = try kernel.service(id) { services.append(s) }
+        }
+        let live = LiveTable(services: services, timeouts: planned.live.timeouts, syncDaemons: planned.live.syncDaemons)
+        let subset = desired.map { d in
+            DesiredState(manifest: d.manifest, services: d.services.filter { touched.contains($0.service.id) }, settings: d.settings)
+        }
+        return try plan(subset, live: live, scope: scope ?? Set(desired.map(\.manifest)), policy: policy).plan
     }
 
     /// What an apply did.
@@ -84,12 +123,8 @@ public final class Reconciler {
             manifest: runManifest, revision: runManifest.flatMap { revisions[$0] }, origin: origin, author: author)
 
         var entries: [AuditEntry] = []
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        func json(_ v: Change.Value?) -> String? {
-            guard let v, let data = try? encoder.encode(v) else { return nil }
-            return String(decoding: data, as: UTF8.self)
-        }
+        let auditJSON = AuditJSON()
+        func json(_ v: Change.Value?) -> String? { auditJSON.text(v) }
         let onEvent: (ApplyEvent) -> Void = { event in
             if case .skipped = event.outcome { return }
             let c = event.change
@@ -128,13 +163,27 @@ public final class Reconciler {
             guard let revision = revisions[manifest] else { continue }
             try store.setOwner(claims.map(\.service), revision: revision)
         }
-        for id in plan.releases {
-            if let owner = try store.owner(of: id) { _ = try store.removeOwner([id], manifest: owner.manifest) }
+        if !plan.releases.isEmpty {
+            // One read of the owners and one removal per owning manifest (not one of each per service).
+            var owners: [VirtualService.ID: String] = [:]
+            for o in try store.ownership() { owners[o.service] = o.manifest }
+            var byOwner: [String: [VirtualService.ID]] = [:]
+            for id in plan.releases {
+                if let owner = owners[id] { byOwner[owner, default: []].append(id) }
+            }
+            for (owner, ids) in byOwner.sorted(by: { $0.key < $1.key }) {
+                _ = try store.removeOwner(ids, manifest: owner)
+            }
+        }
+        // The weight each drained server had before its first drain change.
+        var drainedWeight: [ServiceRealServerKey: UInt32] = [:]
+        for c in plan.changes where c.action == .drainRealServer {
+            guard let service = c.service, let realServer = c.realServer else { continue }
+            let key = ServiceRealServerKey(service: service, realServer: realServer)
+            if drainedWeight[key] == nil { drainedWeight[key] = c.before?.realServer?.weight ?? 0 }
         }
         for d in plan.drainsToStart {
-            let weight = plan.changes.first {
-                $0.action == .drainRealServer && $0.service == d.service && $0.realServer == d.realServer
-            }?.before?.realServer?.weight ?? 0
+            let weight = drainedWeight[ServiceRealServerKey(service: d.service, realServer: d.realServer)] ?? 0
             try store.upsertDrain(DrainRecord(
                 service: d.service, realServer: d.realServer, manifest: d.manifest,
                 startedAt: Date(timeIntervalSince1970: d.startedAt),

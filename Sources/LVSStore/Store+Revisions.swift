@@ -16,16 +16,25 @@ extension Store {
     ///   - sourcePath: the file the manifest came from.
     ///   - kind: apply, rollback, adopt or import.
     ///   - basedOn: for a rollback, the number of the revision restored.
+    ///   - contentHash: SHA-256 of `content` as 64 hex digits, when the caller already has it
+    ///     (`ManifestResult.contentHash`); computed here otherwise.
     /// - Returns: the new revision, or the latest one when the content is unchanged.
     @discardableResult
     public func saveRevision(
         manifest: String, content: String, author: String, message: String? = nil, sourcePath: String? = nil,
-        kind: Revision.Kind = .apply, basedOn: Int? = nil
+        kind: Revision.Kind = .apply, basedOn: Int? = nil, contentHash: String? = nil
     ) throws -> Revision {
-        let hash = SHA256.hex(Array(content.utf8))
+        let hash = contentHash ?? SHA256.hex(Array(content.utf8))
         let now = Timestamp.micros(self.now)
         return try write { db in
-            if let latest = try Self.latestRecord(db, manifest: manifest), latest.contentHash == hash {
+            // The hash first: a revision's content can be megabytes, read it only to return it.
+            if let row = try Row.fetchOne(
+                db, sql: "SELECT id, content_hash FROM revision WHERE manifest = ? ORDER BY number DESC LIMIT 1",
+                arguments: [manifest]),
+                (row["content_hash"] as String?) == hash,
+                let latest = try RevisionRecord.fetchOne(
+                    db, sql: "SELECT * FROM revision WHERE id = ?", arguments: [row["id"] as Int64?])
+            {
                 return try latest.model()
             }
             try Self.ensureManifest(db, name: manifest, at: now)
@@ -68,6 +77,15 @@ extension Store {
     /// The highest-numbered revision of a manifest, or nil if it has none.
     public func latestRevision(manifest: String) throws -> Revision? {
         try read { db in try Self.latestRecord(db, manifest: manifest)?.model() }
+    }
+
+    /// The row id of the highest-numbered revision of a manifest (`Revision.id`), or nil; reads
+    /// no content.
+    public func latestRevisionID(manifest: String) throws -> Int64? {
+        try read { db in
+            try Int64.fetchOne(
+                db, sql: "SELECT id FROM revision WHERE manifest = ? ORDER BY number DESC LIMIT 1", arguments: [manifest])
+        }
     }
 
     /// The names of every manifest with at least one revision, sorted.

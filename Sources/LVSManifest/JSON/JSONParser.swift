@@ -31,6 +31,26 @@ public struct JSONParser {
     private var line = 1
     private var column = 1
     private var problems: [Problem] = []
+    /// Where the parser is, as keys and indices; rendered as a path only when a problem needs it
+    /// (building a path string for every value dominated parsing a large manifest).
+    private var pathStack: [PathComponent] = []
+
+    private enum PathComponent {
+        case key(String)
+        case index(Int)
+    }
+
+    /// `services[3].name`, as the decoder writes paths.
+    private var currentPath: String {
+        var out = ""
+        for c in pathStack {
+            switch c {
+            case .key(let k): out = out.isEmpty ? k : out + "." + k
+            case .index(let i): out += "[\(i)]"
+            }
+        }
+        return out
+    }
 
     private struct SyntaxError: Error {
         var position: SourcePosition
@@ -70,7 +90,7 @@ public struct JSONParser {
                     position: here, message: "the input is empty",
                     hint: "a manifest is a JSON object: { \"apiVersion\": \"lvsctl/v1\", ... }")
             }
-            let root = try parseValue(depth: 0, path: "")
+            let root = try parseValue(depth: 0)
             skipWhitespace()
             if index < bytes.count {
                 throw SyntaxError(
@@ -123,7 +143,7 @@ public struct JSONParser {
 
     // MARK: - Values
 
-    private mutating func parseValue(depth: Int, path: String) throws -> JSONNode {
+    private mutating func parseValue(depth: Int) throws -> JSONNode {
         skipWhitespace()
         let start = here
         guard let b = peek else {
@@ -131,8 +151,8 @@ public struct JSONParser {
                               hint: "the file looks truncated")
         }
         switch b {
-        case UInt8(ascii: "{"): return try parseObject(depth: depth + 1, path: path)
-        case UInt8(ascii: "["): return try parseArray(depth: depth + 1, path: path)
+        case UInt8(ascii: "{"): return try parseObject(depth: depth + 1)
+        case UInt8(ascii: "["): return try parseArray(depth: depth + 1)
         case UInt8(ascii: "\""): return JSONNode(.string(try parseString()), at: start)
         case UInt8(ascii: "t"): try literal("true"); return JSONNode(.bool(true), at: start)
         case UInt8(ascii: "f"): try literal("false"); return JSONNode(.bool(false), at: start)
@@ -165,7 +185,7 @@ public struct JSONParser {
         }
     }
 
-    private mutating func parseObject(depth: Int, path: String) throws -> JSONNode {
+    private mutating func parseObject(depth: Int) throws -> JSONNode {
         let start = here
         try checkDepth(depth, start)
         advance()  // {
@@ -187,9 +207,10 @@ public struct JSONParser {
             let key = try parseString()
             skipWhitespace()
             try expect(UInt8(ascii: ":"), "':' after the key")
-            let childPath = path.isEmpty ? key : "\(path).\(key)"
-            let value = try parseValue(depth: depth, path: childPath)
+            pathStack.append(.key(key))
+            let value = try parseValue(depth: depth)
             if let first = seen[key] {
+                let childPath = currentPath
                 problems.append(Problem(
                     severity: .error, position: keyPos,
                     message: "duplicate key '\(key)' (first at line \(first.line), column \(first.column))",
@@ -198,6 +219,7 @@ public struct JSONParser {
                 seen[key] = keyPos
                 members.append(JSONMember(key: key, keyPosition: keyPos, value: value))
             }
+            pathStack.removeLast()
             skipWhitespace()
             if peek == UInt8(ascii: ",") { advance(); continue }
             if peek == UInt8(ascii: "}") { advance(); break }
@@ -211,7 +233,7 @@ public struct JSONParser {
         return JSONNode(.object(members), at: start)
     }
 
-    private mutating func parseArray(depth: Int, path: String) throws -> JSONNode {
+    private mutating func parseArray(depth: Int) throws -> JSONNode {
         let start = here
         try checkDepth(depth, start)
         advance()  // [
@@ -226,7 +248,9 @@ public struct JSONParser {
             if peek == UInt8(ascii: "]") {
                 throw SyntaxError(position: here, message: "expected a value but found ']'", hint: "remove the trailing comma")
             }
-            items.append(try parseValue(depth: depth, path: "\(path)[\(items.count)]"))
+            pathStack.append(.index(items.count))
+            items.append(try parseValue(depth: depth))
+            pathStack.removeLast()
             skipWhitespace()
             if peek == UInt8(ascii: ",") { advance(); continue }
             if peek == UInt8(ascii: "]") { advance(); break }
