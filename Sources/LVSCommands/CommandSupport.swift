@@ -86,8 +86,10 @@ extension GlobalOptions {
 }
 
 /// Loads and validates a manifest; prints every diagnostic; exits 1 when there are errors.
-func loadManifest(_ path: String, capabilities: KernelCapabilities?) throws -> ManifestResult {
-    let result = Manifest.load(path: path, capabilities: capabilities)
+/// `canonicalForm: false` skips the canonical text (and hash) a command that stores nothing does
+/// not need: for a large manifest it costs about as much as the parse.
+func loadManifest(_ path: String, capabilities: KernelCapabilities?, canonicalForm: Bool = true) throws -> ManifestResult {
+    let result = Manifest.load(path: path, capabilities: capabilities, canonicalForm: canonicalForm)
     for d in result.diagnostics { printError(d.description) }
     guard result.state != nil, !result.diagnostics.hasErrors else {
         let n = result.diagnostics.errors.count

@@ -61,17 +61,3 @@ extension LVSCommand {
         }
     }
 }
-
-/// `loadManifest(_:capabilities:)` (same diagnostics, same refusal), optionally without the
-/// canonical form.
-private func loadManifest(_ path: String, capabilities: KernelCapabilities?, canonicalForm: Bool) throws -> ManifestResult {
-    if canonicalForm { return try loadManifest(path, capabilities: capabilities) }
-    let result = Manifest.load(path: path, capabilities: capabilities, canonicalForm: false)
-    for d in result.diagnostics { printError(d.description) }
-    guard result.state != nil, !result.diagnostics.hasErrors else {
-        let n = result.diagnostics.errors.count
-        printError("lvsctl: \(path): \(n) error\(n == 1 ? "" : "s"); nothing was applied")
-        throw ExitCode(1)
-    }
-    return result
-}
