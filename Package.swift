@@ -130,7 +130,7 @@ let package = Package(
             name: "LVSManifestTests", dependencies: ["LVSManifest", "LVSModel"],
             swiftSettings: strictness),
         .testTarget(
-            name: "LVSInteropTests", dependencies: ["LVSInterop", "LVSModel"], exclude: ["Fixtures"],
+            name: "LVSInteropTests", dependencies: ["LVSInterop", "LVSModel", "LVSTestSupport"], exclude: ["Fixtures"],
             swiftSettings: strictness),
         .testTarget(
             name: "LVSStoreTests", dependencies: ["LVSStore", "LVSModel"],

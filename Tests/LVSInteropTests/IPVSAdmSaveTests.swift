@@ -1,5 +1,6 @@
 import LVSInterop
 import LVSModel
+import LVSTestSupport
 import Testing
 
 @Suite("ipvsadm -Sn formatting")
@@ -33,23 +34,7 @@ struct IPVSAdmSaveTests {
             ]),
             (VirtualService(id: .fwmark(8, .ipv6)), []),
         ])
-        #expect(IPVSAdmSave.format(table) == """
-            -A -t 192.0.2.10:80 -s wlc
-            -a -t 192.0.2.10:80 -r 10.0.0.11:8080 -m -w 1
-            -a -t 192.0.2.10:80 -r 10.0.0.12:8080 -m -w 0
-            -A -t 192.0.2.10:443 -s sh -p 360 -b sh-fallback,sh-port
-            -a -t 192.0.2.10:443 -r 10.0.0.11:443 -g -w 100
-            -a -t 192.0.2.10:443 -r 10.9.0.7:443 -i -w 1 --tun-type gue --tun-port 6080 --tun-csum
-            -A -u 192.0.2.53:53 -s rr -o
-            -a -u 192.0.2.53:53 -r 10.0.0.21:53 -m -w 1
-            -A -t [2001:db8::10]:80 -s mh -b mh-fallback
-            -a -t [2001:db8::10]:80 -r 10.1.0.5:80 -i -w 1 --tun-type ipip
-            -a -t [2001:db8::10]:80 -r [2001:db8:1::11]:80 -g -w 1
-            -A -f 7 -s rr -p 300 -M 255.255.255.0
-            -a -f 7 -r 10.0.0.31:0 -g -w 1
-            -A -f 8 -6 -s wlc
-
-            """)
+        #expect(IPVSAdmSave.format(table) == IPVSAdmSamples.saveExample)
     }
 
     @Test("an empty table prints nothing")

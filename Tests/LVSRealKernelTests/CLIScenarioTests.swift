@@ -182,23 +182,7 @@ import Testing
 /// `ipvsadm -Sn | lvsctl import ipvsadm -` then `lvsctl apply` onto an empty kernel reproduces
 /// the same table.
 @Suite struct IPVSAdmImportRoundTripTests {
-    static let rules = """
-        -A -t 192.0.2.10:80 -s wlc
-        -a -t 192.0.2.10:80 -r 10.0.0.11:8080 -m -w 1
-        -a -t 192.0.2.10:80 -r 10.0.0.12:8080 -m -w 0
-        -A -t 192.0.2.10:443 -s sh -p 360 -b sh-fallback,sh-port
-        -a -t 192.0.2.10:443 -r 10.0.0.11:443 -g -w 100
-        -a -t 192.0.2.10:443 -r 10.9.0.7:443 -i -w 1 --tun-type gue --tun-port 6080 --tun-csum
-        -A -u 192.0.2.53:53 -s rr -o
-        -a -u 192.0.2.53:53 -r 10.0.0.21:53 -m -w 1
-        -A -t [2001:db8::10]:80 -s mh -b mh-fallback
-        -a -t [2001:db8::10]:80 -r 10.1.0.5:80 -i -w 1 --tun-type ipip
-        -a -t [2001:db8::10]:80 -r [2001:db8:1::11]:80 -g -w 1
-        -A -f 7 -s rr -p 300 -M 255.255.255.0
-        -a -f 7 -r 10.0.0.31:0 -g -w 1
-        -A -f 8 -6 -s wlc
-
-        """
+    static let rules = IPVSAdmSamples.saveExample
 
     @Test func aDumpImportedAndAppliedReproducesTheTable() throws {
         let source = try NetworkNamespace(prefix: "ipvsrc")
