@@ -251,6 +251,20 @@ private struct Builder {
                     action: .deleteRealServer, manifest: d.manifest, service: id, realServer: rid,
                     before: .realServer(l.server), path: Builder.path(d.index), reason: reason))
             }
+            /// Keeps (or starts) a drain: weight 0 if it is not already, and a pending-drain entry.
+            func drainPending(_ drain: DrainState, reason: String) {
+                if l.server.weight != 0 {
+                    var after = l.server
+                    after.weight = 0
+                    emit(Change(
+                        action: .drainRealServer, manifest: d.manifest, service: id, realServer: rid,
+                        before: .realServer(l.server), after: .realServer(after), path: Builder.path(d.index),
+                        reason: reason))
+                }
+                pending.append(PendingDrain(
+                    service: id, realServer: rid, manifest: drain.manifest, activeConnections: l.activeConnections,
+                    inactiveConnections: l.inactiveConnections, startedAt: drain.startedAt, deadline: drain.deadline))
+            }
             if let newPort = movedTo[rid] {
                 delete("port changed to \(newPort): delete and re-add")
                 if drainByKey[key] == nil { removals += 1 }
@@ -268,17 +282,7 @@ private struct Builder {
                     delete("drain timeout \(Builder.seconds(drain.deadline - drain.startedAt)) s expired (\(connections) connections left)")
                 } else {
                     drainsKept.insert(key)
-                    if l.server.weight != 0 {
-                        var after = l.server
-                        after.weight = 0
-                        emit(Change(
-                            action: .drainRealServer, manifest: d.manifest, service: id, realServer: rid,
-                            before: .realServer(l.server), after: .realServer(after), path: Builder.path(d.index),
-                            reason: "still draining: weight \(l.server.weight) → 0 (weight was raised outside lvsctl)"))
-                    }
-                    pending.append(PendingDrain(
-                        service: id, realServer: rid, manifest: drain.manifest, activeConnections: l.activeConnections,
-                        inactiveConnections: l.inactiveConnections, startedAt: drain.startedAt, deadline: drain.deadline))
+                    drainPending(drain, reason: "still draining: weight \(l.server.weight) → 0 (weight was raised outside lvsctl)")
                 }
                 continue
             }
@@ -291,17 +295,7 @@ private struct Builder {
                 service: id, realServer: rid, manifest: d.manifest, startedAt: input.now,
                 deadline: input.now + Double(timeout))
             drainsToStart.append(state)
-            if l.server.weight != 0 {
-                var after = l.server
-                after.weight = 0
-                emit(Change(
-                    action: .drainRealServer, manifest: d.manifest, service: id, realServer: rid,
-                    before: .realServer(l.server), after: .realServer(after), path: Builder.path(d.index),
-                    reason: "not in manifest: drain (weight \(l.server.weight) → 0, up to \(timeout) s)"))
-            }
-            pending.append(PendingDrain(
-                service: id, realServer: rid, manifest: d.manifest, activeConnections: l.activeConnections,
-                inactiveConnections: l.inactiveConnections, startedAt: state.startedAt, deadline: state.deadline))
+            drainPending(state, reason: "not in manifest: drain (weight \(l.server.weight) → 0, up to \(timeout) s)")
         }
 
         let total = live.realServers.count
