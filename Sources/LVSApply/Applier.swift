@@ -14,9 +14,12 @@ public import LVSPlan
 /// is the caller's job, after a successful apply only.
 public final class Applier {
     public let kernel: any IPVSKernel
+    /// Called at the end of each step with the step's name (profiling).
+    public var trace: (String) -> Void
 
-    public init(kernel: any IPVSKernel) {
+    public init(kernel: any IPVSKernel, trace: @escaping (String) -> Void = { _ in }) {
         self.kernel = kernel
+        self.trace = trace
     }
 
     /// Applies `plan`.
@@ -58,11 +61,13 @@ public final class Applier {
 
         var report = ApplyReport()
         guard !writes.isEmpty else { return report }
+        trace("kernel writes built")
 
         let clock = ContinuousClock()
         let start = clock.now
         let outcomes = kernel.execute(writes, stopOnError: true)
         let elapsed = clock.now - start
+        trace("kernel writes sent and acknowledged")
 
         var failedAt: (index: Int, error: KernelError)? = nil
         var appliedIndices: [Int] = []

@@ -42,6 +42,19 @@ extension LVSCommand {
         @Option(help: ArgumentHelp("Give up waiting for drains after this long.", valueName: "seconds"))
         var waitTimeout: Double = 600
 
+        @Option(help: ArgumentHelp(
+            "Read back what the apply changed and warn if it does not match: auto (when it touched at most \(Self.autoVerifyLimit) services), always, never.",
+            valueName: "when"))
+        var verify: VerifyMode = .auto
+
+        enum VerifyMode: String, ExpressibleByArgument, CaseIterable {
+            case auto, always, never
+        }
+
+        /// Above this many touched services, `--verify auto` trusts the kernel's acknowledgements:
+        /// reading them back would cost as much as the apply (`lvsctl drift` checks it later).
+        static let autoVerifyLimit = 100
+
         func validate() throws {
             guard (file == nil) != (plan == nil) else {
                 throw ValidationError("give exactly one of -f FILE or --plan PLAN")
@@ -49,10 +62,12 @@ extension LVSCommand {
         }
 
         func run() throws {
+            PhaseTrace.mark("start-up and arguments")
             try guarded {
                 let store = try global.openStore()
                 let kernel = try global.openKernel()
                 defer { try? KernelAccess.close(kernel) }
+                PhaseTrace.mark("open store and kernel")
                 if let plan {
                     try applySavedPlan(plan, store: store, kernel: kernel)
                 } else if let file {
@@ -65,7 +80,9 @@ extension LVSCommand {
             let capabilities = global.usesRealKernel ? KernelCapabilities.probe() : nil
             let manifest = try loadManifest(path, capabilities: capabilities)
             guard let state = manifest.state else { throw ExitCode(1) }
+            PhaseTrace.mark("load manifest")
             let reconciler = Reconciler(store: store, kernel: kernel)
+            reconciler.trace = { PhaseTrace.mark($0) }
             var states = [state]
             try store.withWriterLock(timeout: lock.timeout) {
                 var owners: [VirtualService.ID: String] = [:]
@@ -75,7 +92,9 @@ extension LVSCommand {
                     for d in conflicts { printError(d.description) }
                     throw ExitCode(1)
                 }
+                PhaseTrace.mark("ownership check")
                 let planned = try reconciler.plan(states, policy: policyOptions.policy)
+                PhaseTrace.mark("read kernel and plan")
                 if dryRun {
                     report(plan: planned.plan, applied: nil, revision: nil)
                     return
@@ -89,11 +108,15 @@ extension LVSCommand {
                     manifest: state.manifest, content: manifest.canonicalJSON, author: global.author,
                     message: message, sourcePath: path == "-" ? nil : path, kind: .apply,
                     contentHash: manifest.contentHash)
+                PhaseTrace.mark("save revision")
                 let outcome = try reconciler.apply(
                     planned.plan, revisions: [state.manifest: revision], origin: .apply, author: global.author,
                     recordEmptyRun: revision.id != previousID, verifyFingerprint: false)
+                PhaseTrace.mark("apply and audit")
                 report(plan: planned.plan, applied: outcome, revision: revision, kernelWrites: kernel.writeCount)
+                PhaseTrace.mark("report")
                 try verifyConverged(reconciler, states, planned: planned)
+                PhaseTrace.mark("verify")
             }
             if wait { try waitForDrains(reconciler, &states, store: store) }
         }
@@ -148,8 +171,17 @@ extension LVSCommand {
         }
 
         /// After an apply the plan must come out empty (drains in progress aside).
-        /// Only what the apply changed is read and planned again (``Reconciler/planAfterApply``).
+        /// Only what the apply changed is read and planned again (``Reconciler/planAfterApply``);
+        /// every write was acknowledged by the kernel, so this only catches a kernel that stores
+        /// something other than what it was asked to (which the planner would then fight).
         func verifyConverged(_ reconciler: Reconciler, _ states: [DesiredState], planned: Reconciler.Planned) throws {
+            switch verify {
+            case .never: return
+            case .always: break
+            case .auto:
+                let touched = Set(planned.plan.changes.compactMap(\.service))
+                if touched.count > Self.autoVerifyLimit { return }
+            }
             let again = try reconciler.planAfterApply(states, planned: planned, policy: policyOptions.policy)
             let leftover = again.changes.filter { $0.action != .deleteRealServer }
             if !leftover.isEmpty {

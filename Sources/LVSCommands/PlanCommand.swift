@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LVSKernel
 import LVSManifest
 import LVSModel
 import LVSPlan
@@ -31,16 +32,23 @@ extension LVSCommand {
 
         func run() throws {
             var pending = false
+            PhaseTrace.mark("start-up and arguments")
             try guarded {
                 let store = try global.openStore()
                 let kernel = try global.openKernel()
                 defer { try? KernelAccess.close(kernel) }
+                PhaseTrace.mark("open store and kernel")
                 // The canonical form is needed only to save the plan (it costs about as much as
                 // the parse for a large manifest).
                 let manifest = try loadManifest(
                     file, capabilities: global.usesRealKernel ? KernelCapabilities.probe() : nil, canonicalForm: out != nil)
                 guard let state = manifest.state else { throw ExitCode(1) }
-                let planned = try Reconciler(store: store, kernel: kernel).plan([state], policy: policyOptions.policy)
+                PhaseTrace.mark("load manifest")
+                let reconciler = Reconciler(store: store, kernel: kernel)
+                let live = try kernel.snapshot()
+                PhaseTrace.mark("read kernel")
+                let planned = try reconciler.plan([state], live: live, policy: policyOptions.policy)
+                PhaseTrace.mark("plan")
                 let plan = planned.plan
                 if let out {
                     let saved = PlanFile(plan: plan, manifests: [
@@ -54,6 +62,7 @@ extension LVSCommand {
                 case .text: print(PlanRenderer(plan: plan).render(), terminator: "")
                 case .json: try printJSON(plan)
                 }
+                PhaseTrace.mark("render")
                 if !plan.isApplyable { throw ExitCode(1) }
                 pending = !plan.isEmpty
             }

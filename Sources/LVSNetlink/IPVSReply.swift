@@ -27,18 +27,15 @@ public enum IPVSReply {
             guard let p = a.u16(IPVSAttr.Svc.proto), let proto = IPProtocol(kernelValue: p) else {
                 throw malformed("service with unknown IPVS_SVC_ATTR_PROTOCOL \(a.u16(IPVSAttr.Svc.proto).map(String.init) ?? "(missing)")")
             }
-            guard let raw = a[IPVSAttr.Svc.addr], let addr = IPAddress(family: family, bytes: raw) else {
+            guard let addr = a.address(IPVSAttr.Svc.addr, family: family) else {
                 throw malformed("service without IPVS_SVC_ATTR_ADDR")
             }
             guard let port = a.be16(IPVSAttr.Svc.port) else { throw malformed("service without IPVS_SVC_ATTR_PORT") }
             id = .address(proto, addr, port: port)
         }
         guard let sched = a.string(IPVSAttr.Svc.schedName) else { throw malformed("service \(id) without IPVS_SVC_ATTR_SCHED_NAME") }
-        guard let flagBytes = a[IPVSAttr.Svc.flags], flagBytes.count >= 4 else {
-            throw malformed("service \(id) without IPVS_SVC_ATTR_FLAGS")
-        }
-        var flags = readLE32(flagBytes, 0)
-        if flagBytes.count >= 8 { flags &= readLE32(flagBytes, 4) }
+        guard var flags = a.u32(IPVSAttr.Svc.flags) else { throw malformed("service \(id) without IPVS_SVC_ATTR_FLAGS") }
+        if let mask = a.u32(IPVSAttr.Svc.flags, at: 4) { flags &= mask }
         guard let timeout = a.u32(IPVSAttr.Svc.timeout) else { throw malformed("service \(id) without IPVS_SVC_ATTR_TIMEOUT") }
         guard let nmWire = a.u32(IPVSAttr.Svc.netmask) else { throw malformed("service \(id) without IPVS_SVC_ATTR_NETMASK") }
         let netmask = family == .ipv4 ? UInt32(bigEndian: nmWire) : nmWire
@@ -92,7 +89,7 @@ public enum IPVSReply {
             guard let f = IPFamily(kernelValue: af) else { throw malformed("real server with unknown address family \(af)") }
             family = f
         }
-        guard let raw = a[IPVSAttr.Dest.addr], let addr = IPAddress(family: family, bytes: raw) else {
+        guard let addr = a.address(IPVSAttr.Dest.addr, family: family) else {
             throw malformed("real server without IPVS_DEST_ATTR_ADDR")
         }
         guard let port = a.be16(IPVSAttr.Dest.port) else { throw malformed("real server without IPVS_DEST_ATTR_PORT") }

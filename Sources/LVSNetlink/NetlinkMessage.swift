@@ -35,6 +35,6 @@ public struct NetlinkMessage: Hashable, Sendable {
 
     /// For generic netlink messages: the top-level attributes after `genlmsghdr`.
     public var attributes: NetlinkAttributes {
-        NetlinkAttributes(payload.count > 4 ? Array(payload[4...]) : [])
+        NetlinkAttributes(payload, start: min(4, payload.count), end: payload.count)
     }
 }

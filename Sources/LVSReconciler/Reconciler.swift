@@ -16,6 +16,8 @@ public final class Reconciler {
     public let kernel: any IPVSKernel
     /// The time, injected so that tests can move it.
     public var now: @Sendable () -> Date
+    /// Called at the end of each step of an apply with the step's name (profiling; see `LVSCTL_TRACE`).
+    public var trace: (String) -> Void = { _ in }
 
     public init(store: Store, kernel: any IPVSKernel, now: @escaping @Sendable () -> Date = { Date() }) {
         self.store = store
@@ -139,19 +141,26 @@ public final class Reconciler {
                 durationMicroseconds: Self.micros(event.duration), origin: undo ? .undo : origin))
         }
 
-        let applier = Applier(kernel: kernel)
+        let applier = Applier(kernel: kernel, trace: trace)
         do {
             let report = try applier.apply(plan, verifyFingerprint: verifyFingerprint, onEvent: onEvent)
-            let saved = try store.appendAudit(entries)
-            try recordBookkeeping(plan, revisions: revisions)
-            let finished = try store.finishRun(run.id, status: .succeeded)
-            return Outcome(run: finished, report: report, audit: saved)
+            trace("kernel writes and audit rows built")
+            // Audit rows, bookkeeping and the end of the run commit together.
+            return try store.transaction {
+                let saved = try store.appendAudit(entries)
+                try recordBookkeeping(plan, revisions: revisions)
+                let finished = try store.finishRun(run.id, status: .succeeded)
+                trace("audit rows and bookkeeping saved")
+                return Outcome(run: finished, report: report, audit: saved)
+            }
         } catch {
-            let saved = try store.appendAudit(entries)
-            // Rows of changes that were taken back are marked as such.
-            let undoneIDs = Self.undoneRows(saved)
-            if !undoneIDs.isEmpty { _ = try store.markUndone(auditIDs: undoneIDs) }
-            try store.finishRun(run.id, status: undoneIDs.isEmpty ? .failed : .undone, error: "\(error)")
+            try store.transaction {
+                let saved = try store.appendAudit(entries)
+                // Rows of changes that were taken back are marked as such.
+                let undoneIDs = Self.undoneRows(saved)
+                if !undoneIDs.isEmpty { _ = try store.markUndone(auditIDs: undoneIDs) }
+                try store.finishRun(run.id, status: undoneIDs.isEmpty ? .failed : .undone, error: "\(error)")
+            }
             throw error
         }
     }

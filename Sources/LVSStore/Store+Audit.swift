@@ -71,26 +71,57 @@ extension Store {
         try write { db in
             var stored: [AuditEntry] = []
             stored.reserveCapacity(entries.count)
-            // One prepared statement for every row: inserting through the record type built and
-            // encoded a statement per row, which dominated an apply of 100 000 changes.
-            let insert = try db.cachedStatement(sql: """
-                INSERT INTO audit (run_id, revision_id, manifest, at, action, service, real_server, before_json,
-                                   after_json, result, errno, kernel_error, duration_us, origin)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """)
-            for entry in entries {
-                let r = AuditRecord(entry)
-                try insert.execute(arguments: [
-                    r.runId, r.revisionId, r.manifest, r.at, r.action, r.service, r.realServer, r.beforeJson,
-                    r.afterJson, r.result, r.errno, r.kernelError, r.durationUs, r.origin,
-                ])
-                var copy = entry
-                copy.id = db.lastInsertedRowID
-                copy.at = Timestamp.normalized(entry.at)
-                stored.append(copy)
+            // Many rows per statement: per statement, GRDB and SQLite do work that dominated an
+            // apply of 100 000 changes when every row was its own statement.
+            let columns = 14
+            var start = 0
+            while start < entries.count {
+                let chunk = entries[start..<min(start + Self.auditRowsPerInsert, entries.count)]
+                let insert = try db.cachedStatement(sql: Self.auditInsertSQL(rows: chunk.count))
+                var values: [(any DatabaseValueConvertible)?] = []
+                values.reserveCapacity(chunk.count * columns)
+                for entry in chunk {
+                    values.append(entry.runID)
+                    values.append(entry.revisionID)
+                    values.append(entry.manifest)
+                    values.append(Timestamp.micros(entry.at))
+                    values.append(entry.action)
+                    values.append(entry.service?.description)
+                    values.append(entry.realServer?.description)
+                    values.append(entry.before)
+                    values.append(entry.after)
+                    values.append(entry.result.rawValue)
+                    values.append(entry.errno)
+                    values.append(entry.kernelError)
+                    values.append(entry.durationMicroseconds)
+                    values.append(entry.origin.rawValue)
+                }
+                try insert.execute(arguments: StatementArguments(values))
+                // One writer at a time and no deletes in between: the rows got consecutive ids.
+                var id = db.lastInsertedRowID - Int64(chunk.count) + 1
+                for entry in chunk {
+                    var copy = entry
+                    copy.id = id
+                    copy.at = Timestamp.normalized(entry.at)
+                    stored.append(copy)
+                    id += 1
+                }
+                start += chunk.count
             }
             return stored
         }
+    }
+
+    /// Rows per multi-row INSERT (14 values each, well under SQLite's 32 766 variables).
+    static let auditRowsPerInsert = 256
+
+    static func auditInsertSQL(rows: Int) -> String {
+        let row = "(" + Array(repeating: "?", count: 14).joined(separator: ",") + ")"
+        return """
+            INSERT INTO audit (run_id, revision_id, manifest, at, action, service, real_server, before_json,
+                               after_json, result, errno, kernel_error, duration_us, origin)
+            VALUES \(Array(repeating: row, count: rows).joined(separator: ","))
+            """
     }
 
     /// Marks applied audit rows as `undone` after their run reversed them.

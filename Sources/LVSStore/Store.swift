@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import LVSModel
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -19,6 +20,8 @@ public final class Store: Sendable {
     public let path: String
     let writer: any DatabaseWriter
     let clock: @Sendable () -> Date
+    /// The thread running a ``transaction(_:)`` body, whose writes join its transaction.
+    private let transactionThread = Mutex<pthread_t?>(nil)
 
     /// The default database path when neither `--db` nor `LVSCTL_DB` is given.
     public static let systemPath = "/var/lib/lvsctl/lvsctl.db"
@@ -204,7 +207,22 @@ public final class Store: Sendable {
     }
 
     func write<T>(_ body: (Database) throws -> T) throws -> T {
+        if let thread = transactionThread.withLock({ $0 }), pthread_equal(thread, pthread_self()) != 0 {
+            // Inside transaction(_:), on its thread: part of its transaction.
+            return try writer.unsafeReentrantWrite(body)
+        }
         do { return try writer.write(body) } catch { throw Self.translate(error, path: path) }
+    }
+
+    /// Runs `body` in one write transaction: every store write it makes commits together, or
+    /// none does if it throws. An apply saves its audit rows, ownership, drains and the end of
+    /// its run this way (one commit, not one per step).
+    public func transaction<T>(_ body: () throws -> T) throws -> T {
+        try write { _ in
+            transactionThread.withLock { $0 = pthread_self() }
+            defer { transactionThread.withLock { $0 = nil } }
+            return try body()
+        }
     }
 
     var now: Date { Timestamp.normalized(clock()) }
