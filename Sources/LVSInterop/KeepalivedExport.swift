@@ -13,8 +13,9 @@ import LVSModel
 /// Forms that read back differently but mean the same: a service-wide health check is written
 /// into every real server (the importer hoists it back when all are equal); a check port equal
 /// to the real server's port is left out; `statusCodes` empty (200) is written as
-/// `status_code 200`; an http check without a path checks `/`; `retry` N (consecutive failures)
-/// is keepalived's `retry N-1` (retries after the first failure).
+/// `status_code 200`; an http check without a path checks `/`; `fall` (else `retry`) N, the
+/// consecutive failures that take a server down, is keepalived's `retry N-1` (retries after the
+/// first failure), read back as `retry` N.
 public enum KeepalivedExport {
     public struct Result: Sendable {
         public var text: String
@@ -88,8 +89,10 @@ public enum KeepalivedExport {
             line("}")
         }
 
+        /// Records a warning once (a service-wide check is written into every real server).
         mutating func warn(_ path: String, _ message: String, hint: String? = nil) {
-            diagnostics.append(Diagnostic(.warning, file: source, path: path, message: message, hint: hint))
+            let d = Diagnostic(.warning, file: source, path: path, message: message, hint: hint)
+            if !diagnostics.contains(d) { diagnostics.append(d) }
         }
 
         mutating func service(_ spec: ServiceSpec, path: String) {
@@ -175,7 +178,12 @@ public enum KeepalivedExport {
             case .exec: keyword = "MISC_CHECK"
             }
             if c.rise != 1 { warn("\(path).rise", "keepalived marks a server up after one success; rise \(c.rise) is not exported") }
-            if let f = c.fall { warn("\(path).fall", "keepalived has no separate fall count; fall \(f) is not exported (retry is)") }
+            // keepalived's `retry N` takes a server down after N + 1 consecutive failures: that
+            // is lvsctl's `fall` (which defaults to `retry`).
+            let failures = c.fall ?? c.retry
+            if let f = c.fall, f != c.retry {
+                warn("\(path).fall", "keepalived has one failure count; fall \(f) is exported (as retry \(max(f, 1) - 1)), retry \(c.retry) is not")
+            }
             if c.type == .https && !c.insecureSkipVerify {
                 warn(path, "SSL_GET never verifies the server certificate; the exported check does not either")
             }
@@ -192,7 +200,7 @@ public enum KeepalivedExport {
                 if let p = c.port, p != server.id.port { line("connect_port \(p)") }
                 line("connect_timeout \(KeepalivedExport.seconds(c.connectTimeout))")
             }
-            line("retry \(c.retry > 0 ? c.retry - 1 : 0)")
+            line("retry \(max(failures, 1) - 1)")
             line("delay_before_retry \(KeepalivedExport.seconds(c.delayBeforeRetry))")
             line("delay_loop \(KeepalivedExport.seconds(c.interval))")
             if c.alpha { line("alpha") }
