@@ -123,7 +123,7 @@ extension LVSCommand {
             @Option(help: ArgumentHelp("Only these VIPs (default: every VIP `up` added).", valueName: "vip[,vip...]"))
             var vip: String?
 
-            @Option(help: "Accepted for symmetry with `up`; `down` undoes whatever `up` recorded.")
+            @Option(help: "Only the VIPs `up` added for this mode (default: any).")
             var mode: RealServerMode?
 
             func run() throws {
@@ -136,7 +136,7 @@ extension LVSCommand {
                     }
                     let result: (changes: [String], notes: [String])
                     do {
-                        result = try RealServerConfigurator.down(vips: vips, host: host, state: &state)
+                        result = try RealServerConfigurator.down(vips: vips, device: mode?.device, host: host, state: &state)
                     } catch {
                         try options.saveState(state)
                         throw error

@@ -194,12 +194,16 @@ enum RealServerConfigurator {
         return changes
     }
 
-    /// Undoes what `up` recorded in `state`: the addresses of `vips` (all when nil), and, once no
-    /// added address is left, the links and sysctls. Returns the changes and notes for VIPs that
-    /// `up` did not add.
-    static func down(vips: [IPAddress]?, host: any RealServerHost, state: inout RealServerState) throws -> (changes: [String], notes: [String]) {
+    /// Undoes what `up` recorded in `state`: the addresses of `vips` (all when nil) on `device`
+    /// (any when nil), and, once no added address is left, the links and sysctls. Returns the
+    /// changes and notes for VIPs that `up` did not add.
+    static func down(
+        vips: [IPAddress]?, device: String? = nil, host: any RealServerHost, state: inout RealServerState
+    ) throws -> (changes: [String], notes: [String]) {
         var changes: [String] = [], notes: [String] = []
-        let selected = state.addedAddresses.filter { vips?.contains($0.address) ?? true }
+        let selected = state.addedAddresses.filter { added in
+            (vips?.contains(added.address) ?? true) && (device == nil || added.device == device)
+        }
         for vip in vips ?? [] where !selected.contains(where: { $0.address == vip }) {
             notes.append("\(vip) was not added by `lvsctl realserver up`; left as it is")
         }

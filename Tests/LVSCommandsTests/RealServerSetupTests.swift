@@ -141,6 +141,17 @@ final class FakeRealServerHost: RealServerHost {
         #expect(state.isEmpty)
     }
 
+    @Test func downOfOneModeLeavesTheOther() throws {
+        let host = FakeRealServerHost()
+        var state = RealServerState()
+        _ = try RealServerConfigurator.up(RealServerSetup(vips: [vip], mode: .dr), host: host, state: &state)
+        _ = try RealServerConfigurator.up(RealServerSetup(vips: [vip2], mode: .tunnel), host: host, state: &state)
+        let down = try RealServerConfigurator.down(vips: nil, device: "tunl0", host: host, state: &state)
+        #expect(down.changes == ["removed 10.10.0.101/32 from tunl0"])
+        #expect(host.addressList == [InterfaceAddress(interfaceIndex: 1, address: vip, prefixLength: 32)])
+        #expect(host.links["tunl0"]?.isUp == true, "links and sysctls wait for the last VIP")
+    }
+
     @Test func statusNamesEachMissingPiece() throws {
         let host = FakeRealServerHost()
         let setup = RealServerSetup(vips: [vip], mode: .tunnel)
