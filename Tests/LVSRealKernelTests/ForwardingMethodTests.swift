@@ -15,9 +15,6 @@ import Testing
         #expect(r1 > 0 && r2 > 0, "both real servers reached: \(split)")
         let ratio = Double(r1) / Double(max(r2, 1))
         #expect(ratio >= 2.7 && ratio <= 3.3, "r1:r2 = \(ratio), want 3 ± 10%: \(split)")
-        // The kernel counted the same connections.
-        let stats = try lab.ipvsadm("-Ln --stats")
-        #expect(stats.contains("10.10.0.100:80"), "\(stats)")
     }
 
     /// Sets up both real servers with `lvsctl realserver up` and checks `status` before and after.
