@@ -12,37 +12,61 @@ extension LVSCommand {
         enum Format: String, ExpressibleByArgument, CaseIterable {
             case ipvsadm
             case manifest
+            case keepalived
         }
 
         static let configuration = CommandConfiguration(
-            abstract: "Print the live table as `ipvsadm -Sn` text (byte-identical) or as a manifest.")
+            abstract: "Print the live table as `ipvsadm -Sn` text (byte-identical), a manifest or keepalived.conf blocks.")
 
         @OptionGroup var global: GlobalOptions
 
-        @Option(help: "ipvsadm: exactly what `ipvsadm -Sn` prints; manifest: a v1 manifest of the live table.")
+        @Option(help: "ipvsadm: exactly what `ipvsadm -Sn` prints; manifest: a v1 manifest of the live table; keepalived: virtual_server blocks.")
         var format: Format = .ipvsadm
+
+        @Option(name: .shortAndLong, help: ArgumentHelp(
+            "With --format keepalived: export this manifest (with its health checks) instead of the live table.",
+            valueName: "manifest.json"))
+        var file: String?
 
         @Option(help: "With --format manifest: the manifest's name (default: live).")
         var name: String = "live"
 
         func run() throws {
             try guarded {
+                if format == .keepalived, let file {
+                    let loaded = try loadManifest(file, capabilities: nil, canonicalForm: false)
+                    if let state = loaded.state { printKeepalived(state, source: file) }
+                    return
+                }
+                guard file == nil else { throw ValidationError("-f/--file is only for --format keepalived") }
                 let kernel = try global.openKernel()
                 defer { try? KernelAccess.close(kernel) }
                 let live = try kernel.snapshot()
                 switch format {
                 case .ipvsadm:
                     print(IPVSAdmSave.format(live), terminator: "")
-                case .manifest:
+                case .manifest, .keepalived:
                     var taken: Set<String> = []
                     let specs = live.services.map { s -> ServiceSpec in
                         let n = adoptedName(s.service.id, taken: taken)
                         taken.insert(n)
                         return ServiceSpec(name: n, service: s.service, realServers: s.realServers.map { RealServerSpec(server: $0.server) })
                     }
-                    print(Manifest.encode(DesiredState(manifest: name, services: specs)))
+                    let state = DesiredState(manifest: name, services: specs)
+                    if format == .keepalived {
+                        printKeepalived(state, source: "the live table")
+                    } else {
+                        print(Manifest.encode(state))
+                    }
                 }
             }
         }
     }
+}
+
+/// Prints keepalived.conf blocks; what keepalived cannot express goes to standard error.
+private func printKeepalived(_ state: DesiredState, source: String) {
+    let result = KeepalivedExport.format(state, source: source)
+    for d in result.diagnostics { printError(d.description) }
+    print(result.text, terminator: "")
 }

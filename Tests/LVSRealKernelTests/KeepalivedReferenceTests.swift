@@ -95,48 +95,8 @@ import Testing
         #expect(!expected.isEmpty)
 
         // keepalived's side: its own namespace, real servers answering in a second one.
-        let ka = try NetworkNamespace(prefix: "ka")
-        defer { ka.close() }
-        let srv = "kasrv\(UInt32.random(in: 0...UInt32.max) % 100_000)"
-        let web = cli.directory.appendingPathComponent("www").path
-        try FileManager.default.createDirectory(atPath: web, withIntermediateDirectories: true)
-        try Data("ok\n".utf8).write(to: URL(fileURLWithPath: web + "/index.html"))
-        var setup = """
-            set -e
-            ip netns add \(srv)
-            ip -n \(srv) link set lo up
-            ip -n \(ka.name) link add vsrv type veth peer name eth0 netns \(srv)
-            ip -n \(ka.name) link set vsrv up
-            ip -n \(ka.name) addr add 10.99.0.1/24 dev vsrv
-            ip -n \(srv) link set eth0 up
-            ip -n \(srv) addr add 10.99.0.2/24 dev eth0
-            ip -n \(srv) route add default via 10.99.0.1
-            """
-        for s in c.subnets { setup += "\nip -n \(ka.name) route add \(s) via 10.99.0.2" }
-        for a in c.addresses { setup += "\nip -n \(srv) addr add \(a)/32 dev lo" }
-        for port in [80, 443, 8080] {
-            setup += "\nip netns exec \(srv) busybox httpd -p \(port) -h \(web)"
-        }
-        let pidDir = cli.directory.path
-        setup += """
-
-            ip netns exec \(ka.name) keepalived -f \(conf) -C -n -l -D -p \(pidDir)/ka.pid -c \(pidDir)/kc.pid \
-              -r \(pidDir)/kr.pid > \(pidDir)/keepalived.log 2>&1 &
-            """
-        defer {
-            _ = try? ProcessRunner.run(["sh", "-c", "kill $(cat \(pidDir)/kc.pid \(pidDir)/ka.pid 2>/dev/null) 2>/dev/null; ip netns pids \(srv) | xargs -r kill; ip netns delete \(srv)"])
-        }
-        try ProcessRunner.check(["sh", "-c", setup])
-
-        // keepalived adds real servers as its checkers succeed; wait until the tables agree.
-        var live = ""
-        let deadline = Date().addingTimeInterval(90)
-        while Date() < deadline {
-            live = try ka.check(["ipvsadm", "-Sn"])
-            if live == expected { break }
-            Thread.sleep(forTimeInterval: 1)
-        }
-        let log = (try? String(contentsOfFile: "\(pidDir)/keepalived.log", encoding: .utf8)) ?? ""
+        let (live, log) = try KeepalivedLab.table(
+            conf: conf, subnets: c.subnets, addresses: c.addresses, expected: expected, scratch: cli.directory.path)
         #expect(live == expected, "keepalived:\n\(live)\nlvsctl:\n\(expected)\nkeepalived log:\n\(log.suffix(3000))")
     }
 }

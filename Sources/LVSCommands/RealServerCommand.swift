@@ -1,0 +1,252 @@
+import ArgumentParser
+import Foundation
+import LVSModel
+import LVSNetlink
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+extension RealServerMode: ExpressibleByArgument {}
+
+/// Options shared by `realserver up|down|status`.
+struct RealServerOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp(
+        "Configure this network namespace (a name under /run/netns or a path) instead of the current one.",
+        valueName: "name"))
+    var netns: String?
+
+    @Option(name: .long, help: ArgumentHelp(
+        "Where `up` records what it changed for `down` (default: /run/lvsctl/realserver.json, or realserver-NETNS.json with --netns).",
+        valueName: "path"))
+    var state: String?
+
+    var namespacePath: String? {
+        guard let netns else { return nil }
+        return netns.hasPrefix("/") ? netns : "/run/netns/\(netns)"
+    }
+
+    var statePath: String {
+        if let state { return state }
+        guard let netns else { return "/run/lvsctl/realserver.json" }
+        let name = netns.split(separator: "/").last.map(String.init) ?? netns
+        return "/run/lvsctl/realserver-\(name).json"
+    }
+
+    /// Enters the namespace (for the rest of the process) and opens the host there.
+    func openHost() throws -> RealServerNetlinkHost {
+        if let path = namespacePath { try RouteNetlink.enterNetworkNamespace(path: path) }
+        return try RealServerNetlinkHost()
+    }
+
+    func loadState() throws -> RealServerState? {
+        guard let data = FileManager.default.contents(atPath: statePath) else { return nil }
+        do {
+            return try JSONDecoder().decode(RealServerState.self, from: data)
+        } catch {
+            throw CLIError("\(statePath): not a realserver state file (\(error)); remove it if nothing was set up, or pass the right --state")
+        }
+    }
+
+    func saveState(_ s: RealServerState) throws {
+        if s.isEmpty {
+            if FileManager.default.fileExists(atPath: statePath) { try FileManager.default.removeItem(atPath: statePath) }
+            return
+        }
+        let url = URL(fileURLWithPath: statePath)
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        do {
+            try encoder.encode(s).write(to: url, options: .atomic)
+        } catch {
+            throw CLIError("cannot write \(statePath): \(error.localizedDescription); `down` needs it to undo this, pass a writable --state")
+        }
+    }
+}
+
+extension LVSCommand {
+    /// `lvsctl realserver up|down|status`: the real-server side of DR and TUN (lvs_real.sh).
+    struct RealServerCommand: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "realserver",
+            abstract: "Set up a real server for DR or TUN: VIPs on lo or tunl0, ARP and rp_filter sysctls.",
+            discussion: """
+                Runs on the real servers, not the director, and needs no database. `up` is idempotent \
+                and records what it changed; `down` restores exactly that; `status` exits 2 when a \
+                piece is missing.
+                """,
+            subcommands: [Up.self, Down.self, Status.self])
+
+        struct Up: ParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Add the VIPs (DR: lo, TUN: tunl0 brought up) and set the ARP (and TUN rp_filter) sysctls.")
+
+            @OptionGroup var options: RealServerOptions
+
+            @Option(help: ArgumentHelp("The virtual IPs, separated by commas.", valueName: "vip[,vip...]"))
+            var vip: String
+
+            @Option(help: "dr (VIP on lo) or tunnel (VIP on tunl0, IPIP).")
+            var mode: RealServerMode = .dr
+
+            func run() throws {
+                try guarded {
+                    let setup = RealServerSetup(vips: try RealServerSetup.parseVIPs(vip, mode: mode), mode: mode)
+                    let host = try options.openHost()
+                    var state = try options.loadState() ?? RealServerState()
+                    let before = state
+                    var changes: [String] = []
+                    do {
+                        changes = try RealServerConfigurator.up(setup, host: host, state: &state)
+                    } catch {
+                        if state != before { try options.saveState(state) }
+                        throw error
+                    }
+                    if state != before { try options.saveState(state) }
+                    if changes.isEmpty {
+                        print("No changes: \(setup.vips.map { "\($0)" }.joined(separator: ", ")) already set up for \(mode.rawValue) on \(setup.device).")
+                    } else {
+                        for c in changes { print(c) }
+                        print("Recorded in \(options.statePath) for `lvsctl realserver down`.")
+                    }
+                }
+            }
+        }
+
+        struct Down: ParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Undo what `up` changed: remove the VIPs it added; with the last one, restore sysctls and links.")
+
+            @OptionGroup var options: RealServerOptions
+
+            @Option(help: ArgumentHelp("Only these VIPs (default: every VIP `up` added).", valueName: "vip[,vip...]"))
+            var vip: String?
+
+            @Option(help: "Only the VIPs `up` added for this mode (default: any).")
+            var mode: RealServerMode?
+
+            func run() throws {
+                try guarded {
+                    let vips = try vip.map { try RealServerSetup.parseVIPs($0, mode: .dr) }
+                    let host = try options.openHost()
+                    guard var state = try options.loadState() else {
+                        print("Nothing to undo: \(options.statePath) does not exist (no `lvsctl realserver up` recorded with this --state/--netns).")
+                        return
+                    }
+                    let result: (changes: [String], notes: [String])
+                    do {
+                        result = try RealServerConfigurator.down(vips: vips, device: mode?.device, host: host, state: &state)
+                    } catch {
+                        try options.saveState(state)
+                        throw error
+                    }
+                    try options.saveState(state)
+                    for n in result.notes { printError("lvsctl: note: \(n)") }
+                    if result.changes.isEmpty { print("No changes.") }
+                    for c in result.changes { print(c) }
+                }
+            }
+        }
+
+        struct Status: ParsableCommand {
+            static let configuration = CommandConfiguration(
+                abstract: "Check each piece of the setup; exit 2 when something is missing.")
+
+            @OptionGroup var options: RealServerOptions
+
+            @Option(help: ArgumentHelp("The virtual IPs, separated by commas.", valueName: "vip[,vip...]"))
+            var vip: String
+
+            @Option(help: "dr (VIP on lo) or tunnel (VIP on tunl0, IPIP).")
+            var mode: RealServerMode = .dr
+
+            @Option(name: .shortAndLong, help: "Output format: text for people, json for machines.")
+            var output: OutputFormat = .text
+
+            func run() throws {
+                var missing = 0
+                try guarded {
+                    let setup = RealServerSetup(vips: try RealServerSetup.parseVIPs(vip, mode: mode), mode: mode)
+                    let checks = try RealServerConfigurator.status(setup, host: try options.openHost())
+                    missing = checks.filter { !$0.ok }.count
+                    switch output {
+                    case .text:
+                        for c in checks {
+                            print(c.ok ? "ok       \(c.what)" : "MISSING  \(c.what): \(c.detail ?? "")")
+                        }
+                        print(missing == 0
+                            ? "Real server set up for \(mode.rawValue)."
+                            : "\(missing) of \(checks.count) missing; run `lvsctl realserver up --vip \(vip) --mode \(mode.rawValue)`.")
+                    case .json:
+                        try printJSON(checks)
+                    }
+                }
+                if missing > 0 { throw ExitCode(2) }
+            }
+        }
+    }
+}
+
+/// The real host: rtnetlink for links and addresses, /proc/sys for sysctls, in the namespace
+/// the process is in (see `RealServerOptions.openHost`).
+final class RealServerNetlinkHost: RealServerHost {
+    private let rt: RouteNetlink
+
+    init() throws {
+        do {
+            rt = try RouteNetlink()
+        } catch {
+            throw CLIError("\(error)")
+        }
+    }
+
+    func link(_ name: String) throws -> LinkInfo? { try wrap { () throws(RouteNetlinkError) in try rt.link(named: name) } }
+    func setLink(_ link: LinkInfo, up: Bool) throws {
+        try wrap { () throws(RouteNetlinkError) in try rt.setLink(index: link.index, up: up) }
+    }
+    func addresses() throws -> [InterfaceAddress] { try wrap { () throws(RouteNetlinkError) in try rt.addresses() } }
+    func addAddress(_ address: IPAddress, prefixLength: UInt8, link: LinkInfo) throws {
+        try wrap { () throws(RouteNetlinkError) in try rt.addAddress(address, prefixLength: prefixLength, interfaceIndex: link.index) }
+    }
+    func deleteAddress(_ address: IPAddress, prefixLength: UInt8, link: LinkInfo) throws {
+        try wrap { () throws(RouteNetlinkError) in try rt.deleteAddress(address, prefixLength: prefixLength, interfaceIndex: link.index) }
+    }
+
+    private func wrap<T>(_ body: () throws(RouteNetlinkError) -> T) throws -> T {
+        do {
+            return try body()
+        } catch {
+            let hint = error.errno == EPERM || error.errno == EACCES ? "; run as root (CAP_NET_ADMIN)" : ""
+            throw CLIError("\(error.message)\(hint)")
+        }
+    }
+
+    func readSysctl(_ setting: SysctlSetting) throws -> String? {
+        let fd = open(setting.path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 {
+            if errno == ENOENT { return nil }
+            throw CLIError("cannot read \(setting.path): \(String(cString: strerror(errno)))")
+        }
+        defer { close(fd) }
+        var buf = [UInt8](repeating: 0, count: 64)
+        let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        guard n >= 0 else { throw CLIError("cannot read \(setting.path): \(String(cString: strerror(errno)))") }
+        return String(decoding: buf[0..<n], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    func writeSysctl(_ setting: SysctlSetting) throws {
+        let fd = open(setting.path, O_WRONLY | O_CLOEXEC)
+        guard fd >= 0 else {
+            let e = errno
+            let hint = e == EACCES || e == EPERM || e == EROFS ? "; run as root" : ""
+            throw CLIError("cannot set \(setting.name): \(setting.path): \(String(cString: strerror(e)))\(hint)")
+        }
+        defer { close(fd) }
+        let bytes = Array((setting.value + "\n").utf8)
+        let n = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        guard n == bytes.count else {
+            throw CLIError("cannot set \(setting.name) to \(setting.value): \(String(cString: strerror(errno)))")
+        }
+    }
+}
