@@ -93,7 +93,8 @@ extension LVSCommand {
                     throw ExitCode(1)
                 }
                 PhaseTrace.mark("ownership check")
-                let planned = try reconciler.plan(states, policy: policyOptions.policy)
+                // Applied right away under the writer lock: no fingerprint to check later.
+                let planned = try reconciler.plan(states, policy: policyOptions.policy, fingerprint: false)
                 PhaseTrace.mark("read kernel and plan")
                 if dryRun {
                     report(plan: planned.plan, applied: nil, revision: nil)

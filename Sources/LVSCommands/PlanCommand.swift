@@ -47,7 +47,7 @@ extension LVSCommand {
                 let reconciler = Reconciler(store: store, kernel: kernel)
                 let live = try kernel.snapshot()
                 PhaseTrace.mark("read kernel")
-                let planned = try reconciler.plan([state], live: live, policy: policyOptions.policy)
+                let planned = try reconciler.plan([state], live: live, policy: policyOptions.policy, fingerprint: out != nil)
                 PhaseTrace.mark("plan")
                 let plan = planned.plan
                 if let out {

@@ -20,12 +20,17 @@ public struct PlanInput: Hashable, Sendable {
     /// deleted. Services owned by other manifests are untouched.
     public var scope: Set<String>
     public var policy: PlanPolicy
+    /// Record `live.fingerprint` in the plan (`Plan.baseFingerprint`). Only a plan that is saved
+    /// and applied later needs it; for a large table it costs about as much as the diff itself.
+    public var fingerprint: Bool
 
     /// - Parameter scope: the manifests in scope; nil = the manifests of `desired`.
     public init(
         desired: [DesiredState], live: LiveTable, owners: [VirtualService.ID: String] = [:],
-        drains: [DrainState] = [], now: Double, scope: Set<String>? = nil, policy: PlanPolicy = PlanPolicy()
+        drains: [DrainState] = [], now: Double, scope: Set<String>? = nil, policy: PlanPolicy = PlanPolicy(),
+        fingerprint: Bool = true
     ) {
+        self.fingerprint = fingerprint
         self.desired = desired
         self.live = live
         self.owners = owners

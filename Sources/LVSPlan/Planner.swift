@@ -420,7 +420,7 @@ private struct Builder {
         }
         let finish = drainsSeen.subtracting(drainsKept)
         return Plan(
-            baseFingerprint: input.live.fingerprint,
+            baseFingerprint: input.fingerprint ? input.live.fingerprint : "",
             computedAt: input.now,
             changes: order.map { ranked[$0].change },
             foreign: foreign.sorted(),

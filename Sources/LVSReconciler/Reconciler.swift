@@ -38,16 +38,20 @@ public final class Reconciler {
     ///   - desired: the desired state of each manifest in scope.
     ///   - scope: manifests whose owned services may be changed or deleted (default: those in
     ///     `desired`).
+    ///   - fingerprint: record the live table's fingerprint in the plan (only a plan saved for a
+    ///     later `apply --plan` needs it).
     public func plan(
-        _ desired: [DesiredState], scope: Set<String>? = nil, policy: PlanPolicy = PlanPolicy()
+        _ desired: [DesiredState], scope: Set<String>? = nil, policy: PlanPolicy = PlanPolicy(),
+        fingerprint: Bool = true
     ) throws -> Planned {
-        try plan(desired, live: try kernel.snapshot(), scope: scope, policy: policy)
+        try plan(desired, live: try kernel.snapshot(), scope: scope, policy: policy, fingerprint: fingerprint)
     }
 
     /// Plans `desired` against a live table the caller has already read (see
     /// ``refreshed(_:after:)``).
     public func plan(
-        _ desired: [DesiredState], live: LiveTable, scope: Set<String>? = nil, policy: PlanPolicy = PlanPolicy()
+        _ desired: [DesiredState], live: LiveTable, scope: Set<String>? = nil, policy: PlanPolicy = PlanPolicy(),
+        fingerprint: Bool = true
     ) throws -> Planned {
         var owners: [VirtualService.ID: String] = [:]
         for o in try store.ownership() { owners[o.service] = o.manifest }
@@ -59,7 +63,8 @@ public final class Reconciler {
         }
         let input = PlanInput(
             desired: desired, live: live, owners: owners, drains: drains,
-            now: now().timeIntervalSince1970, scope: scope ?? Set(desired.map(\.manifest)), policy: policy)
+            now: now().timeIntervalSince1970, scope: scope ?? Set(desired.map(\.manifest)), policy: policy,
+            fingerprint: fingerprint)
         return Planned(plan: Planner.plan(input), live: live, owners: owners)
     }
 
