@@ -21,9 +21,10 @@ PREFIX ?= /usr/local
 SBINDIR ?= $(PREFIX)/sbin
 DESTDIR ?=
 
-# Build: pkg-config + libnl (netlink), libsqlite3 (store). Lab and tests: ipvsadm, keepalived,
+# Build: pkg-config + libnl (netlink), libsqlite3 (store), libcurl (Foundation's networking, linked
+# statically into the release binary). Lab and tests: ipvsadm, keepalived,
 # iproute2, curl (run by the kernel tests), qemu-system-x86, busybox-static, kmod, cpio (the guest).
-DEB_PACKAGES := pkg-config libnl-3-dev libnl-genl-3-dev libsqlite3-dev ipvsadm keepalived iproute2 \
+DEB_PACKAGES := pkg-config libnl-3-dev libnl-genl-3-dev libsqlite3-dev libcurl4-openssl-dev ipvsadm keepalived iproute2 \
 	curl qemu-system-x86 busybox-static kmod cpio
 
 .PHONY: help deps build test unit-test kernel-test demo bench install clean
@@ -79,8 +80,8 @@ bench: deps ## Benchmark lvsctl against ipvsadm (release build; in the lab guest
 	Tests/Bench/run
 
 install: deps ## Install the release binary to $(DESTDIR)$(SBINDIR)/lvsctl
-	$(SWIFT) build -c release --product lvsctl
-	install -D -m 0755 "$$($(SWIFT) build -c release --show-bin-path)/lvsctl" "$(DESTDIR)$(SBINDIR)/lvsctl"
+	$(SWIFT) build -c release --product lvsctl --static-swift-stdlib
+	install -D -m 0755 "$$($(SWIFT) build -c release --static-swift-stdlib --show-bin-path)/lvsctl" "$(DESTDIR)$(SBINDIR)/lvsctl"
 	@echo "installed $(DESTDIR)$(SBINDIR)/lvsctl"
 	sed 's|/usr/local/sbin/lvsctl|$(SBINDIR)/lvsctl|' Sources/lvsctl/systemd/lvsctl.service > .build/lvsctl.service
 	install -D -m 0644 .build/lvsctl.service "$(DESTDIR)/lib/systemd/system/lvsctl.service"
