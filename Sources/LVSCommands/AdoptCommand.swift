@@ -10,6 +10,7 @@ extension LVSCommand {
     /// `lvsctl adopt`: takes live services created by others into a manifest and owns them.
     struct Adopt: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "adopt",
             abstract: "Take over live services created outside lvsctl (foreign) into a manifest.",
             discussion: """
                 The services are added, exactly as they are live, to the manifest's applied revision \

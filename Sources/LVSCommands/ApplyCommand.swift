@@ -12,6 +12,7 @@ extension LVSCommand {
     /// `lvsctl apply -f FILE`: validate, store a revision, plan against the live table, apply, audit.
     struct Apply: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "apply",
             abstract: "Make the live IPVS table match a manifest (or apply a saved plan).",
             discussion: """
                 Validates the manifest, stores it as a revision, reads the live table over netlink, \

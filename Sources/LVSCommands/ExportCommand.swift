@@ -16,6 +16,7 @@ extension LVSCommand {
         }
 
         static let configuration = CommandConfiguration(
+            commandName: "export",
             abstract: "Print the live table as `ipvsadm -Sn` text (byte-identical), a manifest or keepalived.conf blocks.")
 
         @OptionGroup var global: GlobalOptions

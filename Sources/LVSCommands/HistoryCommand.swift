@@ -7,6 +7,7 @@ extension LVSCommand {
     /// `lvsctl history`: the audit of every kernel change lvsctl made.
     struct History: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "history",
             abstract: "Show the audit history of kernel changes (newest first).")
 
         @OptionGroup var global: GlobalOptions

@@ -8,6 +8,7 @@ extension LVSCommand {
     /// `lvsctl import keepalived|ipvsadm`: migration from the incumbents to a v1 manifest.
     struct Import: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "import",
             abstract: "Convert a keepalived.conf or ipvsadm -Sn dump into a manifest.",
             subcommands: [Keepalived.self, IPVSAdm.self])
 

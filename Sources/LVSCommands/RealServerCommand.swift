@@ -80,6 +80,7 @@ extension LVSCommand {
 
         struct Up: ParsableCommand {
             static let configuration = CommandConfiguration(
+                commandName: "up",
                 abstract: "Add the VIPs (DR: lo, TUN: tunl0 brought up) and set the ARP (and TUN rp_filter) sysctls.")
 
             @OptionGroup var options: RealServerOptions
@@ -116,6 +117,7 @@ extension LVSCommand {
 
         struct Down: ParsableCommand {
             static let configuration = CommandConfiguration(
+                commandName: "down",
                 abstract: "Undo what `up` changed: remove the VIPs it added; with the last one, restore sysctls and links.")
 
             @OptionGroup var options: RealServerOptions
@@ -151,6 +153,7 @@ extension LVSCommand {
 
         struct Status: ParsableCommand {
             static let configuration = CommandConfiguration(
+                commandName: "status",
                 abstract: "Check each piece of the setup; exit 2 when something is missing.")
 
             @OptionGroup var options: RealServerOptions

@@ -5,7 +5,7 @@ import LVSStore
 extension LVSCommand {
     /// `lvsctl revisions [NAME]`: the stored revisions of one or all manifests.
     struct Revisions: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List stored manifest revisions.")
+        static let configuration = CommandConfiguration(commandName: "revisions", abstract: "List stored manifest revisions.")
 
         @OptionGroup var global: GlobalOptions
 
@@ -40,6 +40,7 @@ extension LVSCommand {
     /// `lvsctl show NAME@N`: one stored revision, as the manifest JSON it stored.
     struct Show: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "show",
             abstract: "Print a stored revision (NAME@N; NAME alone is the latest).")
 
         @OptionGroup var global: GlobalOptions

@@ -12,6 +12,7 @@ extension LVSCommand {
     /// `lvsctl rollback NAME --to N`: plans and applies an earlier revision as a new revision.
     struct Rollback: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "rollback",
             abstract: "Apply an earlier revision of a manifest again, as a new revision.")
 
         @OptionGroup var global: GlobalOptions

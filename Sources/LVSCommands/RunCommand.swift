@@ -9,6 +9,7 @@ extension LVSCommand {
     /// `lvsctl run`: the daemon.
     struct Run: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "run",
             abstract: "Run the control loop: reconcile, health checks, notifications, metrics.",
             discussion: """
                 Reconciles every applied revision against the kernel every interval (with jitter), at once \

@@ -8,6 +8,7 @@ extension LVSCommand {
     /// `lvsctl status`: the live table as operators know it, with lvsctl's ownership and drains.
     struct Status: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "status",
             abstract: "Show the live IPVS table (ipvsadm -Ln --stats layout) with owners and drains.")
 
         @OptionGroup var global: GlobalOptions

@@ -7,6 +7,7 @@ extension LVSCommand {
     /// `lvsctl validate FILE...`: checks manifests offline; no root, no kernel, no database.
     struct Validate: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "validate",
             abstract: "Validate manifests offline (exit 0 when all are valid, 1 otherwise).")
 
         @Argument(help: ArgumentHelp("Manifest files; - reads standard input.", valueName: "file"))
