@@ -29,7 +29,7 @@ public final class Applier {
     ///     the plan was made. Only a caller that planned from a snapshot it just read may skip it.
     ///   - onEvent: called once per kernel write (plan and undo), in order, as soon as its outcome
     ///     is known: one audit row each.
-    /// - Returns: the counts and events of a complete apply.
+    /// - Returns: the counts of a complete apply (each event went to `onEvent`).
     /// - Throws: `ApplyError`; `.changeFailed` after a kernel write failed and the earlier changes
     ///   were undone.
     @discardableResult
@@ -86,7 +86,6 @@ public final class Applier {
                 report.skipped += 1
             }
             let event = ApplyEvent(origin: .plan, index: i, change: plan.changes[i], write: write, outcome: outcome, duration: elapsed)
-            report.events.append(event)
             onEvent(event)
         }
 
@@ -116,7 +115,6 @@ public final class Applier {
                 let event = ApplyEvent(
                     origin: .undo, index: u.index, change: plan.changes[u.index], write: u.write, outcome: outcome,
                     duration: undoElapsed)
-                report.events.append(event)
                 if outcome != .applied { undoFailures.append(event) }
                 onEvent(event)
             }

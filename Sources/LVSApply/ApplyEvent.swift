@@ -43,7 +43,6 @@ public struct ApplyReport: Hashable, Sendable {
     public var skipped: Int = 0
     /// Plan changes taken back completely after a failure.
     public var undone: Int = 0
-    public var events: [ApplyEvent] = []
 
     public init() {}
 }

@@ -160,14 +160,14 @@ extension LVSCommand {
                 if let applied, applied.report.writes > 0, let revision {
                     print("Applied \(applied.report.applied) change\(applied.report.applied == 1 ? "" : "s") "
                         + "as \(revision.manifest) revision \(revision.number) "
-                        + "(\(applied.audit.count) audit row\(applied.audit.count == 1 ? "" : "s")).")
+                        + "(\(applied.auditRows) audit row\(applied.auditRows == 1 ? "" : "s")).")
                 } else if dryRun && !plan.isEmpty {
                     print("Dry run: nothing was changed.")
                 }
             case .json:
                 try? printJSON(ApplyJSON(
                     plan: plan, revision: revision.map { RevisionJSON($0) },
-                    applied: applied?.report.applied ?? 0, auditRows: applied?.audit.count ?? 0,
+                    applied: applied?.report.applied ?? 0, auditRows: applied?.auditRows ?? 0,
                     kernelWrites: kernelWrites, dryRun: dryRun))
             }
         }

@@ -197,7 +197,7 @@ public final class ReconcileEngine: @unchecked Sendable {
                     let outcome = try reconciler.apply(
                         plan, revisions: revs, origin: origin, author: author, verifyFingerprint: false)
                     result.kernelWrites += outcome.report.writes
-                    if !outcome.audit.isEmpty { result.auditRows[origin, default: 0] += outcome.audit.count }
+                    if outcome.auditRows > 0 { result.auditRows[origin, default: 0] += outcome.auditRows }
                     for c in plan.changes {
                         log.info(
                             "applied change",

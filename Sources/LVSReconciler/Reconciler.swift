@@ -105,10 +105,17 @@ public final class Reconciler {
         /// The run recorded in the store; nil when nothing needed doing.
         public var run: ApplyRun?
         public var report: ApplyReport
-        public var audit: [AuditEntry]
+        /// Audit rows written (one per kernel write, undo writes included).
+        public var auditRows: Int
     }
 
     /// Applies `plan`, writing one audit row per kernel write and the plan's bookkeeping.
+    ///
+    /// The run is recorded (`running`) before the first kernel write. Audit rows go to the
+    /// database in batches as the kernel's answers are read, inside one transaction that also
+    /// holds the bookkeeping and the end of the run: they commit together, and a process killed
+    /// half-way leaves the run `running` with no partial audit. Memory stays flat in the size of
+    /// the plan (no row is kept once written).
     ///
     /// - Parameters:
     ///   - revisions: the revision of each manifest the plan comes from (audit rows and ownership
@@ -122,52 +129,40 @@ public final class Reconciler {
         recordEmptyRun: Bool = false, verifyFingerprint: Bool = true
     ) throws -> Outcome {
         if plan.changes.isEmpty && !plan.hasBookkeeping && !recordEmptyRun {
-            return Outcome(run: nil, report: ApplyReport(), audit: [])
+            return Outcome(run: nil, report: ApplyReport(), auditRows: 0)
         }
         let manifests = Set(plan.changes.map(\.manifest)).union(revisions.keys)
         let runManifest = manifests.count == 1 ? manifests.first : nil
         let run = try store.beginRun(
             manifest: runManifest, revision: runManifest.flatMap { revisions[$0] }, origin: origin, author: author)
 
-        var entries: [AuditEntry] = []
-        let auditJSON = AuditJSON()
-        func json(_ v: Change.Value?) -> String? { auditJSON.text(v) }
-        let onEvent: (ApplyEvent) -> Void = { event in
-            if case .skipped = event.outcome { return }
-            let c = event.change
-            let undo = event.origin == .undo
-            let error = event.outcome.error
-            entries.append(AuditEntry(
-                runID: run.id, revisionID: revisions[c.manifest]?.id, manifest: c.manifest, at: self.now(),
-                action: Self.auditAction(c.action, undo: undo), service: c.service, realServer: c.realServer,
-                before: json(undo ? c.after : c.before), after: json(undo ? c.before : c.after),
-                result: error == nil ? .applied : .failed, errno: error.map { $0.errno == 0 ? nil : $0.errno } ?? nil,
-                kernelError: error?.description,
-                durationMicroseconds: Self.micros(event.duration), origin: undo ? .undo : origin))
-        }
-
-        let applier = Applier(kernel: kernel, trace: trace)
-        do {
-            let report = try applier.apply(plan, verifyFingerprint: verifyFingerprint, onEvent: onEvent)
-            trace("kernel writes and audit rows built")
-            // Audit rows, bookkeeping and the end of the run commit together.
-            return try store.transaction {
-                let saved = try store.appendAudit(entries)
-                try recordBookkeeping(plan, revisions: revisions)
-                let finished = try store.finishRun(run.id, status: .succeeded)
-                trace("audit rows and bookkeeping saved")
-                return Outcome(run: finished, report: report, audit: saved)
+        var failure: (any Error)? = nil
+        let outcome: Outcome = try store.transaction {
+            let audit = AuditWriter(store: store, runID: run.id, revisions: revisions, origin: origin, now: now)
+            var report = ApplyReport()
+            do {
+                report = try Applier(kernel: kernel, trace: trace).apply(
+                    plan, verifyFingerprint: verifyFingerprint, onEvent: audit.record)
+            } catch {
+                failure = error
             }
-        } catch {
-            try store.transaction {
-                let saved = try store.appendAudit(entries)
+            try audit.finish()
+            trace("kernel writes and audit rows saved")
+            if let failure {
                 // Rows of changes that were taken back are marked as such.
-                let undoneIDs = Self.undoneRows(saved)
+                let undoneIDs = audit.undoneRows()
                 if !undoneIDs.isEmpty { _ = try store.markUndone(auditIDs: undoneIDs) }
-                try store.finishRun(run.id, status: undoneIDs.isEmpty ? .failed : .undone, error: "\(error)")
+                let finished = try store.finishRun(
+                    run.id, status: undoneIDs.isEmpty ? .failed : .undone, error: "\(failure)")
+                return Outcome(run: finished, report: report, auditRows: audit.count)
             }
-            throw error
+            try recordBookkeeping(plan, revisions: revisions)
+            let finished = try store.finishRun(run.id, status: .succeeded)
+            trace("bookkeeping saved")
+            return Outcome(run: finished, report: report, auditRows: audit.count)
         }
+        if let failure { throw failure }
+        return outcome
     }
 
     /// Saves ownership claims and releases and the drains started and finished by an applied plan.
@@ -207,34 +202,5 @@ public final class Reconciler {
         for key in plan.drainsToFinish {
             _ = try store.removeDrain(service: key.service, realServer: key.realServer)
         }
-    }
-
-    /// `create-service`, `update-real-server`, …; undo rows say `undo-…`.
-    static func auditAction(_ a: Change.Action, undo: Bool) -> String {
-        var out = ""
-        for ch in a.rawValue {
-            if ch.isUppercase { out += "-" + ch.lowercased() } else { out.append(ch) }
-        }
-        return undo ? "undo-" + out : out
-    }
-
-    static func micros(_ d: Duration) -> Int64 {
-        let (s, atto) = d.components
-        return s * 1_000_000 + atto / 1_000_000_000_000
-    }
-
-    /// The ids of applied rows whose change an undo row took back.
-    static func undoneRows(_ rows: [AuditEntry]) -> [Int64] {
-        var undone: [Int64] = []
-        for undo in rows where undo.origin == .undo && undo.result == .applied {
-            let original = undo.action.dropFirst("undo-".count)
-            if let match = rows.last(where: {
-                $0.origin != .undo && $0.result == .applied && $0.action == original
-                    && $0.service == undo.service && $0.realServer == undo.realServer
-            }), let id = match.id {
-                undone.append(id)
-            }
-        }
-        return undone
     }
 }

@@ -74,6 +74,15 @@ extension Store {
             // Many rows per statement: per statement, GRDB and SQLite do work that dominated an
             // apply of 100 000 changes when every row was its own statement.
             let columns = 14
+            // Rows come grouped by service: format each service's name once per run of rows.
+            var lastService: (id: VirtualService.ID, text: String)? = nil
+            func serviceText(_ id: VirtualService.ID?) -> String? {
+                guard let id else { return nil }
+                if let last = lastService, last.id == id { return last.text }
+                let text = id.description
+                lastService = (id, text)
+                return text
+            }
             var start = 0
             while start < entries.count {
                 let chunk = entries[start..<min(start + Self.auditRowsPerInsert, entries.count)]
@@ -86,7 +95,7 @@ extension Store {
                     values.append(entry.manifest)
                     values.append(Timestamp.micros(entry.at))
                     values.append(entry.action)
-                    values.append(entry.service?.description)
+                    values.append(serviceText(entry.service))
                     values.append(entry.realServer?.description)
                     values.append(entry.before)
                     values.append(entry.after)

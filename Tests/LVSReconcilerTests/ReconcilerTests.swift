@@ -39,7 +39,7 @@ import Testing
         let planned = try r.plan([state])
         #expect(planned.plan.changes.count == 3)
         let out = try r.apply(planned.plan, revisions: ["web": try revision(store, state)], origin: .apply, author: "t")
-        #expect(out.audit.count == 3)
+        #expect(out.auditRows == 3)
         #expect(kernel.writeCount == 3)
         #expect(out.run?.status == .succeeded)
         #expect(try store.owner(of: vip)?.manifest == "web")
@@ -48,7 +48,7 @@ import Testing
         let again = try r.plan([state])
         #expect(again.plan.isEmpty)
         let none = try r.apply(again.plan, revisions: [:], origin: .apply, author: "t")
-        #expect(none.run == nil && none.audit.isEmpty)
+        #expect(none.run == nil && none.auditRows == 0)
     }
 
     @Test func removalDrainsAndRecordsTheDrain() throws {
