@@ -21,7 +21,22 @@ public struct IPVSRequest: Hashable, Sendable {
         family: UInt16, command: IPVSCommand, dump: Bool = false,
         fill: (NetlinkMessageBuilder) -> Bool
     ) throws(KernelError) -> IPVSRequest {
-        guard let msg = nlmsg_alloc_size(8192) else {
+        // libnl zeroes the whole buffer it allocates: a small one first (every IPVS request
+        // fits in a few hundred bytes), a large one only if that did not fit.
+        for capacity in [1024, 65536] {
+            if let request = try build(family: family, command: command, dump: dump, capacity: capacity, fill: fill) {
+                return request
+            }
+        }
+        throw KernelError(.other, errno: 90, message: "IPVS request \(command) does not fit into a netlink message")
+    }
+
+    /// One attempt at `capacity` bytes; nil if the attributes did not fit.
+    private static func build(
+        family: UInt16, command: IPVSCommand, dump: Bool, capacity: Int,
+        fill: (NetlinkMessageBuilder) -> Bool
+    ) throws(KernelError) -> IPVSRequest? {
+        guard let msg = nlmsg_alloc_size(capacity) else {
             throw KernelError(.other, errno: 12, message: "cannot allocate a netlink message (out of memory)")
         }
         defer { nlmsg_free(msg) }
@@ -29,7 +44,7 @@ public struct IPVSRequest: Hashable, Sendable {
         guard genlmsg_put(msg, 0, 0, Int32(family), 0, flags, command.rawValue, UInt8(IPVS_GENL_VERSION)) != nil,
             fill(NetlinkMessageBuilder(msg: msg))
         else {
-            throw KernelError(.other, errno: 90, message: "IPVS request \(command) does not fit into a netlink message")
+            return nil
         }
         guard let hdr = nlmsg_hdr(msg) else {
             throw KernelError(.other, message: "libnl returned a message without a header")
