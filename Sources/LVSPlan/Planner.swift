@@ -159,11 +159,12 @@ private struct Builder {
     /// The declared real servers with weight overrides applied (a duplicate, which validation
     /// reports, counts once: the first wins).
     func effective(_ d: Declared) -> [(index: Int, server: RealServer)] {
-        var seen: Set<RealServer.ID> = []
+        var seen = IDLookup<RealServer.ID, Void>(capacity: d.spec.realServers.count)
+        let overrides = input.policy.weightOverrides
         return d.spec.realServers.enumerated().compactMap { i, r in
-            guard seen.insert(r.server.id).inserted else { return nil }
+            guard seen.insert(r.server.id) else { return nil }
             var s = r.server
-            if let w = input.policy.weightOverrides[ServiceRealServerKey(service: d.spec.service.id, realServer: s.id)] {
+            if !overrides.isEmpty, let w = overrides[ServiceRealServerKey(service: d.spec.service.id, realServer: s.id)] {
                 s.weight = w
             }
             return (i, s)
@@ -200,16 +201,15 @@ private struct Builder {
         for key in drainKeysByService[id] ?? [] { drainsSeen.insert(key) }
 
         let wanted = effective(d)
-        let wantedIDs = Set(wanted.map(\.server.id))
-        var liveRS: [RealServer.ID: LiveRealServer] = [:]
-        for r in live.realServers { liveRS[r.server.id] = r }
+        let wantedIDs = IDLookup(wanted.map(\.server.id))
+        let liveRS = IDLookup(live.realServers, id: \.server.id)
 
         // Real servers that only changed port: pair them per address, in port order.
         let added = wanted.filter { liveRS[$0.server.id] == nil }
         let removed = live.realServers.filter { !wantedIDs.contains($0.server.id) }
         var movedFrom: [RealServer.ID: UInt16] = [:]  // new id → old port
         var movedTo: [RealServer.ID: UInt16] = [:]  // old id → new port
-        for address in Set(added.map(\.server.id.address)) {
+        for address in (removed.isEmpty ? [] : Set(added.map(\.server.id.address))) {
             let new = added.map(\.server.id).filter { $0.address == address }.sorted()
             let old = removed.map(\.server.id).filter { $0.address == address }.sorted()
             for (n, o) in zip(new, old) {
@@ -441,4 +441,58 @@ private struct Builder {
 
     /// `75%`.
     static func percent(_ f: Double) -> String { "\(Int((f * 100).rounded()))%" }
+}
+
+/// A lookup by identity for the real servers of one service: a linear scan while there are few
+/// (a service has a handful to a few dozen, where hashing every identity costs more than
+/// comparing them), a dictionary beyond that.
+struct IDLookup<ID: Hashable, Value> {
+    private static var linearLimit: Int { 32 }
+    private var pairs: [(ID, Value)] = []
+    private var table: [ID: Value]? = nil
+
+    init(capacity: Int) {
+        pairs.reserveCapacity(min(capacity, Self.linearLimit))
+    }
+
+    init<S: Sequence>(_ values: S, id: (Value) -> ID) where S.Element == Value {
+        for v in values { self[id(v)] = v }
+    }
+
+    subscript(_ key: ID) -> Value? {
+        get {
+            if let table { return table[key] }
+            return pairs.first { $0.0 == key }?.1
+        }
+        set {
+            guard let newValue else { return }
+            if table != nil {
+                table![key] = newValue
+            } else if let i = pairs.firstIndex(where: { $0.0 == key }) {
+                pairs[i].1 = newValue
+            } else if pairs.count < Self.linearLimit {
+                pairs.append((key, newValue))
+            } else {
+                var t = Dictionary(pairs, uniquingKeysWith: { _, b in b })
+                t[key] = newValue
+                table = t
+                pairs = []
+            }
+        }
+    }
+}
+
+extension IDLookup where Value == Void {
+    init<S: Sequence>(_ ids: S) where S.Element == ID {
+        for id in ids { _ = insert(id) }
+    }
+
+    func contains(_ key: ID) -> Bool { self[key] != nil }
+
+    /// Adds `key`; false if it was there already.
+    mutating func insert(_ key: ID) -> Bool {
+        if contains(key) { return false }
+        self[key] = ()
+        return true
+    }
 }
