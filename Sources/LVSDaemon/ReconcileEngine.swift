@@ -97,6 +97,12 @@ public final class ReconcileEngine: @unchecked Sendable {
         return try store.latestRevision(manifest: manifest)
     }
 
+    /// Seeds the quorum the first pass compares against (what the daemon last reported before a
+    /// restart); ignored once a pass has run.
+    public func restoreQuorum(_ quorum: [VirtualService.ID: Bool]) {
+        if previousQuorum.isEmpty { previousQuorum = quorum }
+    }
+
     /// Runs one pass with the given health states.
     /// - Throws: ``PassError`` when the plan is refused or the kernel rejects a change.
     @discardableResult
@@ -135,29 +141,30 @@ public final class ReconcileEngine: @unchecked Sendable {
         result.manifests = states.map(\.manifest)
         guard !states.isEmpty else { return result }
 
-        // 2. Overlay health and maintenance.
-        let flags = try store.maintenanceFlags()
-        let overlay = DaemonOverlay.apply(
-            desired: states, health: health, maintenance: DaemonOverlay.maintenanceKeys(flags, in: states),
-            previousQuorum: previousQuorum)
-        previousQuorum = overlay.quorum
-        for (manifest, q) in overlay.quorumChanges {
-            let name = states.first { $0.manifest == manifest }?.services.first { $0.service.id == q.service }?.name
-            result.notifications.append(.quorum(
-                gained: q.hasQuorum, service: q.service, serviceName: name, manifest: manifest,
-                message: "healthy weight \(q.healthyWeight) \(q.hasQuorum ? "≥" : "<") \(q.threshold)"))
-        }
-        let previous = previousCauses ?? overlay.causes.merging(seedCauses) { now, _ in now }
-        defer {
-            previousCauses = overlay.causes
-            previousOverrides = overlay.weightOverrides
-        }
-
-        // 3. Plan and apply under the writer lock.
-        var policy = PlanPolicy()
-        policy.weightOverrides = overlay.weightOverrides
+        // 2. Under the writer lock (so that a `drain` or `undrain` from the CLI cannot slip in between
+        //    reading the maintenance flags and applying): overlay health and maintenance, plan, apply.
         let scope = Set(states.map(\.manifest))
         try store.withWriterLock(timeout: lockTimeout) {
+            let flags = try store.maintenanceFlags()
+            let overlay = DaemonOverlay.apply(
+                desired: states, health: health, maintenance: DaemonOverlay.maintenanceKeys(flags, in: states),
+                previousQuorum: previousQuorum)
+            previousQuorum = overlay.quorum
+            for (manifest, q) in overlay.quorumChanges {
+                let name = states.first { $0.manifest == manifest }?.services.first { $0.service.id == q.service }?.name
+                result.notifications.append(.quorum(
+                    gained: q.hasQuorum, service: q.service, serviceName: name, manifest: manifest,
+                    message: "healthy weight \(q.healthyWeight) \(q.hasQuorum ? "≥" : "<") \(q.threshold)"))
+            }
+            let firstPass = previousCauses == nil
+            let previous = previousCauses ?? overlay.causes.merging(seedCauses) { now, _ in now }
+            defer {
+                previousCauses = overlay.causes
+                previousOverrides = overlay.weightOverrides
+            }
+
+            var policy = PlanPolicy()
+            policy.weightOverrides = overlay.weightOverrides
             let planned = try reconciler.plan(overlay.desired, scope: scope, policy: policy)
             result.planSize = planned.plan.changes.count
             // Drift: what differs beyond the overrides just changed by health or maintenance.
@@ -169,7 +176,10 @@ public final class ReconcileEngine: @unchecked Sendable {
                 weightOverrides: overlay.weightOverrides
             ).filter { item in
                 guard item.field == "weight", let s = item.service, let r = item.realServer else { return true }
-                return !changedKeys.contains(ServiceRealServerKey(service: s, realServer: r))
+                if changedKeys.contains(ServiceRealServerKey(service: s, realServer: r)) { return false }
+                // A fresh daemon does not know the previous overrides: a weight that health or
+                // maintenance set (before a restart) and that nobody changed since is not drift.
+                return !(firstPass && setByOverride(s, r, live: item.live))
             }
             result.drift = drift
             if !drift.isEmpty && drift != lastDriftSignature {
@@ -214,6 +224,17 @@ public final class ReconcileEngine: @unchecked Sendable {
             }
         }
         return result
+    }
+
+    /// Whether the kernel's weight of `realServer` is the one a health or maintenance change last
+    /// set, according to the audit.
+    func setByOverride(_ service: VirtualService.ID, _ realServer: RealServer.ID, live: String?) -> Bool {
+        guard let last = try? store.lastSet(service: service, realServer: realServer),
+            last.origin == .health || last.origin == .maintenance,
+            let after = last.after, let value = try? JSONDecoder().decode(Change.Value.self, from: Data(after.utf8)),
+            case .realServer(let rs) = value
+        else { return false }
+        return live == "\(rs.weight)"
     }
 
     /// Splits a plan into declared changes (with all bookkeeping), health-driven and
