@@ -21,6 +21,10 @@ import UnixSignals
 ///   listens for SIGHUP.
 /// - Metrics: ``MetricsServer`` on the configured address.
 ///
+/// Notifications go out on a change of state only; the last state reported per subject is kept
+/// in the store (``Store/notifyStates()``), so a restarted daemon neither repeats an alert nor
+/// misses a quorum regained while it was down.
+///
 /// Shutdown runs in reverse order: reconcile first, metrics last.
 public final class Daemon: Sendable {
     public let config: DaemonConfig
@@ -109,6 +113,9 @@ public final class Daemon: Sendable {
                 "daemon.interval": "\(config.interval)", "daemon.allowExecChecks": "\(config.allowExecChecks)",
                 "daemon.metrics": "\(config.metricsAddress)", "store.path": "\(store.path)",
             ])
+        // What the watch service compares against: the store as it is now (else its first look
+        // would start a second pass for changes the startup pass already sees).
+        await shared.setSignature(try? storeSignature())
         try await group.run()
         await notifier.flush()
         logger.info("lvsctl daemon stopped")
