@@ -16,6 +16,10 @@ public final class Reconciler {
     public let kernel: any IPVSKernel
     /// The time, injected so that tests can move it.
     public var now: @Sendable () -> Date
+    /// Whether ``apply(_:revisions:origin:author:recordEmptyRun:verifyFingerprint:)`` holds back
+    /// SIGTERM, SIGINT and SIGHUP until its writes are audited (``TerminationSignals``). The
+    /// `lvsctl` CLI turns it on; the daemon handles those signals itself.
+    nonisolated(unsafe) public static var holdTerminationSignals = false
 
     public init(store: Store, kernel: any IPVSKernel, now: @escaping @Sendable () -> Date = { Date() }) {
         self.store = store
@@ -117,6 +121,18 @@ public final class Reconciler {
         if plan.changes.isEmpty && !plan.hasBookkeeping && !recordEmptyRun {
             return Outcome(run: nil, report: ApplyReport(), audit: [])
         }
+        if Self.holdTerminationSignals {
+            return try TerminationSignals.deferring {
+                try record(plan, revisions: revisions, origin: origin, author: author, verifyFingerprint: verifyFingerprint)
+            }
+        }
+        return try record(plan, revisions: revisions, origin: origin, author: author, verifyFingerprint: verifyFingerprint)
+    }
+
+    /// The apply itself: a run, the kernel writes, one audit row each, the bookkeeping.
+    private func record(
+        _ plan: Plan, revisions: [String: Revision], origin: ChangeOrigin, author: String, verifyFingerprint: Bool
+    ) throws -> Outcome {
         let manifests = Set(plan.changes.map(\.manifest)).union(revisions.keys)
         let runManifest = manifests.count == 1 ? manifests.first : nil
         let run = try store.beginRun(
