@@ -26,6 +26,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         // ① Vocabulary: services, real servers, addresses, the IPVS table. Pure, stdlib only.
@@ -78,10 +79,15 @@ let package = Package(
         .target(name: "LVSSocket", dependencies: ["LVSModel"], swiftSettings: strictness),
 
         // Health checks (tcp, http, https, exec) with keepalived's semantics, and the pure
-        // overlay of health state onto desired weights.
+        // overlay of health state onto desired weights. https goes through SwiftNIO + NIOSSL
+        // (BoringSSL): URLSession on Linux cannot skip certificate verification.
         .target(
             name: "LVSHealth",
-            dependencies: ["LVSModel", "LVSSocket", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "LVSModel", "LVSSocket", .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
             swiftSettings: strictness),
 
         // Notifications on state change: exec hook, HTTP webhook, SMTP mail.
@@ -159,7 +165,7 @@ let package = Package(
             name: "LVSDaemonTests",
             dependencies: [
                 "LVSDaemon", "LVSReconciler", "LVSStore", "LVSPlan", "LVSKernel", "LVSManifest", "LVSModel",
-                "LVSHealth", "LVSNotify",
+                "LVSHealth", "LVSNotify", .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictness),
         .testTarget(

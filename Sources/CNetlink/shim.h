@@ -47,12 +47,15 @@ static inline int lvs_set_timeouts(int fd, long sec, long usec) {
 }
 
 /* send(2) / recv(2) returning the count or -errno. */
+/* Both retry when a signal interrupts them: the daemon's SIGTERM/SIGHUP handlers must not fail a write. */
 static inline long lvs_send(int fd, const void *buf, unsigned long len) {
-    long n = send(fd, buf, len, 0);
+    long n;
+    do { n = send(fd, buf, len, 0); } while (n < 0 && errno == EINTR);
     return n < 0 ? -errno : n;
 }
 static inline long lvs_recv(int fd, void *buf, unsigned long len, int dontwait) {
-    long n = recv(fd, buf, len, MSG_TRUNC | (dontwait ? MSG_DONTWAIT : 0));
+    long n;
+    do { n = recv(fd, buf, len, MSG_TRUNC | (dontwait ? MSG_DONTWAIT : 0)); } while (n < 0 && errno == EINTR);
     return n < 0 ? -errno : n;
 }
 

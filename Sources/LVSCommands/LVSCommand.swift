@@ -1,4 +1,5 @@
 import ArgumentParser
+import LVSReconciler
 
 /// The `lvsctl` command tree.
 public struct LVSCommand: ParsableCommand {
@@ -17,6 +18,8 @@ public struct LVSCommand: ParsableCommand {
 extension LVSCommand {
     /// Entry point for the `lvsctl` executable.
     public static func run() {
+        // A kill -TERM or Ctrl-C during an apply waits until its kernel writes are audited.
+        Reconciler.holdTerminationSignals = true
         main()
     }
 }

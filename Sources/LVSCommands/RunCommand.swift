@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import LVSDaemon
 import LVSKernel
+import LVSReconciler
 import LVSStore
 import Logging
 
@@ -58,6 +59,8 @@ extension LVSCommand {
                 }
                 var logger = Logger(label: "lvsctl.daemon")
                 logger.logLevel = level
+                // The daemon handles SIGTERM itself: it finishes the pass in progress, then stops.
+                Reconciler.holdTerminationSignals = false
                 let store = try global.openStore()
                 let kernel = try global.openKernel()
                 let daemon = try Daemon(config: cfg, store: store, kernel: kernel, logger: logger)

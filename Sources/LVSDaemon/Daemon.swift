@@ -21,6 +21,10 @@ import UnixSignals
 ///   listens for SIGHUP.
 /// - Metrics: ``MetricsServer`` on the configured address.
 ///
+/// Notifications go out on a change of state only; the last state reported per subject is kept
+/// in the store (``Store/notifyStates()``), so a restarted daemon neither repeats an alert nor
+/// misses a quorum regained while it was down.
+///
 /// Shutdown runs in reverse order: reconcile first, metrics last.
 public final class Daemon: Sendable {
     public let config: DaemonConfig
@@ -51,14 +55,43 @@ public final class Daemon: Sendable {
             config: HealthCheckerConfig(allowExec: config.allowExecChecks, maxConcurrentProbes: config.maxConcurrentProbes),
             prober: prober, logger: logger)
         monitor = HealthMonitor(checker: checker, store: store, restored: restored, logger: logger)
+        // The notifier starts from what was last reported (persisted by `send`), so a restart does
+        // not alert again for an unchanged state; health records fill in servers never reported.
         var initial: [String: String] = [:]
         for (key, state) in restored { initial["REALSERVER \(key)"] = state == .up ? "UP" : "DOWN" }
+        let reported = try store.notifyStates()
+        initial.merge(reported) { _, last in last }
         notifier = Notifier(sinks: sinks ?? config.notify.makeSinks(), initialStates: initial, logger: logger)
         let e = ReconcileEngine(
             store: store, kernel: kernel, allowExecChecks: config.allowExecChecks,
             lockTimeout: .milliseconds(Int64(config.lockTimeout * 1000)), logger: logger)
+        e.restoreQuorum(Self.reportedQuorum(reported))
         engine = SerialEngine(e)
         metrics = DaemonMetrics()
+    }
+
+    /// The quorum of each service as last reported (`SERVICE tcp/10.0.0.1:80` → `QUORUM_LOST`), so the
+    /// first pass after a restart compares against it: a quorum regained while the daemon was down
+    /// is reported, and one still lost is not reported again.
+    static func reportedQuorum(_ states: [String: String]) -> [VirtualService.ID: Bool] {
+        var out: [VirtualService.ID: Bool] = [:]
+        for (subject, state) in states where subject.hasPrefix("SERVICE ") {
+            guard let id = VirtualService.ID(String(subject.dropFirst("SERVICE ".count))) else { continue }
+            if state == LVSNotify.Notification.Kind.quorumLost.state { out[id] = false }
+            if state == LVSNotify.Notification.Kind.quorumGained.state { out[id] = true }
+        }
+        return out
+    }
+
+    /// Sends a notification; a state change that was sent is persisted, so that the next daemon
+    /// starts from it.
+    func send(_ n: LVSNotify.Notification) async {
+        guard await notifier.notify(n), n.kind.isStateChange else { return }
+        do {
+            try store.setNotifyState(subject: n.subject, state: n.state)
+        } catch {
+            logger.error("cannot save the notification state", metadata: ["notify.subject": "\(n.subject)", "error": "\(error)"])
+        }
     }
 
     /// Runs until SIGTERM or SIGINT (or until the surrounding task is cancelled).
@@ -80,6 +113,9 @@ public final class Daemon: Sendable {
                 "daemon.interval": "\(config.interval)", "daemon.allowExecChecks": "\(config.allowExecChecks)",
                 "daemon.metrics": "\(config.metricsAddress)", "store.path": "\(store.path)",
             ])
+        // What the watch service compares against: the store as it is now (else its first look
+        // would start a second pass for changes the startup pass already sees).
+        await shared.setSignature(try? storeSignature())
         try await group.run()
         await notifier.flush()
         logger.info("lvsctl daemon stopped")
@@ -110,14 +146,14 @@ public final class Daemon: Sendable {
         } catch {
             failed = true
             logger.error("reconcile pass failed", metadata: ["reconcile.id": "\(id)", "error": "\(error)"])
-            await notifier.notify(LVSNotify.Notification(kind: .applyFailed, message: "reconcile pass failed: \(error)"))
+            await send(LVSNotify.Notification(kind: .applyFailed, message: "reconcile pass failed: \(error)"))
         }
         let elapsed = clock.now - start
         metrics.record(result, failed: failed, duration: elapsed, at: Date())
         if let result {
             await shared.setServiceManifests(result.serviceManifests)
             await monitor.update(targets: result.targets)
-            for n in result.notifications { await notifier.notify(n) }
+            for n in result.notifications { await send(n) }
             logger.info(
                 "reconcile pass \(failed ? "failed" : "done")",
                 metadata: [
@@ -144,7 +180,7 @@ public final class Daemon: Sendable {
         guard !transitions.isEmpty else { return }
         let manifests = await shared.serviceManifests()
         for t in transitions {
-            await notifier.notify(.realServer(
+            await send(.realServer(
                 up: t.to == .up, service: t.key.service, realServer: t.key.realServer, serviceName: t.serviceName,
                 manifest: manifests[t.key.service], message: t.message))
         }

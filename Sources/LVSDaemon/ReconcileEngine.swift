@@ -97,10 +97,23 @@ public final class ReconcileEngine: @unchecked Sendable {
         return try store.latestRevision(manifest: manifest)
     }
 
+    /// Seeds the quorum the first pass compares against (what the daemon last reported before a
+    /// restart); ignored once a pass has run.
+    public func restoreQuorum(_ quorum: [VirtualService.ID: Bool]) {
+        if previousQuorum.isEmpty { previousQuorum = quorum }
+    }
+
     /// Runs one pass with the given health states.
     /// - Throws: ``PassError`` when the plan is refused or the kernel rejects a change.
     @discardableResult
     public func pass(health: [HealthKey: HealthState], reconcileID: String = ReconcileEngine.newID()) throws -> PassResult {
+        // The whole pass holds the writer lock: the applied revisions, maintenance flags and drains
+        // it reads are the ones it applies against. (Reading the revisions before taking the lock
+        // let an `lvsctl apply` finish in between, and the pass then undid it.)
+        try store.withWriterLock(timeout: lockTimeout) { try lockedPass(health: health, reconcileID: reconcileID) }
+    }
+
+    private func lockedPass(health: [HealthKey: HealthState], reconcileID: String) throws -> PassResult {
         var result = PassResult(reconcileID: reconcileID)
         var log = logger
         log[metadataKey: "reconcile.id"] = "\(reconcileID)"
@@ -135,7 +148,8 @@ public final class ReconcileEngine: @unchecked Sendable {
         result.manifests = states.map(\.manifest)
         guard !states.isEmpty else { return result }
 
-        // 2. Overlay health and maintenance.
+        // 2. Overlay health and maintenance, plan, apply.
+        let scope = Set(states.map(\.manifest))
         let flags = try store.maintenanceFlags()
         let overlay = DaemonOverlay.apply(
             desired: states, health: health, maintenance: DaemonOverlay.maintenanceKeys(flags, in: states),
@@ -147,73 +161,92 @@ public final class ReconcileEngine: @unchecked Sendable {
                 gained: q.hasQuorum, service: q.service, serviceName: name, manifest: manifest,
                 message: "healthy weight \(q.healthyWeight) \(q.hasQuorum ? "≥" : "<") \(q.threshold)"))
         }
+        let firstPass = previousCauses == nil
         let previous = previousCauses ?? overlay.causes.merging(seedCauses) { now, _ in now }
         defer {
             previousCauses = overlay.causes
             previousOverrides = overlay.weightOverrides
         }
 
-        // 3. Plan and apply under the writer lock.
         var policy = PlanPolicy()
         policy.weightOverrides = overlay.weightOverrides
-        let scope = Set(states.map(\.manifest))
-        try store.withWriterLock(timeout: lockTimeout) {
-            let planned = try reconciler.plan(overlay.desired, scope: scope, policy: policy)
-            result.planSize = planned.plan.changes.count
-            // Drift: what differs beyond the overrides just changed by health or maintenance.
-            let changedKeys = Set(overlay.weightOverrides.keys).union(previousOverrides.keys).filter {
-                overlay.weightOverrides[$0] != previousOverrides[$0]
-            }
-            let drift = Drift.compute(
-                desired: overlay.desired, live: planned.live, owners: planned.owners,
-                weightOverrides: overlay.weightOverrides
-            ).filter { item in
-                guard item.field == "weight", let s = item.service, let r = item.realServer else { return true }
-                return !changedKeys.contains(ServiceRealServerKey(service: s, realServer: r))
-            }
-            result.drift = drift
-            if !drift.isEmpty && drift != lastDriftSignature {
-                result.notifications.append(LVSNotify.Notification(
-                    kind: .driftDetected, manifest: Set(drift.map(\.manifest)).sorted().joined(separator: ","),
-                    message: "\(drift.count) difference\(drift.count == 1 ? "" : "s") between the applied revisions and the kernel; "
-                        + "the daemon converges them: \(drift.prefix(3).map(\.description).joined(separator: "; "))"))
-            }
-            lastDriftSignature = drift
+        let planned = try reconciler.plan(overlay.desired, scope: scope, policy: policy)
+        result.planSize = planned.plan.changes.count
+        // Drift: what differs beyond the overrides just changed by health or maintenance.
+        let changedKeys = Set(overlay.weightOverrides.keys).union(previousOverrides.keys).filter {
+            overlay.weightOverrides[$0] != previousOverrides[$0]
+        }
+        let draining = Set(try store.drains().map { ServiceRealServerKey(service: $0.service, realServer: $0.realServer) })
+        let causeChanged = Set(overlay.causes.keys).union(previous.keys).filter { overlay.causes[$0] != previous[$0] }
+        let drift = Drift.compute(
+            desired: overlay.desired, live: planned.live, owners: planned.owners,
+            weightOverrides: overlay.weightOverrides
+        ).filter { item in
+            guard let s = item.service, let r = item.realServer else { return true }
+            let key = ServiceRealServerKey(service: s, realServer: r)
+            // What health or maintenance changes in this pass (a weight, the sorry server in or
+            // out) is not drift, nor is a real server being drained (weight 0 until its
+            // connections end: a removed server, or the sorry server after quorum came back).
+            if causeChanged.contains(key) || (item.kind == .unexpected && draining.contains(key)) { return false }
+            guard item.field == "weight" else { return true }
+            if changedKeys.contains(key) { return false }
+            // A fresh daemon does not know the previous overrides: a weight that health or
+            // maintenance set (before a restart) and that nobody changed since is not drift.
+            return !(firstPass && setByOverride(s, r, live: item.live))
+        }
+        result.drift = drift
+        if !drift.isEmpty && drift != lastDriftSignature {
+            result.notifications.append(LVSNotify.Notification(
+                kind: .driftDetected, manifest: Set(drift.map(\.manifest)).sorted().joined(separator: ","),
+                message: "\(drift.count) difference\(drift.count == 1 ? "" : "s") between the applied revisions and the kernel; "
+                    + "the daemon converges them: \(drift.prefix(3).map(\.description).joined(separator: "; "))"))
+        }
+        lastDriftSignature = drift
 
-            guard planned.plan.isApplyable else {
-                let why = planned.plan.violations.map(\.description).joined(separator: "; ")
-                result.error = "the plan was refused: \(why)"
-                log.error("reconcile refused by a safety guard", metadata: ["reconcile.violations": "\(why)"])
-                result.notifications.append(LVSNotify.Notification(
-                    kind: .applyFailed, manifest: scope.sorted().joined(separator: ","), message: result.error ?? why))
-                throw PassError(description: result.error ?? why, result: result)
-            }
+        guard planned.plan.isApplyable else {
+            let why = planned.plan.violations.map(\.description).joined(separator: "; ")
+            result.error = "the plan was refused: \(why)"
+            log.error("reconcile refused by a safety guard", metadata: ["reconcile.violations": "\(why)"])
+            result.notifications.append(LVSNotify.Notification(
+                kind: .applyFailed, manifest: scope.sorted().joined(separator: ","), message: result.error ?? why))
+            throw PassError(description: result.error ?? why, result: result)
+        }
 
-            let (declared, health, maintenance) = split(planned.plan, now: overlay.causes, previous: previous)
-            for (plan, origin) in [(declared, ChangeOrigin.daemon), (health, .health), (maintenance, .maintenance)] {
-                let touched = Set(plan.changes.map(\.manifest))
-                let revs = origin == .daemon ? revisions : revisions.filter { touched.contains($0.key) }
-                do {
-                    let outcome = try reconciler.apply(
-                        plan, revisions: revs, origin: origin, author: author, verifyFingerprint: false)
-                    result.kernelWrites += outcome.report.writes
-                    if outcome.auditRows > 0 { result.auditRows[origin, default: 0] += outcome.auditRows }
-                    for c in plan.changes {
-                        log.info(
-                            "applied change",
-                            metadata: ["reconcile.origin": "\(origin.rawValue)", "change": "\(c.summary)"])
-                    }
-                } catch {
-                    result.error = "applying \(origin.rawValue) changes failed: \(error)"
-                    log.error("apply failed", metadata: ["reconcile.origin": "\(origin.rawValue)", "error": "\(error)"])
-                    result.notifications.append(LVSNotify.Notification(
-                        kind: .applyFailed, manifest: touched.sorted().joined(separator: ","),
-                        message: result.error ?? "\(error)"))
-                    throw PassError(description: result.error ?? "\(error)", result: result)
+        let (declared, health, maintenance) = split(planned.plan, now: overlay.causes, previous: previous)
+        for (plan, origin) in [(declared, ChangeOrigin.daemon), (health, .health), (maintenance, .maintenance)] {
+            let touched = Set(plan.changes.map(\.manifest))
+            let revs = origin == .daemon ? revisions : revisions.filter { touched.contains($0.key) }
+            do {
+                let outcome = try reconciler.apply(
+                    plan, revisions: revs, origin: origin, author: author, verifyFingerprint: false)
+                result.kernelWrites += outcome.report.writes
+                if outcome.auditRows > 0 { result.auditRows[origin, default: 0] += outcome.auditRows }
+                for c in plan.changes {
+                    log.info(
+                        "applied change",
+                        metadata: ["reconcile.origin": "\(origin.rawValue)", "change": "\(c.summary)"])
                 }
+            } catch {
+                result.error = "applying \(origin.rawValue) changes failed: \(error)"
+                log.error("apply failed", metadata: ["reconcile.origin": "\(origin.rawValue)", "error": "\(error)"])
+                result.notifications.append(LVSNotify.Notification(
+                    kind: .applyFailed, manifest: touched.sorted().joined(separator: ","),
+                    message: result.error ?? "\(error)"))
+                throw PassError(description: result.error ?? "\(error)", result: result)
             }
         }
         return result
+    }
+
+    /// Whether the kernel's weight of `realServer` is the one a health or maintenance change last
+    /// set, according to the audit.
+    func setByOverride(_ service: VirtualService.ID, _ realServer: RealServer.ID, live: String?) -> Bool {
+        guard let last = try? store.lastSet(service: service, realServer: realServer),
+            last.origin == .health || last.origin == .maintenance,
+            let after = last.after, let value = try? JSONDecoder().decode(Change.Value.self, from: Data(after.utf8)),
+            case .realServer(let rs) = value
+        else { return false }
+        return live == "\(rs.weight)"
     }
 
     /// Splits a plan into declared changes (with all bookkeeping), health-driven and

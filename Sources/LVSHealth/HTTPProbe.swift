@@ -23,62 +23,28 @@ public enum HTTPProbe {
     }
 
     static func runBlocking(address: IPAddress, port: UInt16, check: HealthCheck) -> ProbeResult {
-        let path = normalizedPath(check.path)
-        let request =
-            "GET \(path) HTTP/1.1\r\n"
-            + "Host: \(hostHeader(address: address, port: port, check: check, defaultPort: 80))\r\n"
-            + "User-Agent: lvsctl-health\r\n"
-            + "Accept: */*\r\n"
-            + "Connection: close\r\n\r\n"
+        let request = request(address: address, port: port, check: check, defaultPort: 80)
         do {
             let sock = try BlockingSocket.connect(to: address, port: port, timeout: check.connectTimeout)
             try sock.send(Array(request.utf8))
-            var reader = HTTPResponseReader()
-            while !reader.headersComplete {
+            var judge = HTTPResponseJudge(check: check)
+            while true {
                 let chunk = try sock.receive()
-                if chunk.isEmpty { return .failure(reader.buffer.isEmpty ? "connection closed before a response" : "connection closed inside the response headers") }
-                reader.buffer += chunk
-                if reader.buffer.count > 65536 && !reader.headersComplete { return .failure("response headers larger than 64 KiB") }
-            }
-            let head: HTTPResponseReader.Head
-            switch reader.parseHead() {
-            case .success(let h): head = h
-            case .failure(let e): return .failure(e.message)
-            }
-            if let bad = statusFailure(head.status, check.statusCodes) { return bad }
-            guard let expected = check.digest, !expected.isEmpty else { return .success }
-            var body = reader.bodyStart
-            func more() throws(BlockingSocket.Failure) -> Bool {
-                let chunk = try sock.receive()
-                if chunk.isEmpty { return false }
-                body += chunk
-                return true
-            }
-            if head.chunked {
-                while true {
-                    switch decodeChunked(body) {
-                    case .complete(let decoded): return digestResult(decoded, expected)
-                    case .invalid: return .failure("invalid chunked encoding")
-                    case .needMore:
-                        if body.count > maxBodyBytes + 65536 { return .failure("body larger than \(maxBodyBytes >> 20) MiB") }
-                        if try !more() { return .failure("connection closed inside a chunked body") }
-                    }
-                }
-            } else if let length = head.contentLength {
-                if length > maxBodyBytes { return .failure("body larger than \(maxBodyBytes >> 20) MiB") }
-                while body.count < length {
-                    if try !more() { return .failure("connection closed after \(body.count) of \(length) body bytes") }
-                }
-                return digestResult(Array(body.prefix(length)), expected)
-            } else {
-                while try more() {
-                    if body.count > maxBodyBytes { return .failure("body larger than \(maxBodyBytes >> 20) MiB") }
-                }
-                return digestResult(body, expected)
+                if chunk.isEmpty { return judge.end() }
+                if let verdict = judge.feed(chunk) { return verdict }
             }
         } catch {
             return .failure(error.description)
         }
+    }
+
+    /// The request a probe sends: GET with keepalive's headers, `Connection: close`.
+    static func request(address: IPAddress, port: UInt16, check: HealthCheck, defaultPort: UInt16) -> String {
+        "GET \(normalizedPath(check.path)) HTTP/1.1\r\n"
+            + "Host: \(hostHeader(address: address, port: port, check: check, defaultPort: defaultPort))\r\n"
+            + "User-Agent: lvsctl-health\r\n"
+            + "Accept: */*\r\n"
+            + "Connection: close\r\n\r\n"
     }
 
     static func normalizedPath(_ path: String?) -> String {
@@ -134,6 +100,70 @@ public enum HTTPProbe {
             j += 1
         }
         return nil
+    }
+}
+
+/// Judges a response as its bytes arrive, for HTTP and HTTPS probes alike: the status code
+/// against `statusCodes`, then, when a `digest` is wanted, the MD5 of the body (by
+/// Content-Length, chunked encoding, or up to the end of the connection).
+struct HTTPResponseJudge {
+    let check: HealthCheck
+    private var reader = HTTPResponseReader()
+    private var head: HTTPResponseReader.Head?
+    private var body: [UInt8] = []
+
+    init(check: HealthCheck) { self.check = check }
+
+    /// Takes the next bytes; returns the verdict as soon as it is known, else nil.
+    mutating func feed(_ bytes: [UInt8]) -> ProbeResult? {
+        if let head {
+            body += bytes
+            return bodyVerdict(head, closed: false)
+        }
+        reader.buffer += bytes
+        guard reader.headersComplete else {
+            return reader.buffer.count > 65536 ? .failure("response headers larger than 64 KiB") : nil
+        }
+        let parsed: HTTPResponseReader.Head
+        switch reader.parseHead() {
+        case .failure(let e): return .failure(e.message)
+        case .success(let h): parsed = h
+        }
+        if let bad = HTTPProbe.statusFailure(parsed.status, check.statusCodes) { return bad }
+        guard let expected = check.digest, !expected.isEmpty else { return .success }
+        head = parsed
+        body = reader.bodyStart
+        return bodyVerdict(parsed, closed: false)
+    }
+
+    /// The connection ended: the verdict on what arrived.
+    func end() -> ProbeResult {
+        guard let head else {
+            return .failure(reader.buffer.isEmpty ? "connection closed before a response" : "connection closed inside the response headers")
+        }
+        return bodyVerdict(head, closed: true) ?? .failure("connection closed")
+    }
+
+    /// The digest verdict once the body is complete; nil while more is expected.
+    private func bodyVerdict(_ head: HTTPResponseReader.Head, closed: Bool) -> ProbeResult? {
+        let expected = check.digest ?? ""
+        let max = HTTPProbe.maxBodyBytes
+        if head.chunked {
+            switch HTTPProbe.decodeChunked(body) {
+            case .complete(let decoded): return HTTPProbe.digestResult(decoded, expected)
+            case .invalid: return .failure("invalid chunked encoding")
+            case .needMore:
+                if closed { return .failure("connection closed inside a chunked body") }
+                return body.count > max + 65536 ? .failure("body larger than \(max >> 20) MiB") : nil
+            }
+        }
+        if let length = head.contentLength {
+            if length > max { return .failure("body larger than \(max >> 20) MiB") }
+            if body.count >= length { return HTTPProbe.digestResult(Array(body.prefix(length)), expected) }
+            return closed ? .failure("connection closed after \(body.count) of \(length) body bytes") : nil
+        }
+        if body.count > max { return .failure("body larger than \(max >> 20) MiB") }
+        return closed ? HTTPProbe.digestResult(body, expected) : nil
     }
 }
 

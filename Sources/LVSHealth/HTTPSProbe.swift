@@ -1,134 +1,152 @@
-import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import LVSModel
 import LVSSocket
+import NIOCore
+import NIOPosix
+import NIOSSL
 
-/// `SSL_GET`: an HTTPS GET through URLSession (libcurl on Linux), with certificate verification on.
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// `SSL_GET`: an HTTPS GET over SwiftNIO and NIOSSL (BoringSSL), judged like ``HTTPProbe``.
 ///
-/// What URLSession on Linux can and cannot do, checked against swift-corelibs-foundation and by
-/// the tests in `HTTPSProbeTests`:
-/// - Certificate verification against the system CA bundle: yes, always on.
-/// - Redirects not followed: yes, the task delegate declines them, so a 302 is judged as a 302.
-/// - A hard timeout: yes, the task is cancelled when `connectTimeout` passes.
-/// - Skipping verification: **no**. swift-corelibs-foundation never hands a server-trust
-///   challenge to the delegate and only honours an "insecure" switch on Android, so a check
-///   with `insecureSkipVerify: true` fails with an explanation instead of silently verifying.
-/// - `Host` header (`virtualhost`): sent as given, but TLS SNI and certificate name checking
-///   use the URL host, which is the real server's IP address; so the certificate must name
-///   the IP address for verification to pass.
+/// - Certificate verification is **on** by default: the chain must lead to a root in the
+///   system's trust store, and the certificate must name the real server's IP address (an IP
+///   SAN), or the check's `host` when one is given.
+/// - `insecureSkipVerify: true` turns verification off: keepalived's `SSL_GET` never verifies,
+///   so imported checks carry it explicitly.
+/// - `host` (keepalived's `virtualhost`) is sent as the `Host` header and as TLS SNI, and is
+///   the name the certificate is checked against; an IP address is never sent as SNI.
+/// - No redirects are followed; one hard deadline (`connectTimeout`) covers connect, handshake,
+///   request and response.
+///
+/// Written over NIO rather than URLSession because URLSession on Linux cannot skip
+/// verification (swift-corelibs-foundation never hands a server-trust challenge to a delegate).
 public enum HTTPSProbe {
-    /// The failure text for a check asking to skip certificate verification.
-    public static let insecureUnsupported =
-        "insecureSkipVerify is not supported on Linux: URLSession cannot skip certificate verification; "
-        + "use a certificate that names the real server's IP address, or an http or tcp check"
-
     public static func run(address: IPAddress, port: UInt16, check: HealthCheck) async -> ProbeResult {
-        if check.insecureSkipVerify { return .failure(insecureUnsupported) }
-        let hostPart = address.family == .ipv6 ? "[\(address)]" : "\(address)"
-        let path = HTTPProbe.normalizedPath(check.path)
-        guard let url = URL(string: "https://\(hostPart):\(port)\(path)") else {
-            return .failure("invalid URL for path \(path)")
+        await run(address: address, port: port, check: check, trustedCAFile: nil)
+    }
+
+    /// - Parameter trustedCAFile: a PEM file of roots to verify against instead of the system's
+    ///   (tests trust their own certificate).
+    static func run(address: IPAddress, port: UInt16, check: HealthCheck, trustedCAFile: String?) async -> ProbeResult {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.certificateVerification = check.insecureSkipVerify ? .none : .fullVerification
+        tls.trustRoots = trustedCAFile.map { .file($0) } ?? .default
+        let context: NIOSSLContext
+        do {
+            context = try NIOSSLContext(configuration: tls)
+        } catch {
+            return .failure("TLS setup failed: \(error)")
         }
-        var request = URLRequest(url: url)
-        request.httpMethod = "GET"
-        // URLSession on Linux turns sub-second timeouts into an immediate timeout, so its own
-        // timeouts are set loosely and the hard deadline is the timer below.
-        let looseTimeout = (max(check.connectTimeout, 0) + 1).rounded(.up)
-        request.timeoutInterval = looseTimeout
-        if let host = check.host, !host.isEmpty { request.setValue(host, forHTTPHeaderField: "Host") }
-        request.setValue("lvsctl-health", forHTTPHeaderField: "User-Agent")
-
-        let config = URLSessionConfiguration.ephemeral
-        config.timeoutIntervalForRequest = looseTimeout
-        config.timeoutIntervalForResource = looseTimeout
-        config.httpShouldSetCookies = false
-        config.urlCache = nil
-        let delegate = NoRedirectDelegate()
-        let session = URLSession(configuration: config, delegate: delegate, delegateQueue: nil)
-        defer { session.invalidateAndCancel() }
-
+        let host = check.host.flatMap { $0.isEmpty || IPAddress($0) != nil ? nil : $0 }
+        let socketAddress: SocketAddress
+        do {
+            socketAddress = try SocketAddress(ipAddress: "\(address)", port: Int(port))
+        } catch {
+            return .failure("invalid address \(address): \(error)")
+        }
+        let request = HTTPProbe.request(address: address, port: port, check: check, defaultPort: 443)
         let timeout = check.connectTimeout
-        let outcome: Outcome = await withCheckedContinuation { continuation in
-            let once = ResumeOnce(continuation)
-            let task = session.dataTask(with: request) { data, response, error in
-                if let error {
-                    once.resume(.error(error as NSError))
-                } else if let http = response as? HTTPURLResponse {
-                    once.resume(.response(http.statusCode, data ?? Data()))
-                } else {
-                    once.resume(.error(NSError(domain: "lvsctl", code: 0, userInfo: [NSLocalizedDescriptionKey: "no HTTP response"])))
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        let exchange = Exchange(loop: loop, check: check)
+        let deadline = loop.scheduleTask(in: .nanoseconds(Int64(max(timeout, 0) * 1e9))) {
+            exchange.finish(.failure("timeout after \(formatSeconds(timeout)) s"))
+        }
+        ClientBootstrap(group: loop)
+            .connectTimeout(.nanoseconds(Int64(max(timeout, 0) * 1e9)))
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let ssl = try NIOSSLClientHandler(context: context, serverHostname: host)
+                    try channel.pipeline.syncOperations.addHandler(ssl)
+                    try channel.pipeline.syncOperations.addHandler(ResponseHandler(exchange: exchange))
                 }
             }
-            task.resume()
-            afterDelay(timeout) {
-                once.resume(.timedOut)
-                task.cancel()
+            .connect(to: socketAddress)
+            .whenComplete { result in
+                switch result {
+                case .success(let channel):
+                    exchange.attach(channel)
+                    channel.writeAndFlush(ByteBuffer(string: request), promise: nil)
+                case .failure(let error):
+                    exchange.finish(.failure(describe(error, timeout: timeout)))
+                }
             }
-        }
-        switch outcome {
-        case .timedOut:
-            return .failure("timeout after \(formatSeconds(timeout)) s")
-        case .error(let e):
-            return .failure(describe(e, timeout: timeout))
-        case .response(let status, let body):
-            if let bad = HTTPProbe.statusFailure(status, check.statusCodes) { return bad }
-            if let expected = check.digest, !expected.isEmpty {
-                return HTTPProbe.digestResult(Array(body), expected)
-            }
-            return .success
-        }
+        let verdict = (try? await exchange.promise.futureResult.get()) ?? .failure("no verdict")
+        deadline.cancel()
+        return verdict
     }
 
-    static func describe(_ e: NSError, timeout: Double) -> String {
-        let text = e.localizedDescription
-        // libcurl reports TLS failures as URL error -1 with OpenSSL's message.
-        if text.contains("SSL") || text.contains("certificate") || text.contains("TLS") {
+    /// What failed, in the words of the other probes: `connect refused`, `timeout after 3 s`,
+    /// `TLS handshake failed: …`.
+    static func describe(_ error: any Error, timeout: Double) -> String {
+        if let e = error as? IOError, e.errnoCode == ECONNREFUSED { return "connect refused" }
+        if let e = error as? ChannelError, case .connectTimeout = e { return "timeout after \(formatSeconds(timeout)) s" }
+        if let e = error as? NIOSSLExtraError, e == .failedToValidateHostname {
+            return "TLS handshake failed: the certificate does not name this server (\(e))"
+        }
+        if let e = error as? NIOSSLError {
+            let text = "\(e)"
+            if text.contains("CERTIFICATE_VERIFY_FAILED") {
+                return "TLS handshake failed: certificate verification failed (\(text)); "
+                    + "use a certificate from a trusted CA that names the server, or set insecureSkipVerify"
+            }
             return "TLS handshake failed: \(text)"
         }
-        guard e.domain == NSURLErrorDomain else { return text }
-        switch e.code {
-        case NSURLErrorTimedOut: return "timeout after \(formatSeconds(timeout)) s"
-        case NSURLErrorCannotConnectToHost: return "connect refused"
-        case NSURLErrorSecureConnectionFailed, NSURLErrorServerCertificateUntrusted,
-            NSURLErrorServerCertificateHasBadDate, NSURLErrorServerCertificateHasUnknownRoot,
-            NSURLErrorServerCertificateNotYetValid, NSURLErrorClientCertificateRejected,
-            NSURLErrorClientCertificateRequired:
-            return "TLS handshake failed (URL error \(e.code)): \(text)"
-        default:
-            return "URL error \(e.code): \(text)"
+        if error is BoringSSLError { return "TLS handshake failed: \(error)" }
+        return "\(error)"
+    }
+
+    /// One probe's state, touched only on its event loop: the channel, the judge, the verdict.
+    final class Exchange: @unchecked Sendable {
+        let loop: any EventLoop
+        let promise: EventLoopPromise<ProbeResult>
+        var judge: HTTPResponseJudge
+        private var channel: (any Channel)?
+        private var done = false
+
+        init(loop: any EventLoop, check: HealthCheck) {
+            self.loop = loop
+            self.promise = loop.makePromise()
+            self.judge = HTTPResponseJudge(check: check)
+        }
+
+        func attach(_ channel: any Channel) {
+            loop.preconditionInEventLoop()
+            if done { channel.close(promise: nil) } else { self.channel = channel }
+        }
+
+        /// The first verdict wins; the connection is closed.
+        func finish(_ verdict: ProbeResult) {
+            loop.preconditionInEventLoop()
+            guard !done else { return }
+            done = true
+            channel?.close(promise: nil)
+            promise.succeed(verdict)
         }
     }
 
-    enum Outcome: Sendable {
-        case response(Int, Data)
-        case error(NSError)
-        case timedOut
-    }
+    /// Feeds decrypted bytes to the judge; a closed connection or an error ends the exchange.
+    final class ResponseHandler: ChannelInboundHandler, @unchecked Sendable {
+        typealias InboundIn = ByteBuffer
+        let exchange: Exchange
 
-    /// Resumes a continuation at most once (the task callback and the timer race).
-    final class ResumeOnce: @unchecked Sendable {
-        private let lock = NSLock()
-        private var continuation: CheckedContinuation<Outcome, Never>?
-        init(_ c: CheckedContinuation<Outcome, Never>) { continuation = c }
-        func resume(_ o: Outcome) {
-            lock.lock()
-            let c = continuation
-            continuation = nil
-            lock.unlock()
-            c?.resume(returning: o)
+        init(exchange: Exchange) { self.exchange = exchange }
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            var buffer = unwrapInboundIn(data)
+            let bytes = buffer.readBytes(length: buffer.readableBytes) ?? []
+            if let verdict = exchange.judge.feed(bytes) { exchange.finish(verdict) }
         }
-    }
 
-    /// Declines every redirect so the 3xx response itself is judged.
-    final class NoRedirectDelegate: NSObject, URLSessionTaskDelegate, @unchecked Sendable {
-        func urlSession(
-            _ session: URLSession, task: URLSessionTask,
-            willPerformHTTPRedirection response: HTTPURLResponse, newRequest request: URLRequest,
-            completionHandler: @escaping @Sendable (URLRequest?) -> Void
-        ) {
-            completionHandler(nil)
+        func channelInactive(context: ChannelHandlerContext) {
+            exchange.finish(exchange.judge.end())
+        }
+
+        func errorCaught(context: ChannelHandlerContext, error: any Error) {
+            // A server that closes without close_notify after a complete response is common.
+            if let e = error as? NIOSSLError, case .uncleanShutdown = e { return }
+            exchange.finish(.failure(HTTPSProbe.describe(error, timeout: 0)))
         }
     }
 }

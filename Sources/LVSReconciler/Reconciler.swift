@@ -18,6 +18,10 @@ public final class Reconciler {
     public var now: @Sendable () -> Date
     /// Called at the end of each step of an apply with the step's name (profiling; see `LVSCTL_TRACE`).
     public var trace: (String) -> Void = { _ in }
+    /// Whether ``apply(_:revisions:origin:author:recordEmptyRun:verifyFingerprint:)`` holds back
+    /// SIGTERM, SIGINT and SIGHUP until its writes are audited (``TerminationSignals``). The
+    /// `lvsctl` CLI turns it on; the daemon handles those signals itself.
+    nonisolated(unsafe) public static var holdTerminationSignals = false
 
     public init(store: Store, kernel: any IPVSKernel, now: @escaping @Sendable () -> Date = { Date() }) {
         self.store = store
@@ -131,6 +135,18 @@ public final class Reconciler {
         if plan.changes.isEmpty && !plan.hasBookkeeping && !recordEmptyRun {
             return Outcome(run: nil, report: ApplyReport(), auditRows: 0)
         }
+        if Self.holdTerminationSignals {
+            return try TerminationSignals.deferring {
+                try record(plan, revisions: revisions, origin: origin, author: author, verifyFingerprint: verifyFingerprint)
+            }
+        }
+        return try record(plan, revisions: revisions, origin: origin, author: author, verifyFingerprint: verifyFingerprint)
+    }
+
+    /// The apply itself: a run, the kernel writes, one audit row each, the bookkeeping.
+    private func record(
+        _ plan: Plan, revisions: [String: Revision], origin: ChangeOrigin, author: String, verifyFingerprint: Bool
+    ) throws -> Outcome {
         let manifests = Set(plan.changes.map(\.manifest)).union(revisions.keys)
         let runManifest = manifests.count == 1 ? manifests.first : nil
         let run = try store.beginRun(

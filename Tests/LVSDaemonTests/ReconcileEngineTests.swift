@@ -132,6 +132,60 @@ import Testing
         #expect(env.weight(Self.rs1) == 3 && env.weight(Self.rs2) == 1)
     }
 
+    /// `lvsctl drain SERVICE` from the CLI (a fresh engine) while the daemon's engine runs: the
+    /// daemon's next pass sees no drift, and neither does the one after `undrain`.
+    @Test(arguments: [false, true])
+    func cliDrainOfAWholeServiceIsNotDriftForTheDaemon(sorry: Bool) throws {
+        var state = Self.desired(inhibit: true)
+        if sorry { state.services[0].sorryServer = RealServer(id: RealServer.ID(address: IPAddress("10.0.0.13")!, port: 80), weight: 1) }
+        let env = try setUp(state)
+        defer { try? FileManager.default.removeItem(at: env.dir) }
+        #expect(try env.engine.pass(health: [:]).drift.isEmpty)
+
+        try env.store.setMaintenance(MaintenanceFlag(service: Self.vip, author: "op", since: Date()))
+        let cli = ReconcileEngine(store: env.store, kernel: env.kernel, allowExecChecks: true)
+        let drained = try cli.pass(health: [:])
+        #expect(drained.auditRows[.maintenance] == 2, "\(drained.auditRows)")
+        let daemonAfterDrain = try env.engine.pass(health: [:])
+        #expect(daemonAfterDrain.drift.isEmpty, "\(daemonAfterDrain.drift)")
+        #expect(daemonAfterDrain.kernelWrites == 0)
+        #expect(daemonAfterDrain.notifications.map(\.kind) == [.quorumLost])
+
+        try env.store.clearMaintenance(service: Self.vip)
+        let undo = ReconcileEngine(store: env.store, kernel: env.kernel, allowExecChecks: true)
+        undo.seedCauses = [
+            ServiceRealServerKey(service: Self.vip, realServer: Self.rs1): .maintenance,
+            ServiceRealServerKey(service: Self.vip, realServer: Self.rs2): .maintenance,
+        ]
+        _ = try undo.pass(health: [:])
+        let daemonAfterUndrain = try env.engine.pass(health: [:])
+        #expect(daemonAfterUndrain.drift.isEmpty, "\(daemonAfterUndrain.drift)")
+        #expect(daemonAfterUndrain.notifications.map(\.kind) == [.quorumGained])
+        #expect(env.weight(Self.rs1) == 3 && env.weight(Self.rs2) == 1)
+    }
+
+    /// Every server down brings the sorry server in; both back take it out (drained): neither
+    /// pass reports drift, and quorum lost and gained are reported once each.
+    @Test func healthDrivenSorryServerInAndOutIsNotDrift() throws {
+        var state = Self.desired(inhibit: true)
+        state.services[0].sorryServer = RealServer(id: RealServer.ID(address: IPAddress("10.0.0.13")!, port: 80), weight: 1)
+        let env = try setUp(state)
+        defer { try? FileManager.default.removeItem(at: env.dir) }
+        let sorry = RealServer.ID(address: IPAddress("10.0.0.13")!, port: 80)
+        #expect(try env.engine.pass(health: [:]).drift.isEmpty)
+        let down = [HealthKey(service: Self.vip, realServer: Self.rs1): HealthState.down, HealthKey(service: Self.vip, realServer: Self.rs2): .down]
+        let lost = try env.engine.pass(health: down)
+        #expect(lost.drift.isEmpty, "\(lost.drift)")
+        #expect(lost.notifications.map(\.kind) == [.quorumLost])
+        #expect(env.weight(sorry) == 1 && env.weight(Self.rs1) == 0)
+        #expect(try env.engine.pass(health: down).drift.isEmpty)
+        let back = try env.engine.pass(health: [:])
+        #expect(back.drift.isEmpty, "\(back.drift)")
+        #expect(back.notifications.map(\.kind) == [.quorumGained])
+        #expect(env.weight(Self.rs1) == 3 && env.weight(Self.rs2) == 1)
+        #expect(try env.engine.pass(health: [:]).drift.isEmpty, "the sorry server draining is not drift either")
+    }
+
     @Test func outOfBandEditIsDriftFixedWithOriginDaemon() throws {
         let env = try setUp()
         defer { try? FileManager.default.removeItem(at: env.dir) }

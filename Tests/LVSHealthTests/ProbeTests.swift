@@ -1,5 +1,5 @@
 import Foundation
-import LVSHealth
+@testable import LVSHealth
 import LVSModel
 import LVSTestSupport
 import Testing
@@ -215,43 +215,59 @@ private let loopback = IPAddress("127.0.0.1")!
     /// A real TLS server (`openssl s_server`) with a self-signed certificate for 127.0.0.1:
     /// verification is on, so the check fails on the certificate.
     @Test func selfSignedCertificateFailsVerification() async throws {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("lvsctl-tls-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let cert = dir.appendingPathComponent("cert.pem").path
-        let key = dir.appendingPathComponent("key.pem").path
-        let gen = try await runTool("/usr/bin/openssl", [
-            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "1",
-            "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-        ])
-        #expect(gen == 0)
-        let port = try LoopbackServer.closedPort()
-        let server = Process()
-        server.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-        server.arguments = ["s_server", "-accept", "127.0.0.1:\(port)", "-cert", cert, "-key", key, "-www", "-quiet"]
-        server.standardInput = Pipe()
-        server.standardOutput = FileHandle.nullDevice
-        server.standardError = FileHandle.nullDevice
-        try server.run()
-        // SIGKILL: the child may inherit a signal mask that blocks SIGTERM.
-        defer { kill(server.processIdentifier, SIGKILL) }
-        var listening = false
-        for _ in 0..<50 where !listening {
-            listening = await TCPProbe.run(address: loopback, port: port, timeout: 1) == .success
-            if !listening { try await Task.sleep(for: .milliseconds(100)) }
-        }
-        try #require(listening, "openssl s_server did not start listening")
-        let result = await HTTPSProbe.run(address: loopback, port: port, check: HealthCheck(type: .https, connectTimeout: 5))
+        let server = try await TLSServer(san: "IP:127.0.0.1")
+        defer { server.stop() }
+        let result = await HTTPSProbe.run(address: loopback, port: server.port, check: Self.check())
         let error = try #require(result.error)
         #expect(error.hasPrefix("TLS handshake failed"), "got: \(error)")
         #expect(error.contains("certificate"), "got: \(error)")
     }
 
-    @Test func insecureSkipVerifyIsRefusedWithAnExplanation() async throws {
-        let check = HealthCheck(type: .https, insecureSkipVerify: true)
-        let result = await HTTPSProbe.run(address: loopback, port: 443, check: check)
-        #expect(result == .failure(HTTPSProbe.insecureUnsupported))
+    @Test func insecureSkipVerifyAcceptsASelfSignedCertificate() async throws {
+        let server = try await TLSServer(san: "IP:127.0.0.1")
+        defer { server.stop() }
+        var check = Self.check()
+        check.insecureSkipVerify = true
+        #expect(await HTTPSProbe.run(address: loopback, port: server.port, check: check) == .success)
+        check.digest = MD5.hex(Array("ok\n".utf8))
+        #expect(await HTTPSProbe.run(address: loopback, port: server.port, check: check) == .success, "body read over TLS")
+        check.statusCodes = [204]
+        let status = await HTTPSProbe.run(address: loopback, port: server.port, check: check)
+        #expect(status == .failure("HTTP 200 (expected 204)"))
     }
+
+    /// Verification on, with the server's certificate as the trusted root: it passes when the
+    /// certificate names the address, and fails when it names another.
+    @Test func trustedCertificateMustNameTheAddress() async throws {
+        let good = try await TLSServer(san: "IP:127.0.0.1")
+        defer { good.stop() }
+        var check = Self.check()
+        check.digest = MD5.hex(Array("ok\n".utf8))
+        #expect(await HTTPSProbe.run(address: loopback, port: good.port, check: check, trustedCAFile: good.cert) == .success)
+        check.digest = String(repeating: "0", count: 32)
+        let mismatch = await HTTPSProbe.run(address: loopback, port: good.port, check: check, trustedCAFile: good.cert)
+        #expect(mismatch.error?.hasPrefix("digest mismatch") == true, "\(mismatch)")
+
+        let other = try await TLSServer(san: "IP:127.0.0.2")
+        defer { other.stop() }
+        let result = await HTTPSProbe.run(address: loopback, port: other.port, check: Self.check(), trustedCAFile: other.cert)
+        let error = try #require(result.error)
+        #expect(error.hasPrefix("TLS handshake failed"), "got: \(error)")
+    }
+
+    /// `host` is the name the certificate is checked against (and the SNI sent).
+    @Test func hostNameIsVerified() async throws {
+        let server = try await TLSServer(san: "DNS:web.example")
+        defer { server.stop() }
+        var check = Self.check()
+        #expect(await HTTPSProbe.run(address: loopback, port: server.port, check: check, trustedCAFile: server.cert).error != nil)
+        check.host = "web.example"
+        #expect(await HTTPSProbe.run(address: loopback, port: server.port, check: check, trustedCAFile: server.cert) == .success)
+        check.host = "other.example"
+        #expect(await HTTPSProbe.run(address: loopback, port: server.port, check: check, trustedCAFile: server.cert).error != nil)
+    }
+
+    static func check() -> HealthCheck { HealthCheck(type: .https, path: "/healthz", connectTimeout: 5) }
 
     @Test func refused() async throws {
         let port = try LoopbackServer.closedPort()
@@ -334,6 +350,51 @@ private let loopback = IPAddress("127.0.0.1")!
 }
 
 /// Runs a program to completion and returns its exit status.
+/// `openssl s_server -WWW` on 127.0.0.1 with a fresh self-signed certificate whose subject
+/// alternative name is `san`, serving `healthz` ("ok\n") from its directory.
+final class TLSServer: @unchecked Sendable {
+    let dir: URL
+    let cert: String
+    let port: UInt16
+    private let process = Process()
+
+    init(san: String) async throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("lvsctl-tls-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        cert = dir.appendingPathComponent("cert.pem").path
+        let key = dir.appendingPathComponent("key.pem").path
+        let gen = try await runTool("/usr/bin/openssl", [
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "1",
+            "-subj", "/CN=lvsctl test", "-addext", "subjectAltName=\(san)",
+        ])
+        guard gen == 0 else { throw ServerError("openssl req exited \(gen)") }
+        try Data("ok\n".utf8).write(to: dir.appendingPathComponent("healthz"))
+        port = try LoopbackServer.closedPort()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+        process.arguments = ["s_server", "-accept", "127.0.0.1:\(port)", "-cert", cert, "-key", key, "-WWW", "-quiet"]
+        process.currentDirectoryURL = dir
+        process.standardInput = Pipe()
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        var listening = false
+        for _ in 0..<50 where !listening {
+            listening = await TCPProbe.run(address: IPAddress("127.0.0.1")!, port: port, timeout: 1) == .success
+            if !listening { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        guard listening else {
+            stop()
+            throw ServerError("openssl s_server did not start listening on port \(port)")
+        }
+    }
+
+    func stop() {
+        // SIGKILL: the child may inherit a signal mask that blocks SIGTERM.
+        kill(process.processIdentifier, SIGKILL)
+        try? FileManager.default.removeItem(at: dir)
+    }
+}
+
 func runTool(_ path: String, _ args: [String]) async throws -> Int32 {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: path)

@@ -16,6 +16,7 @@ let shippedMigrations: [ShippedMigration] = [
     ShippedMigration(id: "0001_revisions", sha256: "d9970376c5dfe30868bf9444730ce09ecb04f067377ca9bd2eae5bef0a41493f"),
     ShippedMigration(id: "0002_audit", sha256: "a936d9b9a0a23373618342aebc78540a42ea1649dd21c604801869adf6b8ac9f"),
     ShippedMigration(id: "0003_drains_health", sha256: "b4c8136b6daf59bb5560c939d2d7a8c350da2b31a8a79652f2fb162134906c48"),
+    ShippedMigration(id: "0004_notify_state", sha256: "695787156b44c6e2acaf859634130f0ef78dc2e594e096563776944dc7608f00"),
 ]
 
 /// Rows each migration's tables can hold, inserted into a database created at that migration.
@@ -49,6 +50,9 @@ let seedRows: [String: [String]] = [
         """,
         "INSERT INTO maintenance (service, real_server, author, since) VALUES ('tcp/10.0.0.1:80', NULL, 'bob', 3500)",
     ],
+    "0004_notify_state": [
+        "INSERT INTO notify_state (subject, state, sent_at) VALUES ('REALSERVER tcp/10.0.0.1:80/192.168.1.10:80', 'DOWN', 4000)",
+    ],
 ]
 
 @Suite("Migrations")
@@ -79,7 +83,7 @@ struct MigrationTests {
         let tables = try store.queryForTesting(
             "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name != 'grdb_migrations' ORDER BY name"
         ).compactMap { $0.first ?? nil }
-        #expect(tables == ["apply_run", "audit", "drain", "health", "maintenance", "manifest", "ownership", "revision"])
+        #expect(tables == ["apply_run", "audit", "drain", "health", "maintenance", "manifest", "notify_state", "ownership", "revision"])
         #expect(try store.queryForTesting("PRAGMA foreign_keys") == [["1"]])
         #expect(try store.queryForTesting("PRAGMA foreign_key_check").isEmpty)
     }

@@ -126,4 +126,23 @@ struct StateTests {
         #expect(try store.clearMaintenance(service: svc, realServer: a) == false)
         #expect(try store.maintenanceFlags().isEmpty)
     }
+
+    @Test("notification states: set, replace, read back from a reopened file")
+    func notifyStates() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("notify-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("lvsctl.db").path
+        do {
+            let store = try Store(path: path)
+            #expect(try store.notifyStates().isEmpty)
+            try store.setNotifyState(subject: "REALSERVER tcp/10.0.0.1:80/10.0.0.11:80", state: "DOWN")
+            try store.setNotifyState(subject: "SERVICE tcp/10.0.0.1:80", state: "QUORUM_LOST")
+            try store.setNotifyState(subject: "REALSERVER tcp/10.0.0.1:80/10.0.0.11:80", state: "UP")
+        }
+        let reopened = try Store(path: path)
+        #expect(try reopened.notifyStates() == [
+            "REALSERVER tcp/10.0.0.1:80/10.0.0.11:80": "UP", "SERVICE tcp/10.0.0.1:80": "QUORUM_LOST",
+        ])
+    }
 }

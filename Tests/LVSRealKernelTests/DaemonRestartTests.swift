@@ -1,0 +1,178 @@
+import Foundation
+import LVSModel
+import LVSStore
+import LVSTestSupport
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// `lvsctl run` stopped and started again: SIGTERM in the middle of a pass that writes thousands
+/// of objects, and a drain that outlives the daemon that started watching it.
+@Suite(.serialized) struct DaemonRestartTests {
+    /// Lines of `/proc/PID/net/ip_vs` below its three header lines: services plus real servers
+    /// in the network namespace of process `pid`. A file read, so it can be polled quickly.
+    static func tableLines(pid: pid_t) -> Int? {
+        // read(2) to the end: Foundation reads a /proc file (size 0) only up to its first page.
+        let fd = open("/proc/\(pid)/net/ip_vs", O_RDONLY)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if n < 0 { return nil }
+            if n == 0 { break }
+            bytes += chunk[0..<n]
+        }
+        return bytes.split(separator: UInt8(ascii: "\n")).dropFirst(3).count
+    }
+
+    static func startDaemon(_ cli: CLIRunner, netns: String, interval: Double, log: String) throws -> BackgroundProcess {
+        let config = try cli.write("daemon.json", #"{ "interval": \#(interval), "jitter": 0, "metricsAddress": "" }"#)
+        return try BackgroundProcess(
+            ["ip", "netns", "exec", netns, CLIRunner.binary, "run", "--config", config],
+            environment: cli.environment, log: log)
+    }
+
+    static func read(_ path: String) -> String { (try? String(contentsOfFile: path, encoding: .utf8)) ?? "" }
+
+    /// The last lines of a log without the per-change lines, for failure messages.
+    static func tail(_ path: String) -> String {
+        "log:\n" + read(path).split(separator: "\n").filter { !$0.contains("applied change") }.suffix(25).joined(separator: "\n")
+    }
+
+    static func waitFor(_ what: String, timeout: Double, _ condition: () throws -> Bool) throws {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if try condition() { return }
+            usleep(20_000)
+        }
+        throw ProcessRunner.Failure(description: "timed out after \(timeout) s waiting for \(what)")
+    }
+
+    /// `services` NAT services with 20 real servers each.
+    static func bulkManifest(services: Int) -> String {
+        var svcs: [String] = []
+        for i in 0..<services {
+            let rs = (1...20).map { #"{ "address": "192.0.2.\#($0)", "port": 8080 }"# }.joined(separator: ", ")
+            svcs.append(#"{ "name": "s\#(i)", "protocol": "tcp", "address": "10.20.\#(i / 250).\#(i % 250 + 1)", "port": 80, "forwarding": "nat", "realServers": [\#(rs)] }"#)
+        }
+        return #"{ "apiVersion": "lvsctl/v1", "name": "bulk", "services": [\#(svcs.joined(separator: ",\n"))] }"#
+    }
+
+    @Test func sigtermDuringAPassFinishesItsWritesAndTheirAuditRows() throws {
+        let ns = try NetworkNamespace(prefix: "lvsk")
+        defer { ns.close() }
+        let cli = try CLIRunner(fakeKernel: false)
+        let services = 150, total = 150 * 21
+        let applied = try cli.run(["apply", "-f", try cli.write("bulk.json", Self.bulkManifest(services: services)), "--netns", ns.name])
+        try #require(applied.status == 0, "\(applied)")
+
+        let log = cli.directory.appendingPathComponent("daemon.log").path
+        let daemon = try Self.startDaemon(cli, netns: ns.name, interval: 600, log: log)
+        defer { daemon.signal(SIGKILL) }
+        try Self.waitFor("the daemon's first pass", timeout: 120) { Self.read(log).contains("reconcile pass done") }
+        #expect(Self.tableLines(pid: daemon.pid) == total)
+
+        // Empty the table behind the daemon's back; SIGHUP starts a pass that recreates it all.
+        try ns.check(["ipvsadm", "-C"])
+        daemon.signal(SIGHUP)
+        var seen = 0
+        try Self.waitFor("the pass to start writing", timeout: 60) {
+            seen = Self.tableLines(pid: daemon.pid) ?? 0
+            return seen > 0
+        }
+        daemon.signal(SIGTERM)
+        let atSignal = Self.tableLines(pid: daemon.pid) ?? -1
+        print("daemon: SIGTERM with \(seen)…\(atSignal) of \(total) objects written")
+        try #require(seen < total, "the pass had finished before SIGTERM; the test did not interrupt it")
+
+        let status = daemon.wait(timeout: 120)
+        #expect(status == 0, "exit \(String(describing: status))\n\(Self.read(log))")
+        // The pass in progress ran to its end: every object is back, and every write has its row.
+        let lines = try ns.check(["ipvsadm", "-Sn"]).split(separator: "\n").count
+        #expect(lines == total, Comment(rawValue: Self.tail(log)))
+        let store = try Store(path: cli.databasePath)
+        let runs = try store.runs()
+        #expect(runs.allSatisfy { $0.status != .running && $0.finishedAt != nil }, "\(runs)")
+        let last = try #require(runs.first { $0.origin == .daemon })
+        #expect(last.status == .succeeded)
+        let rows = try store.audit(AuditFilter(runID: last.id))
+        #expect(rows.count == total, "audit rows of the interrupted pass: \(rows.count)")
+        #expect(rows.allSatisfy { $0.result == .applied })
+        #expect(Set(rows.map(\.action)) == ["create-service", "add-real-server"])
+        let history = try cli.run(["history", "--output", "json", "--limit", "100000"])
+        let all = try JSONSerialization.jsonObject(with: Data(history.stdout.utf8)) as? [[String: Any]] ?? []
+        #expect(all.count == 2 * total, "the apply's rows and the daemon's, nothing else")
+    }
+
+    /// A DR service on the lab VIP. A drain ends when active and inactive connections are 0, so
+    /// FIN_WAIT is shortened to 2 s.
+    static func drManifest(_ servers: [String]) -> String {
+        let rs = servers.map { #"{ "address": "\#($0)", "port": 80, "weight": 1 }"# }.joined(separator: ", ")
+        return #"""
+            { "apiVersion": "lvsctl/v1", "name": "dr",
+              "services": [ { "name": "web", "protocol": "tcp", "address": "10.10.0.100", "port": 80,
+                              "scheduler": "wrr", "forwarding": "dr", "drain": { "timeout": 600 },
+                              "realServers": [\#(rs)] } ],
+              "settings": { "timeouts": { "tcp": 900, "tcpFin": 2, "udp": 300 } } }
+            """#
+    }
+
+    @Test func aDrainSurvivesADaemonRestartAndCompletesWhenItsConnectionEnds() throws {
+        let lab = try DataPlaneLab()
+        defer { lab.close() }
+        let cli = try CLIRunner(fakeKernel: false)
+        cli.commonArguments = ["--netns", lab.director]
+        let addresses = ["r1": "10.10.0.11", "r2": "10.10.0.12"]
+        try #require(try cli.run(["apply", "-f", try cli.write("v1.json", Self.drManifest(["10.10.0.11", "10.10.0.12"]))]).status == 0)
+        try lab.startClient()
+        let name = try lab.connectedTo()
+        let drained = try #require(addresses[name]), kept = addresses[name == "r1" ? "r2" : "r1"]!
+
+        let log1 = cli.directory.appendingPathComponent("daemon1.log").path
+        var daemon = try Self.startDaemon(cli, netns: lab.director, interval: 1, log: log1)
+        defer { daemon.signal(SIGKILL) }
+        try Self.waitFor("the first daemon's first pass", timeout: 120) { Self.read(log1).contains("reconcile pass done") }
+
+        // Revision 2 drops the server the client is connected to: weight 0, kept while connected.
+        let v2 = try cli.run(["apply", "-f", try cli.write("v2.json", Self.drManifest([kept]))])
+        #expect(v2.status == 0, "\(v2)")
+        let table = try lab.ipvsadm("-Sn")
+        #expect(table.contains("-r \(drained):80 -g -w 0"), "\(table)\n\(v2)\n\(Self.tail(log1))")
+        let store = try Store(path: cli.databasePath)
+        #expect(try store.drains().map { "\($0.realServer)" } == ["\(drained):80"])
+
+        daemon.signal(SIGTERM)
+        #expect(daemon.wait(timeout: 60) == 0, Comment(rawValue: Self.read(log1)))
+        #expect(try store.drains().count == 1, "the drain outlives the daemon")
+
+        let log2 = cli.directory.appendingPathComponent("daemon2.log").path
+        daemon = try Self.startDaemon(cli, netns: lab.director, interval: 1, log: log2)
+        try Self.waitFor("two passes of the restarted daemon", timeout: 120) {
+            Self.read(log2).components(separatedBy: "reconcile pass done").count > 2
+        }
+        #expect(try lab.ipvsadm("-Sn").contains("-r \(drained):80 -g -w 0"), "still draining while connected")
+        let pongs = lab.pongs
+        try lab.waitFor("the connection to keep working while drained", timeout: 20) { lab.pongs > pongs + 3 }
+
+        // The connection ends: the restarted daemon finishes the drain.
+        try lab.stopClient()
+        do {
+            try Self.waitFor("the drained server to be deleted", timeout: 60) { try !lab.ipvsadm("-Sn").contains("-r \(drained):80") }
+        } catch {
+            Issue.record("\(error)\n\(Self.tail(log2))")
+            throw error
+        }
+        #expect(try store.drains().isEmpty)
+        let deletes = try store.audit(AuditFilter()).filter { $0.action == "delete-real-server" }
+        #expect(deletes.map { "\($0.realServer.map { "\($0)" } ?? "")" } == ["\(drained):80"])
+        #expect(deletes.first?.origin == .daemon, "deleted by the restarted daemon")
+        #expect(try lab.ipvsadm("-Sn").contains("-r \(kept):80 -g -w 1"))
+
+        daemon.signal(SIGTERM)
+        #expect(daemon.wait(timeout: 60) == 0, Comment(rawValue: Self.read(log2)))
+    }
+}
