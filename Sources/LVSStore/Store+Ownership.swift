@@ -38,19 +38,31 @@ extension Store {
     public func setOwner(_ services: [VirtualService.ID], revision: Revision) throws {
         let now = Timestamp.micros(self.now)
         try write { db in
-            // Two prepared statements for every service (not a statement built per record).
-            let owner = try db.cachedStatement(sql: "SELECT manifest FROM ownership WHERE service = ?")
-            let upsert = try db.cachedStatement(sql: """
-                INSERT INTO ownership (service, manifest, revision_id, claimed_at) VALUES (?, ?, ?, ?)
-                ON CONFLICT (service) DO UPDATE SET
-                    manifest = excluded.manifest, revision_id = excluded.revision_id, claimed_at = excluded.claimed_at
-                """)
-            for service in services {
-                let key = service.description
-                if let existing = try String.fetchOne(owner, arguments: [key]), existing != revision.manifest {
+            // One read of the current owners, then multi-row upserts: per-service statements
+            // were most of an apply's bookkeeping for a large table.
+            var owners: [String: String] = [:]
+            let rows = try Row.fetchCursor(db, sql: "SELECT service, manifest FROM ownership")
+            while let row = try rows.next() { owners[row[0]] = row[1] }
+            let keys = services.map(\.description)
+            for key in keys {
+                if let existing = owners[key], existing != revision.manifest {
                     throw StoreError.ownedByAnotherManifest(service: key, owner: existing, requested: revision.manifest)
                 }
-                try upsert.execute(arguments: [key, revision.manifest, revision.id, now])
+            }
+            var start = 0
+            while start < keys.count {
+                let chunk = keys[start..<min(start + 256, keys.count)]
+                let upsert = try db.cachedStatement(sql: """
+                    INSERT INTO ownership (service, manifest, revision_id, claimed_at) VALUES \
+                    \(Array(repeating: "(?, ?, ?, ?)", count: chunk.count).joined(separator: ", "))
+                    ON CONFLICT (service) DO UPDATE SET
+                        manifest = excluded.manifest, revision_id = excluded.revision_id, claimed_at = excluded.claimed_at
+                    """)
+                var values: [(any DatabaseValueConvertible)?] = []
+                values.reserveCapacity(chunk.count * 4)
+                for key in chunk { values += [key, revision.manifest, revision.id, now] }
+                try upsert.execute(arguments: StatementArguments(values))
+                start += chunk.count
             }
         }
     }
