@@ -34,7 +34,7 @@ public enum Manifest {
         if path == "-" {
             bytes = readStandardInput()
         } else {
-            bytes = FileManager.default.contents(atPath: path).map { Array($0) }
+            bytes = readFile(path)
         }
         guard let bytes else {
             let d = Diagnostic(.error, file: path, message: "cannot read the file",
@@ -110,11 +110,45 @@ public enum Manifest {
         return out
     }
 
-    private static func readStandardInput() -> [UInt8]? {
+    /// The file's bytes, read straight into the array (not through `Data`, which cost a copy of
+    /// the whole file); nil when it cannot be opened or read (a directory, for one).
+    private static func readFile(_ path: String) -> [UInt8]? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { return nil }
+        // One byte more than the size, so that a regular file is read in one call plus the call
+        // that sees its end; anything else (or a file that grows) continues in chunks.
+        let size = (info.st_mode & S_IFMT) == S_IFREG ? Int(info.st_size) : 0
+        var failed = false
+        var out = [UInt8](unsafeUninitializedCapacity: size + 1) { buffer, count in
+            count = 0
+            while count < buffer.count {
+                let n = read(fd, buffer.baseAddress! + count, buffer.count - count)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    failed = true
+                    return
+                }
+                if n == 0 { return }
+                count += n
+            }
+        }
+        if failed { return nil }
+        if out.count <= size { return out }
+        guard let rest = readAll(fd) else { return nil }
+        out += rest
+        return out
+    }
+
+    private static func readStandardInput() -> [UInt8]? { readAll(0) }
+
+    private static func readAll(_ fd: Int32) -> [UInt8]? {
         var out: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65536)
         while true {
-            let n = buffer.withUnsafeMutableBytes { read(0, $0.baseAddress, $0.count) }
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
             if n < 0 {
                 if errno == EINTR { continue }
                 return nil

@@ -111,7 +111,8 @@ final class ManifestDecoder {
     /// Reads an address and rejects the classes that cannot serve the role.
     func address(_ r: ObjectReader, _ key: String, required: Bool, role: AddressRole) -> IPAddress? {
         guard let s = r.string(key, required: required, hint: "an IPv4 or IPv6 address such as 10.0.0.1") else { return nil }
-        let path = r.at(key), pos = r.position(key)
+        let pos = r.position(key)
+        var path: String { r.at(key) }  // only for diagnostics
         guard let a = IPAddress.parsingManifest(s) else {
             var hint = "write an IPv4 or IPv6 address literally, such as 10.0.0.1 or 2001:db8::1 (no host names)"
             if s.contains("/") { hint = "remove the prefix length; only the address goes here" }

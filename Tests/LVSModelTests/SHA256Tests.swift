@@ -22,6 +22,6 @@ struct SHA256Tests {
             #expect(SHA256.digest(message).map { String($0, radix: 16) }.count == 32)
             all += hex
         }
-        #expect(SHA256.hex(Array(all.utf8)) == "PIN_LENGTHS")
+        #expect(SHA256.hex(Array(all.utf8)) == "284ead8c9cbbafd0cb341a09d1e7b0054ff2b3ab8fe48cb3ef085117f87511fb")
     }
 }

@@ -190,7 +190,10 @@ public struct JSONParser {
         try checkDepth(depth, start)
         advance()  // {
         var members: [JSONMember] = []
-        var seen: [String: SourcePosition] = [:]
+        // Duplicate keys are found by scanning `members`: objects in a manifest have a few
+        // members, and hashing every key cost a tenth of parsing a large manifest. Only objects
+        // too large to scan get an index.
+        var keyIndex: [String: SourcePosition]? = nil
         skipWhitespace()
         if peek == UInt8(ascii: "}") {
             advance()
@@ -209,15 +212,28 @@ public struct JSONParser {
             try expect(UInt8(ascii: ":"), "':' after the key")
             pathStack.append(.key(key))
             let value = try parseValue(depth: depth)
-            if let first = seen[key] {
+            var first: SourcePosition? = nil
+            if let keyIndex {
+                first = keyIndex[key]
+            } else {
+                for m in members where m.key == key {
+                    first = m.keyPosition
+                    break
+                }
+            }
+            if let first {
                 let childPath = currentPath
                 problems.append(Problem(
                     severity: .error, position: keyPos,
                     message: "duplicate key '\(key)' (first at line \(first.line), column \(first.column))",
                     hint: "keep one '\(key)'", path: childPath))
             } else {
-                seen[key] = keyPos
                 members.append(JSONMember(key: key, keyPosition: keyPos, value: value))
+                if keyIndex != nil {
+                    keyIndex?[key] = keyPos
+                } else if members.count == 32 {
+                    keyIndex = Dictionary(members.lazy.map { ($0.key, $0.keyPosition) }, uniquingKeysWith: { a, _ in a })
+                }
             }
             pathStack.removeLast()
             skipWhitespace()
@@ -265,6 +281,27 @@ public struct JSONParser {
     }
 
     private mutating func parseString() throws -> String {
+        // Most strings have no escapes: they are the bytes between the quotes. No line break can
+        // be inside one (control characters are errors), so only the column moves.
+        var i = index + 1
+        var scalars = 0
+        while i < bytes.count {
+            let b = bytes[i]
+            if b == UInt8(ascii: "\"") {
+                let s = String(decoding: bytes[(index + 1)..<i], as: UTF8.self)
+                column += scalars + 2
+                index = i + 1
+                return s
+            }
+            if b == UInt8(ascii: "\\") || b < 0x20 { break }
+            if b & 0xC0 != 0x80 { scalars += 1 }
+            i += 1
+        }
+        return try parseEscapedString()
+    }
+
+    /// A string with escapes, or one that does not end well: byte by byte.
+    private mutating func parseEscapedString() throws -> String {
         let start = here
         advance()  // opening quote
         var out: [UInt8] = []
