@@ -41,7 +41,7 @@ public enum Manifest {
                                hint: "check that it exists and is readable")
             return ManifestResult(state: nil, diagnostics: [d], canonicalJSON: "")
         }
-        return parse(bytes, file: path, capabilities: capabilities, canonicalForm: canonicalForm)
+        return parse(consuming: bytes, file: path, capabilities: capabilities, canonicalForm: canonicalForm)
     }
 
     /// Parses and validates manifest text. `file` is used in diagnostics only; `canonicalForm`
@@ -49,32 +49,45 @@ public enum Manifest {
     public static func parse(
         _ bytes: [UInt8], file: String, capabilities: KernelCapabilities? = nil, canonicalForm: Bool = true
     ) -> ManifestResult {
+        parse(consuming: bytes, file: file, capabilities: capabilities, canonicalForm: canonicalForm)
+    }
+
+    /// `parse`, which lets go of `bytes` before it builds the canonical form: when `load` hands
+    /// over the only copy of a large file, its memory is free again by then.
+    private static func parse(
+        consuming bytes: consuming [UInt8], file: String, capabilities: KernelCapabilities?, canonicalForm: Bool
+    ) -> ManifestResult {
         let collector = DiagnosticCollector(file: file)
-        var invalidCanonical: String? = nil
-        // The parsed tree lives only inside this step: it is freed before the canonical text is
-        // built (both are large for a large manifest).
-        let decoded: DesiredState? = {
-            let parsed = JSONParser.parse(bytes)
-            for p in parsed.problems { collector.add(p.severity, p.path, p.position, p.message, p.hint) }
-            guard let root = parsed.root else { return nil }
-            let state = ManifestDecoder(collector, capabilities: capabilities).decode(root)
-            if state == nil || collector.sorted.hasErrors {
-                // Still normalised, so tools can show what was read; not a storable revision.
-                invalidCanonical = JSONValue(root).canonicalText
-                return nil
-            }
-            return state
-        }()
+        let sizeHint = bytes.count
+        let (decoded, invalidCanonical) = decode(bytes, collector, capabilities: capabilities)
+        _ = consume bytes
         let diagnostics = collector.sorted
         guard let state = decoded else {
             return ManifestResult(state: nil, diagnostics: diagnostics, canonicalJSON: invalidCanonical ?? "")
         }
         if !canonicalForm { return ManifestResult(state: state, diagnostics: diagnostics, canonicalJSON: "") }
         // Hashed from the bytes: no second copy of a large text just to hash it.
-        let canonical = ManifestEncoder.canonicalBytes(state, sizeHint: bytes.count)
+        let canonical = ManifestEncoder.canonicalBytes(state, sizeHint: sizeHint)
         return ManifestResult(
             state: state, diagnostics: diagnostics, canonicalJSON: String(decoding: canonical, as: UTF8.self),
             contentHash: SHA256.hex(canonical))
+    }
+
+    /// The state, when the text is a valid manifest; else the normalised text of the JSON, if it
+    /// parsed. The parsed tree lives only inside this step: it is freed before the canonical text
+    /// is built (both are large for a large manifest).
+    private static func decode(
+        _ bytes: [UInt8], _ collector: DiagnosticCollector, capabilities: KernelCapabilities?
+    ) -> (DesiredState?, invalidCanonical: String?) {
+        let parsed = JSONParser.parse(bytes)
+        for p in parsed.problems { collector.add(p.severity, p.path, p.position, p.message, p.hint) }
+        guard let root = parsed.root else { return (nil, nil) }
+        let state = ManifestDecoder(collector, capabilities: capabilities).decode(root)
+        if state == nil || collector.sorted.hasErrors {
+            // Still normalised, so tools can show what was read; not a storable revision.
+            return (nil, JSONValue(root).canonicalText)
+        }
+        return (state, nil)
     }
 
     /// Decodes a stored canonical form back into the state (used by rollback).

@@ -62,26 +62,29 @@ final class ManifestDecoder {
 
     /// Duplicate identities and duplicate names.
     private func checkAcrossServices(_ services: [DecodedService]) {
-        var ids: [VirtualService.ID: DecodedService] = [:]
-        var names: [String: DecodedService] = [:]
-        for s in services {
+        // Indices, not copies of the services, as values.
+        var ids: [VirtualService.ID: Int] = [:]
+        var names: [String: Int] = [:]
+        ids.reserveCapacity(services.count)
+        names.reserveCapacity(services.count)
+        for (i, s) in services.enumerated() {
             if let id = s.spec?.service.id {
-                if let first = ids[id] {
+                if let first = ids[id].map({ services[$0] }) {
                     let label = first.name.map { " '\($0)'" } ?? ""
                     diagnostics.error(s.path, s.identityPosition,
                                       "service \(id) is declared twice (first as \(first.path)\(label))",
                                       hint: "merge the two services; IPVS has one service per protocol, address and port (or fwmark and family)")
                 } else {
-                    ids[id] = s
+                    ids[id] = i
                 }
             }
             if let n = s.name {
-                if let first = names[n] {
+                if let first = names[n].map({ services[$0] }) {
                     diagnostics.error(join(s.path, "name"), s.namePosition,
                                       "duplicate service name '\(n)' (first used by \(first.path))",
                                       hint: "service names must be unique within a manifest")
                 } else {
-                    names[n] = s
+                    names[n] = i
                 }
             }
         }
