@@ -66,11 +66,8 @@ public enum Manifest {
             return ManifestResult(state: nil, diagnostics: diagnostics, canonicalJSON: invalidCanonical ?? "")
         }
         if !canonicalForm { return ManifestResult(state: state, diagnostics: diagnostics, canonicalJSON: "") }
-        // Hashed from the bytes: no second copy of a large text just to hash it.
-        let canonical = ManifestEncoder.canonicalBytes(state, sizeHint: sizeHint)
-        return ManifestResult(
-            state: state, diagnostics: diagnostics, canonicalJSON: String(decoding: canonical, as: UTF8.self),
-            contentHash: SHA256.hex(canonical))
+        let canonical = ManifestEncoder.canonicalText(state, sizeHint: sizeHint)
+        return ManifestResult(state: state, diagnostics: diagnostics, canonicalJSON: canonical)
     }
 
     /// The state, when the text is a valid manifest; else the normalised text of the JSON, if it
@@ -101,7 +98,7 @@ public enum Manifest {
     /// A manifest document for `state`, every value explicit; `parse` reads it back to an equal
     /// state for any state that `parse` produced (used by `adopt` and import to write manifests).
     public static func encode(_ state: DesiredState) -> String {
-        String(decoding: ManifestEncoder.canonicalBytes(state), as: UTF8.self)
+        ManifestEncoder.canonicalText(state)
     }
 
     /// Services of `state` that another manifest already owns.
@@ -188,15 +185,7 @@ public struct ManifestResult: Sendable {
         self.state = state
         self.diagnostics = diagnostics
         self.canonicalJSON = canonicalJSON
-        self.contentHash = SHA256.hex(Array(canonicalJSON.utf8))
-    }
-
-    /// With the hash of `canonicalJSON` already computed.
-    init(state: DesiredState?, diagnostics: [Diagnostic], canonicalJSON: String, contentHash: String) {
-        self.state = state
-        self.diagnostics = diagnostics
-        self.canonicalJSON = canonicalJSON
-        self.contentHash = contentHash
+        self.contentHash = SHA256.hex(canonicalJSON)
     }
 }
 

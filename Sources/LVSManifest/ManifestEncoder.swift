@@ -9,25 +9,23 @@ import LVSModel
 /// below are listed in sorted key order (the order `JSONValue` sorts keys in); a test pins the
 /// output byte for byte.
 enum ManifestEncoder {
-    /// The canonical text as UTF-8, final newline included. `sizeHint`: the size of the source
-    /// text, if known (the buffer is reserved from it).
-    static func canonicalBytes(_ state: DesiredState, sizeHint: Int = 0) -> [UInt8] {
-        // Reserving generously costs address space only (pages are touched as they are written)
-        // and saves the copies, and the moment with two buffers, of growing a large array.
-        var w = CanonicalWriter(reserve: sizeHint * 6)
-        w.beginObject()
-        w.key("apiVersion"); w.string(ManifestFields.apiVersion)
-        w.key("name"); w.string(state.manifest)
-        w.key("services")
-        w.beginArray()
-        for spec in state.services {
-            w.element()
-            service(spec, &w)
+    /// The canonical text, final newline included. `sizeHint`: the size of the source text, if
+    /// known (the text's storage is reserved from it).
+    static func canonicalText(_ state: DesiredState, sizeHint: Int = 0) -> String {
+        CanonicalWriter.text(capacity: sizeHint * 6) { w in
+            w.beginObject()
+            w.key("apiVersion"); w.string(ManifestFields.apiVersion)
+            w.key("name"); w.string(state.manifest)
+            w.key("services")
+            w.beginArray()
+            for spec in state.services {
+                w.element()
+                service(spec, &w)
+            }
+            w.endArray()
+            settings(state.settings, &w)
+            w.endObject()
         }
-        w.endArray()
-        settings(state.settings, &w)
-        w.endObject()
-        return w.finish()
     }
 
     /// The `settings` member, if any setting is there.

@@ -13,32 +13,39 @@ public enum SHA256 {
     ]
 
     /// The 32-byte digest of `data`.
-    public static func digest(_ data: [UInt8]) -> [UInt8] {
+    public static func digest(_ data: [UInt8]) -> [UInt8] { data.withUnsafeBytes(digest) }
+
+    /// The 32-byte digest of the UTF-8 of `text`, read in place (no copy of a large text).
+    public static func digest(_ text: String) -> [UInt8] {
+        var text = text
+        return text.withUTF8 { digest(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// The 32-byte digest of `message`.
+    public static func digest(_ message: UnsafeRawBufferPointer) -> [UInt8] {
         var state = State()
         // Whole blocks are read in place; only the padded tail (one or two blocks) is copied.
         // Hashing the canonical form of a large manifest spent most of its time copying the
         // message and in bounds-checked array accesses.
-        data.withUnsafeBytes { message in
-            k.withUnsafeBufferPointer { k in
-                withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 64) { w in
-                    let whole = message.count / 64 * 64
-                    var offset = 0
-                    while offset < whole {
-                        state.compress(message.baseAddress! + offset, w, k)
-                        offset += 64
-                    }
-                    withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 128) { tail in
-                        let rest = message.count - whole
-                        tail.initialize(repeating: 0)
-                        for i in 0..<rest { tail[i] = message[whole + i] }
-                        tail[rest] = 0x80
-                        let end = rest < 56 ? 64 : 128
-                        let bitLength = UInt64(message.count) &* 8
-                        for i in 0..<8 { tail[end - 1 - i] = UInt8(truncatingIfNeeded: bitLength >> (UInt64(i) * 8)) }
-                        let tailBytes = UnsafeRawBufferPointer(tail)
-                        for block in stride(from: 0, to: end, by: 64) {
-                            state.compress(tailBytes.baseAddress! + block, w, k)
-                        }
+        k.withUnsafeBufferPointer { k in
+            withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 64) { w in
+                let whole = message.count / 64 * 64
+                var offset = 0
+                while offset < whole {
+                    state.compress(message.baseAddress! + offset, w, k)
+                    offset += 64
+                }
+                withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 128) { tail in
+                    let rest = message.count - whole
+                    tail.initialize(repeating: 0)
+                    for i in 0..<rest { tail[i] = message[whole + i] }
+                    tail[rest] = 0x80
+                    let end = rest < 56 ? 64 : 128
+                    let bitLength = UInt64(message.count) &* 8
+                    for i in 0..<8 { tail[end - 1 - i] = UInt8(truncatingIfNeeded: bitLength >> (UInt64(i) * 8)) }
+                    let tailBytes = UnsafeRawBufferPointer(tail)
+                    for block in stride(from: 0, to: end, by: 64) {
+                        state.compress(tailBytes.baseAddress! + block, w, k)
                     }
                 }
             }
@@ -52,11 +59,16 @@ public enum SHA256 {
     }
 
     /// The digest as 64 lowercase hex digits.
-    public static func hex(_ data: [UInt8]) -> String {
+    public static func hex(_ data: [UInt8]) -> String { hex(digest: digest(data)) }
+
+    /// The digest of the UTF-8 of `text` as 64 lowercase hex digits.
+    public static func hex(_ text: String) -> String { hex(digest: digest(text)) }
+
+    private static func hex(digest: [UInt8]) -> String {
         let digits = Array("0123456789abcdef".utf8)
         var out: [UInt8] = []
         out.reserveCapacity(64)
-        for b in digest(data) {
+        for b in digest {
             out.append(digits[Int(b >> 4)])
             out.append(digits[Int(b & 0xf)])
         }

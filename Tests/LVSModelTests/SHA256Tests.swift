@@ -21,6 +21,8 @@ struct SHA256Tests {
             #expect(hex.count == 64)
             #expect(SHA256.digest(message).map { String($0, radix: 16) }.count == 32)
             all += hex
+            let text = String(decoding: message.map { $0 & 0x7F }, as: UTF8.self)
+            #expect(SHA256.hex(text) == SHA256.hex(Array(text.utf8)))
         }
         #expect(SHA256.hex(Array(all.utf8)) == "284ead8c9cbbafd0cb341a09d1e7b0054ff2b3ab8fe48cb3ef085117f87511fb")
     }

@@ -5,31 +5,71 @@ import LVSModel
 /// parsing a large manifest. The caller gives each object's members in sorted key order (by UTF-8
 /// bytes, as `JSONValue` sorts them), and chooses one-line arrays for arrays of scalars.
 ///
-///     var w = CanonicalWriter()
-///     w.beginObject()
-///     w.key("port"); w.integer(80)
-///     w.key("weight"); w.integer(1)
-///     w.endObject()
-struct CanonicalWriter {
-    private(set) var bytes: [UInt8] = []
+/// It writes into a buffer of fixed size, normally the storage of the String being made (see
+/// `text(capacity:_:)`), so that a large text is not built once as bytes and copied once more
+/// into a String. What does not fit is dropped and `overflowed` is set.
+///
+///     let text = CanonicalWriter.text(capacity: 4096) { w in
+///         w.beginObject()
+///         w.key("port"); w.integer(80)
+///         w.key("weight"); w.integer(1)
+///         w.endObject()
+///     }
+struct CanonicalWriter: ByteSink {
+    private let buffer: UnsafeMutableBufferPointer<UInt8>
+    private(set) var count = 0
+    private(set) var overflowed = false
     /// Per open object or block array: whether it has a member yet.
     private var hasMembers: [Bool] = []
 
-    init(reserve: Int = 0) {
-        bytes.reserveCapacity(max(4096, reserve))
+    init(into buffer: UnsafeMutableBufferPointer<UInt8>) {
+        self.buffer = buffer
         hasMembers.reserveCapacity(8)
     }
 
-    /// The text with its final newline.
-    mutating func finish() -> [UInt8] {
-        bytes.append(UInt8(ascii: "\n"))
-        return bytes
+    /// The text `write` makes, final newline included. `capacity` is a first guess at its size in
+    /// bytes: reserving generously costs address space only (pages are touched as they are
+    /// written); when the text does not fit, it is written again with twice the room.
+    static func text(capacity: Int, _ write: (inout CanonicalWriter) -> Void) -> String {
+        var capacity = max(capacity, 4096)
+        while true {
+            var fits = true
+            let text = String(unsafeUninitializedCapacity: capacity) { buffer in
+                var w = CanonicalWriter(into: buffer)
+                write(&w)
+                w.append(UInt8(ascii: "\n"))
+                fits = !w.overflowed
+                return fits ? w.count : 0
+            }
+            if fits { return text }
+            capacity *= 2
+        }
+    }
+
+    @inline(__always)
+    mutating func append(_ byte: UInt8) {
+        guard count < buffer.count else {
+            overflowed = true
+            return
+        }
+        buffer[count] = byte
+        count += 1
+    }
+
+    private mutating func append(_ bytes: UnsafeRawBufferPointer) {
+        guard count + bytes.count <= buffer.count else {
+            overflowed = true
+            return
+        }
+        guard let source = bytes.baseAddress else { return }
+        UnsafeMutableRawPointer(buffer.baseAddress! + count).copyMemory(from: source, byteCount: bytes.count)
+        count += bytes.count
     }
 
     // MARK: - Containers
 
     mutating func beginObject() {
-        bytes.append(UInt8(ascii: "{"))
+        append(UInt8(ascii: "{"))
         hasMembers.append(false)
     }
 
@@ -37,7 +77,7 @@ struct CanonicalWriter {
 
     /// An array of objects or arrays: one element per line.
     mutating func beginArray() {
-        bytes.append(UInt8(ascii: "["))
+        append(UInt8(ascii: "["))
         hasMembers.append(false)
     }
 
@@ -46,11 +86,11 @@ struct CanonicalWriter {
     /// Starts the next member of the open object; keys must come in sorted order.
     mutating func key(_ key: StaticString) {
         newLine()
-        bytes.append(UInt8(ascii: "\""))
-        bytes.append(contentsOf: UnsafeBufferPointer(start: key.utf8Start, count: key.utf8CodeUnitCount))
-        bytes.append(UInt8(ascii: "\""))
-        bytes.append(UInt8(ascii: ":"))
-        bytes.append(UInt8(ascii: " "))
+        append(UInt8(ascii: "\""))
+        append(UnsafeRawBufferPointer(start: key.utf8Start, count: key.utf8CodeUnitCount))
+        append(UInt8(ascii: "\""))
+        append(UInt8(ascii: ":"))
+        append(UInt8(ascii: " "))
     }
 
     /// Starts the next element of the open block array.
@@ -58,77 +98,83 @@ struct CanonicalWriter {
 
     private mutating func newLine() {
         if hasMembers[hasMembers.count - 1] {
-            bytes.append(UInt8(ascii: ","))
+            append(UInt8(ascii: ","))
         } else {
             hasMembers[hasMembers.count - 1] = true
         }
-        bytes.append(UInt8(ascii: "\n"))
+        append(UInt8(ascii: "\n"))
         pad(2 * hasMembers.count)
     }
 
     private mutating func close(_ bracket: UInt8) {
         if hasMembers.removeLast() {
-            bytes.append(UInt8(ascii: "\n"))
+            append(UInt8(ascii: "\n"))
             pad(2 * hasMembers.count)
         }
-        bytes.append(bracket)
+        append(bracket)
     }
 
     private mutating func pad(_ n: Int) {
-        for _ in 0..<n { bytes.append(UInt8(ascii: " ")) }
+        for _ in 0..<n { append(UInt8(ascii: " ")) }
     }
 
     // MARK: - Scalars
 
-    mutating func string(_ s: String) { JSONValue.writeString(s, into: &bytes) }
+    mutating func string(_ s: String) { JSONValue.writeString(s, into: &self) }
 
-    mutating func bool(_ b: Bool) { bytes.append(contentsOf: (b ? "true" : "false").utf8) }
+    mutating func bool(_ b: Bool) { ascii(b ? "true" : "false") }
 
     mutating func integer(_ i: Int64) {
-        if i < 0 { bytes.append(UInt8(ascii: "-")) }
+        if i < 0 { append(UInt8(ascii: "-")) }
         var magnitude = i.magnitude
         var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // up to 20 digits, written from the end
-        var count = 0
-        withUnsafeMutableBytes(of: &digits) { buffer in
+        withUnsafeMutableBytes(of: &digits) { digits in
+            var start = digits.count
             repeat {
-                count += 1
-                buffer[24 - count] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                start -= 1
+                digits[start] = UInt8(ascii: "0") + UInt8(magnitude % 10)
                 magnitude /= 10
             } while magnitude != 0
-            bytes.append(contentsOf: buffer[(24 - count)..<24])
+            append(UnsafeRawBufferPointer(rebasing: digits[start...]))
         }
     }
 
     mutating func integer<T: BinaryInteger>(_ i: T) { integer(Int64(i)) }
 
-    mutating func double(_ d: Double) { bytes.append(contentsOf: JSONValue.formatDouble(d).utf8) }
+    mutating func double(_ d: Double) {
+        for c in JSONValue.formatDouble(d).utf8 { append(c) }
+    }
+
+    private mutating func ascii(_ s: StaticString) {
+        append(UnsafeRawBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
+    }
 
     /// An address as its `description`, IPv4 without making a String.
     mutating func address(_ a: IPAddress) {
         guard case .v4(let v) = a else { return string(a.description) }
-        bytes.append(UInt8(ascii: "\""))
+        append(UInt8(ascii: "\""))
         integer(v >> 24)
-        bytes.append(UInt8(ascii: "."))
+        append(UInt8(ascii: "."))
         integer((v >> 16) & 0xff)
-        bytes.append(UInt8(ascii: "."))
+        append(UInt8(ascii: "."))
         integer((v >> 8) & 0xff)
-        bytes.append(UInt8(ascii: "."))
+        append(UInt8(ascii: "."))
         integer(v & 0xff)
-        bytes.append(UInt8(ascii: "\""))
+        append(UInt8(ascii: "\""))
     }
 
     /// A non-empty array of scalars on one line: `[200, 301]`; `[]` when empty.
     mutating func inlineArray<C: Collection>(_ items: C, _ write: (inout CanonicalWriter, C.Element) -> Void) {
-        bytes.append(UInt8(ascii: "["))
+        append(UInt8(ascii: "["))
         var first = true
         for item in items {
             if !first {
-                bytes.append(UInt8(ascii: ","))
-                bytes.append(UInt8(ascii: " "))
+                append(UInt8(ascii: ","))
+                append(UInt8(ascii: " "))
             }
             first = false
             write(&self, item)
         }
-        bytes.append(UInt8(ascii: "]"))
+        append(UInt8(ascii: "]"))
     }
 }

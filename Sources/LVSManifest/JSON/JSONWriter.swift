@@ -104,20 +104,21 @@ public indirect enum JSONValue: Hashable, Sendable {
         return "\(d)"
     }
 
-    static func writeString(_ s: String, into out: inout [UInt8]) {
+    static func writeString<Sink: ByteSink>(_ s: String, into out: inout Sink) {
         out.append(UInt8(ascii: "\""))
         for b in s.utf8 {
             switch b {
-            case UInt8(ascii: "\""): append("\\\"", to: &out)
-            case UInt8(ascii: "\\"): append("\\\\", to: &out)
-            case UInt8(ascii: "\n"): append("\\n", to: &out)
-            case UInt8(ascii: "\r"): append("\\r", to: &out)
-            case UInt8(ascii: "\t"): append("\\t", to: &out)
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"):
+                out.append(UInt8(ascii: "\\"))
+                out.append(b)
+            case UInt8(ascii: "\n"): out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "n"))
+            case UInt8(ascii: "\r"): out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "r"))
+            case UInt8(ascii: "\t"): out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "t"))
             default:
                 // Bytes of multi-byte characters are all >= 0x80: copied as they are.
                 if b < 0x20 || b == 0x7F {
                     let hex = String(b, radix: 16)
-                    append("\\u" + String(repeating: "0", count: 4 - hex.count) + hex, to: &out)
+                    for c in ("\\u" + String(repeating: "0", count: 4 - hex.count) + hex).utf8 { out.append(c) }
                 } else {
                     out.append(b)
                 }
@@ -126,3 +127,10 @@ public indirect enum JSONValue: Hashable, Sendable {
         out.append(UInt8(ascii: "\""))
     }
 }
+
+/// Where the writers put bytes: an array, or `CanonicalWriter`'s buffer.
+protocol ByteSink {
+    mutating func append(_ byte: UInt8)
+}
+
+extension Array: ByteSink where Element == UInt8 {}
