@@ -76,13 +76,14 @@ struct ObjectReader {
 
     // MARK: - Typed accessors
 
-    func string(_ key: String, required: Bool = false, hint: String? = nil) -> String? {
+    /// `hint` is made only when there is a problem (some hints list every choice).
+    func string(_ key: String, required: Bool = false, hint: @autoclosure () -> String? = nil) -> String? {
         guard let v = value(key) else {
-            if required { missing(key, hint: hint) }
+            if required { missing(key, hint: hint()) }
             return nil
         }
         guard case .string(let s) = v.kind else {
-            wrongType(key, v, "a string", hint: hint)
+            wrongType(key, v, "a string", hint: hint())
             return nil
         }
         return s
@@ -112,7 +113,7 @@ struct ObjectReader {
             diagnostics.error(path(), v.position, "must be a whole number, not \(v.typeDescription)", hint: hint)
             return nil
         }
-        let isWhole = !raw.contains(where: { $0 == "." || $0 == "e" || $0 == "E" })
+        let isWhole = !raw.utf8.contains(where: { $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "e") || $0 == UInt8(ascii: "E") })
         guard isWhole else {
             diagnostics.error(path(), v.position, "\(raw) is not a whole number", hint: hint)
             return nil

@@ -35,6 +35,12 @@ public struct JSONParser {
     /// (building a path string for every value dominated parsing a large manifest).
     private var pathStack: [PathComponent] = []
 
+    /// The members and elements of the objects and arrays being parsed, one list per nesting
+    /// level, reused: each object or array is then allocated once, at its final size (growing a
+    /// fresh array member by member allocated several times per object of a large manifest).
+    private var memberLists: [[JSONMember]] = []
+    private var itemLists: [[JSONNode]] = []
+
     private enum PathComponent {
         case key(String)
         case index(Int)
@@ -189,7 +195,10 @@ public struct JSONParser {
         let start = here
         try checkDepth(depth, start)
         advance()  // {
-        var members: [JSONMember] = []
+        while memberLists.count <= depth { memberLists.append([]) }
+        var members = memberLists[depth]
+        memberLists[depth] = []
+        members.removeAll(keepingCapacity: true)
         // Duplicate keys are found by scanning `members`: objects in a manifest have a few
         // members, and hashing every key cost a tenth of parsing a large manifest. Only objects
         // too large to scan get an index.
@@ -246,14 +255,20 @@ public struct JSONParser {
             throw SyntaxError(position: here, message: "expected ',' or '}' but found \(describeHere())",
                               hint: "separate members with commas")
         }
-        return JSONNode(.object(members), at: start)
+        let node = JSONNode(.object(Array(members[...])), at: start)
+        members.removeAll(keepingCapacity: true)
+        memberLists[depth] = members
+        return node
     }
 
     private mutating func parseArray(depth: Int) throws -> JSONNode {
         let start = here
         try checkDepth(depth, start)
         advance()  // [
-        var items: [JSONNode] = []
+        while itemLists.count <= depth { itemLists.append([]) }
+        var items = itemLists[depth]
+        itemLists[depth] = []
+        items.removeAll(keepingCapacity: true)
         skipWhitespace()
         if peek == UInt8(ascii: "]") {
             advance()
@@ -277,7 +292,10 @@ public struct JSONParser {
             throw SyntaxError(position: here, message: "expected ',' or ']' but found \(describeHere())",
                               hint: "separate array elements with commas")
         }
-        return JSONNode(.array(items), at: start)
+        let node = JSONNode(.array(Array(items[...])), at: start)
+        items.removeAll(keepingCapacity: true)
+        itemLists[depth] = items
+        return node
     }
 
     private mutating func parseString() throws -> String {
