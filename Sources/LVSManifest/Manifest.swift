@@ -34,14 +34,14 @@ public enum Manifest {
         if path == "-" {
             bytes = readStandardInput()
         } else {
-            bytes = FileManager.default.contents(atPath: path).map { Array($0) }
+            bytes = readFile(path)
         }
         guard let bytes else {
             let d = Diagnostic(.error, file: path, message: "cannot read the file",
                                hint: "check that it exists and is readable")
             return ManifestResult(state: nil, diagnostics: [d], canonicalJSON: "")
         }
-        return parse(bytes, file: path, capabilities: capabilities, canonicalForm: canonicalForm)
+        return parse(consuming: bytes, file: path, capabilities: capabilities, canonicalForm: canonicalForm)
     }
 
     /// Parses and validates manifest text. `file` is used in diagnostics only; `canonicalForm`
@@ -49,32 +49,42 @@ public enum Manifest {
     public static func parse(
         _ bytes: [UInt8], file: String, capabilities: KernelCapabilities? = nil, canonicalForm: Bool = true
     ) -> ManifestResult {
+        parse(consuming: bytes, file: file, capabilities: capabilities, canonicalForm: canonicalForm)
+    }
+
+    /// `parse`, which lets go of `bytes` before it builds the canonical form: when `load` hands
+    /// over the only copy of a large file, its memory is free again by then.
+    private static func parse(
+        consuming bytes: consuming [UInt8], file: String, capabilities: KernelCapabilities?, canonicalForm: Bool
+    ) -> ManifestResult {
         let collector = DiagnosticCollector(file: file)
-        var invalidCanonical: String? = nil
-        // The parsed tree lives only inside this step: it is freed before the canonical text is
-        // built (both are large for a large manifest).
-        let decoded: DesiredState? = {
-            let parsed = JSONParser.parse(bytes)
-            for p in parsed.problems { collector.add(p.severity, p.path, p.position, p.message, p.hint) }
-            guard let root = parsed.root else { return nil }
-            let state = ManifestDecoder(collector, capabilities: capabilities).decode(root)
-            if state == nil || collector.sorted.hasErrors {
-                // Still normalised, so tools can show what was read; not a storable revision.
-                invalidCanonical = JSONValue(root).canonicalText
-                return nil
-            }
-            return state
-        }()
+        let sizeHint = bytes.count
+        let (decoded, invalidCanonical) = decode(bytes, collector, capabilities: capabilities)
+        _ = consume bytes
         let diagnostics = collector.sorted
         guard let state = decoded else {
             return ManifestResult(state: nil, diagnostics: diagnostics, canonicalJSON: invalidCanonical ?? "")
         }
         if !canonicalForm { return ManifestResult(state: state, diagnostics: diagnostics, canonicalJSON: "") }
-        // Hashed from the bytes: no second copy of a large text just to hash it.
-        let canonical = ManifestEncoder.canonicalBytes(state, sizeHint: bytes.count)
-        return ManifestResult(
-            state: state, diagnostics: diagnostics, canonicalJSON: String(decoding: canonical, as: UTF8.self),
-            contentHash: SHA256.hex(canonical))
+        let canonical = ManifestEncoder.canonicalText(state, sizeHint: sizeHint)
+        return ManifestResult(state: state, diagnostics: diagnostics, canonicalJSON: canonical)
+    }
+
+    /// The state, when the text is a valid manifest; else the normalised text of the JSON, if it
+    /// parsed. The parsed tree lives only inside this step: it is freed before the canonical text
+    /// is built (both are large for a large manifest).
+    private static func decode(
+        _ bytes: [UInt8], _ collector: DiagnosticCollector, capabilities: KernelCapabilities?
+    ) -> (DesiredState?, invalidCanonical: String?) {
+        let parsed = JSONParser.parse(bytes)
+        for p in parsed.problems { collector.add(p.severity, p.path, p.position, p.message, p.hint) }
+        guard let root = parsed.root else { return (nil, nil) }
+        let state = ManifestDecoder(collector, capabilities: capabilities).decode(root)
+        if state == nil || collector.sorted.hasErrors {
+            // Still normalised, so tools can show what was read; not a storable revision.
+            return (nil, JSONValue(root).canonicalText)
+        }
+        return (state, nil)
     }
 
     /// Decodes a stored canonical form back into the state (used by rollback).
@@ -88,7 +98,7 @@ public enum Manifest {
     /// A manifest document for `state`, every value explicit; `parse` reads it back to an equal
     /// state for any state that `parse` produced (used by `adopt` and import to write manifests).
     public static func encode(_ state: DesiredState) -> String {
-        String(decoding: ManifestEncoder.canonicalBytes(state), as: UTF8.self)
+        ManifestEncoder.canonicalText(state)
     }
 
     /// Services of `state` that another manifest already owns.
@@ -110,11 +120,45 @@ public enum Manifest {
         return out
     }
 
-    private static func readStandardInput() -> [UInt8]? {
+    /// The file's bytes, read straight into the array (not through `Data`, which cost a copy of
+    /// the whole file); nil when it cannot be opened or read (a directory, for one).
+    private static func readFile(_ path: String) -> [UInt8]? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { return nil }
+        // One byte more than the size, so that a regular file is read in one call plus the call
+        // that sees its end; anything else (or a file that grows) continues in chunks.
+        let size = (info.st_mode & S_IFMT) == S_IFREG ? Int(info.st_size) : 0
+        var failed = false
+        var out = [UInt8](unsafeUninitializedCapacity: size + 1) { buffer, count in
+            count = 0
+            while count < buffer.count {
+                let n = read(fd, buffer.baseAddress! + count, buffer.count - count)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    failed = true
+                    return
+                }
+                if n == 0 { return }
+                count += n
+            }
+        }
+        if failed { return nil }
+        if out.count <= size { return out }
+        guard let rest = readAll(fd) else { return nil }
+        out += rest
+        return out
+    }
+
+    private static func readStandardInput() -> [UInt8]? { readAll(0) }
+
+    private static func readAll(_ fd: Int32) -> [UInt8]? {
         var out: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65536)
         while true {
-            let n = buffer.withUnsafeMutableBytes { read(0, $0.baseAddress, $0.count) }
+            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
             if n < 0 {
                 if errno == EINTR { continue }
                 return nil
@@ -141,15 +185,7 @@ public struct ManifestResult: Sendable {
         self.state = state
         self.diagnostics = diagnostics
         self.canonicalJSON = canonicalJSON
-        self.contentHash = SHA256.hex(Array(canonicalJSON.utf8))
-    }
-
-    /// With the hash of `canonicalJSON` already computed.
-    init(state: DesiredState?, diagnostics: [Diagnostic], canonicalJSON: String, contentHash: String) {
-        self.state = state
-        self.diagnostics = diagnostics
-        self.canonicalJSON = canonicalJSON
-        self.contentHash = contentHash
+        self.contentHash = SHA256.hex(canonicalJSON)
     }
 }
 

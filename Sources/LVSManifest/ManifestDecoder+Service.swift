@@ -141,23 +141,25 @@ extension ManifestDecoder {
         let context = ServiceContext(id: id, forwarding: serviceForwarding, forwardingKnown: forwardingKnown, tunnel: serviceTunnel)
         var realServers: [RealServerSpec] = []
         var mixed: [(String, SourcePosition)] = []
-        var seen: [RealServer.ID: String] = [:]
+        var seen: [RealServer.ID: Int] = [:]
         var zeroPortWithoutOwnCheck = false
         if let items = r.array("realServers") {
             if items.isEmpty {
                 diagnostics.warning(r.at("realServers"), r.position("realServers"), "the service has no real servers",
                                     hint: "connections to it will fail until real servers are added")
             }
+            let base = r.at("realServers")
+            realServers.reserveCapacity(items.count)
+            seen.reserveCapacity(items.count)
             for (i, item) in items.enumerated() {
-                let rpath = "\(r.at("realServers"))[\(i)]"
-                guard let rs = decodeRealServer(item, path: rpath, context: context) else { continue }
+                guard let rs = decodeRealServer(item, path: base, index: i, context: context) else { continue }
                 if let first = seen[rs.spec.server.id] {
-                    diagnostics.error(rpath, rs.addressPosition, "duplicate real server \(rs.spec.server.id) (first at \(first))",
+                    diagnostics.error("\(base)[\(i)]", rs.addressPosition, "duplicate real server \(rs.spec.server.id) (first at \(base)[\(first)])",
                                       hint: "a real server appears once per service; remove one of them")
                 } else {
-                    seen[rs.spec.server.id] = rpath
+                    seen[rs.spec.server.id] = i
                 }
-                if rs.mixedFamily { mixed.append((join(rpath, "address"), rs.addressPosition)) }
+                if rs.mixedFamily { mixed.append(("\(base)[\(i)].address", rs.addressPosition)) }
                 if rs.spec.healthCheck == nil && rs.spec.server.id.port == 0 { zeroPortWithoutOwnCheck = true }
                 realServers.append(rs.spec)
             }
@@ -358,8 +360,10 @@ extension ManifestDecoder {
         return true
     }
 
-    private func decodeRealServer(_ node: JSONNode, path: String, context: ServiceContext) -> DecodedRealServer? {
-        guard let r = ObjectReader(node, path: path, what: "a real server", known: ManifestFields.realServer, diagnostics)
+    /// Decodes `path[index]`, one entry of a service's `realServers`.
+    private func decodeRealServer(_ node: JSONNode, path: String, index: Int, context: ServiceContext) -> DecodedRealServer? {
+        guard let r = ObjectReader(node, path: path, index: index, what: "a real server", known: ManifestFields.realServer,
+                                   diagnostics)
         else { return nil }
         _ = r.string("description")
         let address = address(r, "address", required: true, role: .realServer)

@@ -62,26 +62,29 @@ final class ManifestDecoder {
 
     /// Duplicate identities and duplicate names.
     private func checkAcrossServices(_ services: [DecodedService]) {
-        var ids: [VirtualService.ID: DecodedService] = [:]
-        var names: [String: DecodedService] = [:]
-        for s in services {
+        // Indices, not copies of the services, as values.
+        var ids: [VirtualService.ID: Int] = [:]
+        var names: [String: Int] = [:]
+        ids.reserveCapacity(services.count)
+        names.reserveCapacity(services.count)
+        for (i, s) in services.enumerated() {
             if let id = s.spec?.service.id {
-                if let first = ids[id] {
+                if let first = ids[id].map({ services[$0] }) {
                     let label = first.name.map { " '\($0)'" } ?? ""
                     diagnostics.error(s.path, s.identityPosition,
                                       "service \(id) is declared twice (first as \(first.path)\(label))",
                                       hint: "merge the two services; IPVS has one service per protocol, address and port (or fwmark and family)")
                 } else {
-                    ids[id] = s
+                    ids[id] = i
                 }
             }
             if let n = s.name {
-                if let first = names[n] {
+                if let first = names[n].map({ services[$0] }) {
                     diagnostics.error(join(s.path, "name"), s.namePosition,
                                       "duplicate service name '\(n)' (first used by \(first.path))",
                                       hint: "service names must be unique within a manifest")
                 } else {
-                    names[n] = s
+                    names[n] = i
                 }
             }
         }
@@ -111,7 +114,8 @@ final class ManifestDecoder {
     /// Reads an address and rejects the classes that cannot serve the role.
     func address(_ r: ObjectReader, _ key: String, required: Bool, role: AddressRole) -> IPAddress? {
         guard let s = r.string(key, required: required, hint: "an IPv4 or IPv6 address such as 10.0.0.1") else { return nil }
-        let path = r.at(key), pos = r.position(key)
+        let pos = r.position(key)
+        var path: String { r.at(key) }  // only for diagnostics
         guard let a = IPAddress.parsingManifest(s) else {
             var hint = "write an IPv4 or IPv6 address literally, such as 10.0.0.1 or 2001:db8::1 (no host names)"
             if s.contains("/") { hint = "remove the prefix length; only the address goes here" }

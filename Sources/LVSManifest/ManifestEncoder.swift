@@ -1,139 +1,169 @@
 import LVSModel
 
-/// Renders a `DesiredState` as a manifest v1 JSON value with every value explicit: each real
-/// server carries its own port, weight, forwarding, thresholds and tunnel block; services carry
-/// no forwarding defaults. Descriptions are not part of the model and are not written.
+/// Renders a `DesiredState` as the canonical text of a manifest v1 document with every value
+/// explicit: each real server carries its own port, weight, forwarding, thresholds and tunnel
+/// block; services carry no forwarding defaults. Descriptions are not part of the model and are
+/// not written.
+///
+/// The text is written member by member with `CanonicalWriter`, so the members of every object
+/// below are listed in sorted key order (the order `JSONValue` sorts keys in); a test pins the
+/// output byte for byte.
 enum ManifestEncoder {
-    static func value(_ state: DesiredState) -> JSONValue {
-        var root = members(state)
-        root["services"] = .array(state.services.map(service))
-        return .object(root)
-    }
-
-    /// `value(state).canonicalText` as UTF-8, without building the services' tree all at once.
-    /// `sizeHint`: the size of the source text, if known (the buffer is reserved from it).
-    static func canonicalBytes(_ state: DesiredState, sizeHint: Int = 0) -> [UInt8] {
-        JSONValue.canonicalBytes(
-            object: members(state), streamedKey: "services", count: state.services.count, reserve: sizeHint * 6
-        ) {
-            service(state.services[$0])
-        }
-    }
-
-    /// The members of the manifest object, all but `services`.
-    private static func members(_ state: DesiredState) -> [String: JSONValue] {
-        var root: [String: JSONValue] = [
-            "apiVersion": .string(ManifestFields.apiVersion),
-            "name": .string(state.manifest),
-        ]
-        var settings: [String: JSONValue] = [:]
-        if let t = state.settings.timeouts {
-            var d: [String: JSONValue] = [:]
-            if t.tcp != 0 { d["tcp"] = .integer(Int64(t.tcp)) }
-            if t.tcpFin != 0 { d["tcpFin"] = .integer(Int64(t.tcpFin)) }
-            if t.udp != 0 { d["udp"] = .integer(Int64(t.udp)) }
-            if !d.isEmpty { settings["timeouts"] = .object(d) }
-        }
-        if let daemons = state.settings.syncDaemons {
-            settings["syncDaemons"] = .array(daemons.map { d in
-                var o: [String: JSONValue] = [
-                    "state": .string(d.state.description), "interface": .string(d.interface),
-                    "syncId": .integer(Int64(d.syncID)), "maxLength": .integer(Int64(d.maxLength)),
-                    "port": .integer(Int64(d.port)), "ttl": .integer(Int64(d.ttl)),
-                ]
-                if let g = d.group { o["group"] = .string(g.description) }
-                return .object(o)
-            })
-        }
-        if !settings.isEmpty { root["settings"] = .object(settings) }
-        return root
-    }
-
-    static func service(_ spec: ServiceSpec) -> JSONValue {
-        let v = spec.service
-        var o: [String: JSONValue] = [
-            "name": .string(spec.name),
-            "scheduler": .string(v.scheduler.rawValue),
-            "onePacket": .bool(v.flags.contains(.onePacket)),
-            "inhibitOnFailure": .bool(spec.inhibitOnFailure),
-            "realServers": .array(spec.realServers.map(realServer)),
-        ]
-        switch v.id {
-        case .address(let p, let a, let port):
-            o["protocol"] = .string(p.rawValue)
-            o["address"] = .string(a.description)
-            o["port"] = .integer(Int64(port))
-        case .fwmark(let mark, let family):
-            o["fwmark"] = .integer(Int64(mark))
-            o["family"] = .string(family.rawValue)
-        }
-        let names = v.scheduler.flagNames
-        var flags: [JSONValue] = []
-        for (i, bit) in [ServiceFlags.sched1, .sched2, .sched3].enumerated() where v.flags.contains(bit) {
-            flags.append(.string(names[i]))
-        }
-        if !flags.isEmpty { o["schedulerFlags"] = .array(flags) }
-        if v.isPersistent {
-            var p: [String: JSONValue] = ["timeout": .integer(Int64(v.timeout))]
-            if v.id.family == .ipv4 {
-                p["netmask"] = .string(IPAddress.v4(v.netmask).description)
-            } else {
-                p["prefixLength"] = .integer(Int64(v.netmask))
+    /// The canonical text, final newline included. `sizeHint`: the size of the source text, if
+    /// known (the text's storage is reserved from it).
+    static func canonicalText(_ state: DesiredState, sizeHint: Int = 0) -> String {
+        CanonicalWriter.text(capacity: sizeHint * 6) { w in
+            w.beginObject()
+            w.key("apiVersion"); w.string(ManifestFields.apiVersion)
+            w.key("name"); w.string(state.manifest)
+            w.key("services")
+            w.beginArray()
+            for spec in state.services {
+                w.element()
+                service(spec, &w)
             }
-            o["persistence"] = .object(p)
+            w.endArray()
+            settings(state.settings, &w)
+            w.endObject()
         }
-        if let pe = v.persistenceEngine { o["persistenceEngine"] = .string(pe) }
-        if let d = spec.drainTimeout { o["drain"] = .object(["timeout": .integer(Int64(d))]) }
-        if let c = spec.healthCheck { o["healthCheck"] = healthCheck(c) }
+    }
+
+    /// The `settings` member, if any setting is there.
+    private static func settings(_ settings: GlobalSettings, _ w: inout CanonicalWriter) {
+        let timeouts = settings.timeouts.flatMap { t in t.tcp == 0 && t.tcpFin == 0 && t.udp == 0 ? nil : t }
+        guard timeouts != nil || settings.syncDaemons != nil else { return }
+        w.key("settings")
+        w.beginObject()
+        if let daemons = settings.syncDaemons {
+            w.key("syncDaemons")
+            w.beginArray()
+            for d in daemons {
+                w.element()
+                w.beginObject()
+                if let g = d.group { w.key("group"); w.address(g) }
+                w.key("interface"); w.string(d.interface)
+                w.key("maxLength"); w.integer(d.maxLength)
+                w.key("port"); w.integer(d.port)
+                w.key("state"); w.string(d.state.description)
+                w.key("syncId"); w.integer(d.syncID)
+                w.key("ttl"); w.integer(d.ttl)
+                w.endObject()
+            }
+            w.endArray()
+        }
+        if let t = timeouts {
+            w.key("timeouts")
+            w.beginObject()
+            if t.tcp != 0 { w.key("tcp"); w.integer(t.tcp) }
+            if t.tcpFin != 0 { w.key("tcpFin"); w.integer(t.tcpFin) }
+            if t.udp != 0 { w.key("udp"); w.integer(t.udp) }
+            w.endObject()
+        }
+        w.endObject()
+    }
+
+    private static func service(_ spec: ServiceSpec, _ w: inout CanonicalWriter) {
+        let v = spec.service
+        w.beginObject()
+        if case .address(_, let a, _) = v.id { w.key("address"); w.address(a) }
+        if let d = spec.drainTimeout {
+            w.key("drain")
+            w.beginObject()
+            w.key("timeout"); w.integer(d)
+            w.endObject()
+        }
+        if case .fwmark(let mark, let family) = v.id {
+            w.key("family"); w.string(family.rawValue)
+            w.key("fwmark"); w.integer(mark)
+        }
+        if let c = spec.healthCheck { w.key("healthCheck"); healthCheck(c, &w) }
+        if let h = spec.hysteresis { w.key("hysteresis"); w.integer(h) }
+        w.key("inhibitOnFailure"); w.bool(spec.inhibitOnFailure)
+        w.key("name"); w.string(spec.name)
+        w.key("onePacket"); w.bool(v.flags.contains(.onePacket))
+        if v.isPersistent {
+            w.key("persistence")
+            w.beginObject()
+            if v.id.family == .ipv4 {
+                w.key("netmask"); w.address(.v4(v.netmask))
+            } else {
+                w.key("prefixLength"); w.integer(v.netmask)
+            }
+            w.key("timeout"); w.integer(v.timeout)
+            w.endObject()
+        }
+        if let pe = v.persistenceEngine { w.key("persistenceEngine"); w.string(pe) }
+        if case .address(let p, _, let port) = v.id {
+            w.key("port"); w.integer(port)
+            w.key("protocol"); w.string(p.rawValue)
+        }
+        if let q = spec.quorum { w.key("quorum"); w.integer(q) }
+        w.key("realServers")
+        w.beginArray()
+        for rs in spec.realServers {
+            w.element()
+            realServer(rs, &w)
+        }
+        w.endArray()
+        w.key("scheduler"); w.string(v.scheduler.rawValue)
+        let bits = [ServiceFlags.sched1, .sched2, .sched3]
+        if bits.contains(where: { v.flags.contains($0) }) {
+            let names = v.scheduler.flagNames
+            w.key("schedulerFlags")
+            w.inlineArray(bits.indices.filter { v.flags.contains(bits[$0]) }) { w, i in w.string(names[i]) }
+        }
         if let s = spec.sorryServer {
-            var so: [String: JSONValue] = [
-                "address": .string(s.id.address.description), "port": .integer(Int64(s.id.port)),
-                "forwarding": .string(s.forwarding.description),
-            ]
-            if s.forwarding == .tunnel { so["tunnel"] = tunnel(s.tunnel) }
-            o["sorryServer"] = .object(so)
+            w.key("sorryServer")
+            w.beginObject()
+            w.key("address"); w.address(s.id.address)
+            w.key("forwarding"); w.string(s.forwarding.description)
+            w.key("port"); w.integer(s.id.port)
+            if s.forwarding == .tunnel { w.key("tunnel"); tunnel(s.tunnel, &w) }
+            w.endObject()
         }
-        if let q = spec.quorum { o["quorum"] = .integer(Int64(q)) }
-        if let h = spec.hysteresis { o["hysteresis"] = .integer(Int64(h)) }
-        return .object(o)
+        w.endObject()
     }
 
-    static func realServer(_ spec: RealServerSpec) -> JSONValue {
+    private static func realServer(_ spec: RealServerSpec, _ w: inout CanonicalWriter) {
         let s = spec.server
-        var o: [String: JSONValue] = [
-            "address": .string(s.id.address.description), "port": .integer(Int64(s.id.port)),
-            "weight": .integer(Int64(s.weight)), "forwarding": .string(s.forwarding.description),
-            "upperThreshold": .integer(Int64(s.upperThreshold)), "lowerThreshold": .integer(Int64(s.lowerThreshold)),
-        ]
-        if s.forwarding == .tunnel { o["tunnel"] = tunnel(s.tunnel) }
-        if let c = spec.healthCheck { o["healthCheck"] = healthCheck(c) }
-        return .object(o)
+        w.beginObject()
+        w.key("address"); w.address(s.id.address)
+        w.key("forwarding"); w.string(s.forwarding.description)
+        if let c = spec.healthCheck { w.key("healthCheck"); healthCheck(c, &w) }
+        w.key("lowerThreshold"); w.integer(s.lowerThreshold)
+        w.key("port"); w.integer(s.id.port)
+        if s.forwarding == .tunnel { w.key("tunnel"); tunnel(s.tunnel, &w) }
+        w.key("upperThreshold"); w.integer(s.upperThreshold)
+        w.key("weight"); w.integer(s.weight)
+        w.endObject()
     }
 
-    static func tunnel(_ t: TunnelSettings) -> JSONValue {
-        var o: [String: JSONValue] = ["type": .string(t.type.description)]
-        if t.type == .gue { o["port"] = .integer(Int64(t.port)) }
-        if t.type != .ipip { o["checksum"] = .string(t.checksum.description) }
-        return .object(o)
+    private static func tunnel(_ t: TunnelSettings, _ w: inout CanonicalWriter) {
+        w.beginObject()
+        if t.type != .ipip { w.key("checksum"); w.string(t.checksum.description) }
+        if t.type == .gue { w.key("port"); w.integer(t.port) }
+        w.key("type"); w.string(t.type.description)
+        w.endObject()
     }
 
-    static func healthCheck(_ c: HealthCheck) -> JSONValue {
-        var o: [String: JSONValue] = [
-            "type": .string(c.type.rawValue),
-            "connectTimeout": .double(c.connectTimeout), "retry": .integer(Int64(c.retry)),
-            "delayBeforeRetry": .double(c.delayBeforeRetry), "interval": .double(c.interval),
-            "rise": .integer(Int64(c.rise)), "alpha": .bool(c.alpha),
-        ]
-        if let p = c.port, c.type != .exec { o["port"] = .integer(Int64(p)) }
-        if let f = c.fall { o["fall"] = .integer(Int64(f)) }
-        if c.type == .http || c.type == .https {
-            if let p = c.path { o["path"] = .string(p) }
-            if !c.statusCodes.isEmpty { o["statusCodes"] = .array(c.statusCodes.map { .integer(Int64($0)) }) }
-            if let d = c.digest { o["digest"] = .string(d) }
-            if let h = c.host { o["host"] = .string(h) }
-        }
-        if c.type == .https { o["insecureSkipVerify"] = .bool(c.insecureSkipVerify) }
-        if c.type == .exec, let cmd = c.command { o["command"] = .array(cmd.map { .string($0) }) }
-        return .object(o)
+    private static func healthCheck(_ c: HealthCheck, _ w: inout CanonicalWriter) {
+        let web = c.type == .http || c.type == .https
+        w.beginObject()
+        w.key("alpha"); w.bool(c.alpha)
+        if c.type == .exec, let cmd = c.command { w.key("command"); w.inlineArray(cmd) { w, s in w.string(s) } }
+        w.key("connectTimeout"); w.double(c.connectTimeout)
+        w.key("delayBeforeRetry"); w.double(c.delayBeforeRetry)
+        if web, let d = c.digest { w.key("digest"); w.string(d) }
+        if let f = c.fall { w.key("fall"); w.integer(f) }
+        if web, let h = c.host { w.key("host"); w.string(h) }
+        if c.type == .https { w.key("insecureSkipVerify"); w.bool(c.insecureSkipVerify) }
+        w.key("interval"); w.double(c.interval)
+        if web, let p = c.path { w.key("path"); w.string(p) }
+        if let p = c.port, c.type != .exec { w.key("port"); w.integer(p) }
+        w.key("retry"); w.integer(c.retry)
+        w.key("rise"); w.integer(c.rise)
+        if web, !c.statusCodes.isEmpty { w.key("statusCodes"); w.inlineArray(c.statusCodes) { w, code in w.integer(code) } }
+        w.key("type"); w.string(c.type.rawValue)
+        w.endObject()
     }
 }

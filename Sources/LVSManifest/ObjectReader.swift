@@ -5,23 +5,35 @@ import LVSModel
 /// range checks. Every problem goes to the collector; the accessors return nil after reporting.
 struct ObjectReader {
     let node: JSONNode
-    let path: String
+    /// The JSON path of the object, `services[3].realServers[7]`: `base` and `index` (rendered
+    /// only when a diagnostic needs it; formatting a path for every object and every value was a
+    /// large part of decoding a large manifest).
+    private let base: String
+    private let index: Int?
     let diagnostics: DiagnosticCollector
     /// The known members in source order. Objects are small (a few to twenty members), so a
     /// linear search beats hashing every key: decoding a large manifest spent a tenth of its
     /// time hashing keys into per-object dictionaries.
     private let members: [JSONMember]
 
-    /// Returns nil (after reporting) when `node` is not an object.
-    init?(_ node: JSONNode, path: String, what: String, known: [String], _ diagnostics: DiagnosticCollector) {
+    /// Returns nil (after reporting) when `node` is not an object. The object's path is `path`,
+    /// or `path[index]` when `index` is given.
+    init?(_ node: JSONNode, path base: String, index: Int? = nil, what: String, known: [String],
+          _ diagnostics: DiagnosticCollector) {
+        self.node = node
+        self.base = base
+        self.index = index
+        self.diagnostics = diagnostics
+        var path: String { ObjectReader.path(base, index) }
         guard case .object(let list) = node.kind else {
             diagnostics.error(path, node.position, "\(what) must be an object, not \(node.typeDescription)",
                               hint: "write { ... }")
             return nil
         }
-        self.node = node
-        self.path = path
-        self.diagnostics = diagnostics
+        if list.allSatisfy({ known.contains($0.key) }) {
+            members = list
+            return
+        }
         var m: [JSONMember] = []
         m.reserveCapacity(list.count)
         for member in list {
@@ -36,6 +48,11 @@ struct ObjectReader {
         }
         members = m
     }
+
+    /// The JSON path of the object.
+    var path: String { ObjectReader.path(base, index) }
+
+    private static func path(_ base: String, _ index: Int?) -> String { index.map { "\(base)[\($0)]" } ?? base }
 
     func has(_ key: String) -> Bool { member(key) != nil }
     /// Keys are unique (the parser drops duplicates).
@@ -59,13 +76,14 @@ struct ObjectReader {
 
     // MARK: - Typed accessors
 
-    func string(_ key: String, required: Bool = false, hint: String? = nil) -> String? {
+    /// `hint` is made only when there is a problem (some hints list every choice).
+    func string(_ key: String, required: Bool = false, hint: @autoclosure () -> String? = nil) -> String? {
         guard let v = value(key) else {
-            if required { missing(key, hint: hint) }
+            if required { missing(key, hint: hint()) }
             return nil
         }
         guard case .string(let s) = v.kind else {
-            wrongType(key, v, "a string", hint: hint)
+            wrongType(key, v, "a string", hint: hint())
             return nil
         }
         return s
@@ -89,19 +107,19 @@ struct ObjectReader {
         return ObjectReader.integer(v, path: at(key), range, hint: hint, diagnostics)
     }
 
-    static func integer(_ v: JSONNode, path: String, _ range: ClosedRange<Int64>, hint: String,
+    static func integer(_ v: JSONNode, path: @autoclosure () -> String, _ range: ClosedRange<Int64>, hint: String,
                         _ diagnostics: DiagnosticCollector) -> Int64? {
         guard case .number(let raw) = v.kind else {
-            diagnostics.error(path, v.position, "must be a whole number, not \(v.typeDescription)", hint: hint)
+            diagnostics.error(path(), v.position, "must be a whole number, not \(v.typeDescription)", hint: hint)
             return nil
         }
-        let isWhole = !raw.contains(where: { $0 == "." || $0 == "e" || $0 == "E" })
+        let isWhole = !raw.utf8.contains(where: { $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "e") || $0 == UInt8(ascii: "E") })
         guard isWhole else {
-            diagnostics.error(path, v.position, "\(raw) is not a whole number", hint: hint)
+            diagnostics.error(path(), v.position, "\(raw) is not a whole number", hint: hint)
             return nil
         }
         guard let n = Int64(raw), range.contains(n) else {
-            diagnostics.error(path, v.position,
+            diagnostics.error(path(), v.position,
                               "\(raw) is out of range (\(range.lowerBound)-\(range.upperBound))", hint: hint)
             return nil
         }

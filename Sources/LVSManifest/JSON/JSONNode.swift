@@ -21,7 +21,9 @@ public struct SourcePosition: Hashable, Sendable, Comparable, CustomStringConver
 /// Numbers keep their source text so that range checks can report values that do not fit any
 /// machine type (`99999999999999999999`, `1e400`) exactly as written.
 public struct JSONNode: Hashable, Sendable {
-    public indirect enum Kind: Hashable, Sendable {
+    /// Not `indirect`: objects and arrays hold their children in arrays already, and boxing
+    /// every node was one allocation per value of a large manifest.
+    public enum Kind: Hashable, Sendable {
         /// Members in source order; keys are unique (the parser rejects duplicates).
         case object([JSONMember])
         case array([JSONNode])

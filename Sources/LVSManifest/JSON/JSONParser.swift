@@ -35,6 +35,12 @@ public struct JSONParser {
     /// (building a path string for every value dominated parsing a large manifest).
     private var pathStack: [PathComponent] = []
 
+    /// The members and elements of the objects and arrays being parsed, one list per nesting
+    /// level, reused: each object or array is then allocated once, at its final size (growing a
+    /// fresh array member by member allocated several times per object of a large manifest).
+    private var memberLists: [[JSONMember]] = []
+    private var itemLists: [[JSONNode]] = []
+
     private enum PathComponent {
         case key(String)
         case index(Int)
@@ -189,8 +195,14 @@ public struct JSONParser {
         let start = here
         try checkDepth(depth, start)
         advance()  // {
-        var members: [JSONMember] = []
-        var seen: [String: SourcePosition] = [:]
+        while memberLists.count <= depth { memberLists.append([]) }
+        var members = memberLists[depth]
+        memberLists[depth] = []
+        members.removeAll(keepingCapacity: true)
+        // Duplicate keys are found by scanning `members`: objects in a manifest have a few
+        // members, and hashing every key cost a tenth of parsing a large manifest. Only objects
+        // too large to scan get an index.
+        var keyIndex: [String: SourcePosition]? = nil
         skipWhitespace()
         if peek == UInt8(ascii: "}") {
             advance()
@@ -209,15 +221,28 @@ public struct JSONParser {
             try expect(UInt8(ascii: ":"), "':' after the key")
             pathStack.append(.key(key))
             let value = try parseValue(depth: depth)
-            if let first = seen[key] {
+            var first: SourcePosition? = nil
+            if let keyIndex {
+                first = keyIndex[key]
+            } else {
+                for m in members where m.key == key {
+                    first = m.keyPosition
+                    break
+                }
+            }
+            if let first {
                 let childPath = currentPath
                 problems.append(Problem(
                     severity: .error, position: keyPos,
                     message: "duplicate key '\(key)' (first at line \(first.line), column \(first.column))",
                     hint: "keep one '\(key)'", path: childPath))
             } else {
-                seen[key] = keyPos
                 members.append(JSONMember(key: key, keyPosition: keyPos, value: value))
+                if keyIndex != nil {
+                    keyIndex?[key] = keyPos
+                } else if members.count == 32 {
+                    keyIndex = Dictionary(members.lazy.map { ($0.key, $0.keyPosition) }, uniquingKeysWith: { a, _ in a })
+                }
             }
             pathStack.removeLast()
             skipWhitespace()
@@ -230,14 +255,20 @@ public struct JSONParser {
             throw SyntaxError(position: here, message: "expected ',' or '}' but found \(describeHere())",
                               hint: "separate members with commas")
         }
-        return JSONNode(.object(members), at: start)
+        let node = JSONNode(.object(Array(members[...])), at: start)
+        members.removeAll(keepingCapacity: true)
+        memberLists[depth] = members
+        return node
     }
 
     private mutating func parseArray(depth: Int) throws -> JSONNode {
         let start = here
         try checkDepth(depth, start)
         advance()  // [
-        var items: [JSONNode] = []
+        while itemLists.count <= depth { itemLists.append([]) }
+        var items = itemLists[depth]
+        itemLists[depth] = []
+        items.removeAll(keepingCapacity: true)
         skipWhitespace()
         if peek == UInt8(ascii: "]") {
             advance()
@@ -261,10 +292,34 @@ public struct JSONParser {
             throw SyntaxError(position: here, message: "expected ',' or ']' but found \(describeHere())",
                               hint: "separate array elements with commas")
         }
-        return JSONNode(.array(items), at: start)
+        let node = JSONNode(.array(Array(items[...])), at: start)
+        items.removeAll(keepingCapacity: true)
+        itemLists[depth] = items
+        return node
     }
 
     private mutating func parseString() throws -> String {
+        // Most strings have no escapes: they are the bytes between the quotes. No line break can
+        // be inside one (control characters are errors), so only the column moves.
+        var i = index + 1
+        var scalars = 0
+        while i < bytes.count {
+            let b = bytes[i]
+            if b == UInt8(ascii: "\"") {
+                let s = String(decoding: bytes[(index + 1)..<i], as: UTF8.self)
+                column += scalars + 2
+                index = i + 1
+                return s
+            }
+            if b == UInt8(ascii: "\\") || b < 0x20 { break }
+            if b & 0xC0 != 0x80 { scalars += 1 }
+            i += 1
+        }
+        return try parseEscapedString()
+    }
+
+    /// A string with escapes, or one that does not end well: byte by byte.
+    private mutating func parseEscapedString() throws -> String {
         let start = here
         advance()  // opening quote
         var out: [UInt8] = []

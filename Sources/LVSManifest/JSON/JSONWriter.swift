@@ -37,46 +37,6 @@ public indirect enum JSONValue: Hashable, Sendable {
         return String(decoding: out, as: UTF8.self)
     }
 
-    /// The canonical text (as UTF-8, final newline included) of the object `members` plus one
-    /// more member, `streamedKey`, an array of `count` objects made one at a time by `element`.
-    /// The same text as building the whole tree first, without holding it all in memory (a
-    /// manifest of 100 000 real servers made a tree of several hundred bytes per server).
-    static func canonicalBytes(
-        object members: [String: JSONValue], streamedKey: String, count: Int, reserve: Int = 0,
-        element: (Int) -> JSONValue
-    ) -> [UInt8] {
-        var out: [UInt8] = []
-        // Reserving generously costs address space only (pages are touched as they are written)
-        // and saves the copies, and the moment with two buffers, of growing a large array.
-        out.reserveCapacity(max(4096, reserve))
-        append("{\n", to: &out)
-        let keys = (Array(members.keys) + [streamedKey]).sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
-        for (i, k) in keys.enumerated() {
-            pad(2, &out)
-            writeString(k, into: &out)
-            append(": ", to: &out)
-            if k == streamedKey {
-                if count == 0 {
-                    append("[]", to: &out)
-                } else {
-                    append("[\n", to: &out)
-                    for j in 0..<count {
-                        pad(4, &out)
-                        write(element(j), indent: 4, into: &out)
-                        append(j == count - 1 ? "\n" : ",\n", to: &out)
-                    }
-                    pad(2, &out)
-                    out.append(UInt8(ascii: "]"))
-                }
-            } else if let child = members[k] {
-                write(child, indent: 2, into: &out)
-            }
-            append(i == keys.count - 1 ? "\n" : ",\n", to: &out)
-        }
-        append("}\n", to: &out)
-        return out
-    }
-
     // The text is built as UTF-8 bytes: appending to a String scalar by scalar dominated the
     // cost of loading a large manifest.
     private static func write(_ v: JSONValue, indent: Int, into out: inout [UInt8]) {
@@ -144,20 +104,21 @@ public indirect enum JSONValue: Hashable, Sendable {
         return "\(d)"
     }
 
-    private static func writeString(_ s: String, into out: inout [UInt8]) {
+    static func writeString<Sink: ByteSink>(_ s: String, into out: inout Sink) {
         out.append(UInt8(ascii: "\""))
         for b in s.utf8 {
             switch b {
-            case UInt8(ascii: "\""): append("\\\"", to: &out)
-            case UInt8(ascii: "\\"): append("\\\\", to: &out)
-            case UInt8(ascii: "\n"): append("\\n", to: &out)
-            case UInt8(ascii: "\r"): append("\\r", to: &out)
-            case UInt8(ascii: "\t"): append("\\t", to: &out)
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"):
+                out.append(UInt8(ascii: "\\"))
+                out.append(b)
+            case UInt8(ascii: "\n"): out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "n"))
+            case UInt8(ascii: "\r"): out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "r"))
+            case UInt8(ascii: "\t"): out.append(UInt8(ascii: "\\")); out.append(UInt8(ascii: "t"))
             default:
                 // Bytes of multi-byte characters are all >= 0x80: copied as they are.
                 if b < 0x20 || b == 0x7F {
                     let hex = String(b, radix: 16)
-                    append("\\u" + String(repeating: "0", count: 4 - hex.count) + hex, to: &out)
+                    for c in ("\\u" + String(repeating: "0", count: 4 - hex.count) + hex).utf8 { out.append(c) }
                 } else {
                     out.append(b)
                 }
@@ -166,3 +127,10 @@ public indirect enum JSONValue: Hashable, Sendable {
         out.append(UInt8(ascii: "\""))
     }
 }
+
+/// Where the writers put bytes: an array, or `CanonicalWriter`'s buffer.
+protocol ByteSink {
+    mutating func append(_ byte: UInt8)
+}
+
+extension Array: ByteSink where Element == UInt8 {}

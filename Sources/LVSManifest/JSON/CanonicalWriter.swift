@@ -1,0 +1,180 @@
+import LVSModel
+
+/// Writes the canonical text of `JSONValue` (see there) straight from values, as UTF-8, without
+/// building a tree first: building a dictionary per object, then sorting its keys, cost more than
+/// parsing a large manifest. The caller gives each object's members in sorted key order (by UTF-8
+/// bytes, as `JSONValue` sorts them), and chooses one-line arrays for arrays of scalars.
+///
+/// It writes into a buffer of fixed size, normally the storage of the String being made (see
+/// `text(capacity:_:)`), so that a large text is not built once as bytes and copied once more
+/// into a String. What does not fit is dropped and `overflowed` is set.
+///
+///     let text = CanonicalWriter.text(capacity: 4096) { w in
+///         w.beginObject()
+///         w.key("port"); w.integer(80)
+///         w.key("weight"); w.integer(1)
+///         w.endObject()
+///     }
+struct CanonicalWriter: ByteSink {
+    private let buffer: UnsafeMutableBufferPointer<UInt8>
+    private(set) var count = 0
+    private(set) var overflowed = false
+    /// Per open object or block array: whether it has a member yet.
+    private var hasMembers: [Bool] = []
+
+    init(into buffer: UnsafeMutableBufferPointer<UInt8>) {
+        self.buffer = buffer
+        hasMembers.reserveCapacity(8)
+    }
+
+    /// The text `write` makes, final newline included. `capacity` is a first guess at its size in
+    /// bytes: reserving generously costs address space only (pages are touched as they are
+    /// written); when the text does not fit, it is written again with twice the room.
+    static func text(capacity: Int, _ write: (inout CanonicalWriter) -> Void) -> String {
+        var capacity = max(capacity, 4096)
+        while true {
+            var fits = true
+            let text = String(unsafeUninitializedCapacity: capacity) { buffer in
+                var w = CanonicalWriter(into: buffer)
+                write(&w)
+                w.append(UInt8(ascii: "\n"))
+                fits = !w.overflowed
+                return fits ? w.count : 0
+            }
+            if fits { return text }
+            capacity *= 2
+        }
+    }
+
+    @inline(__always)
+    mutating func append(_ byte: UInt8) {
+        guard count < buffer.count else {
+            overflowed = true
+            return
+        }
+        buffer[count] = byte
+        count += 1
+    }
+
+    private mutating func append(_ bytes: UnsafeRawBufferPointer) {
+        guard count + bytes.count <= buffer.count else {
+            overflowed = true
+            return
+        }
+        guard let source = bytes.baseAddress else { return }
+        UnsafeMutableRawPointer(buffer.baseAddress! + count).copyMemory(from: source, byteCount: bytes.count)
+        count += bytes.count
+    }
+
+    // MARK: - Containers
+
+    mutating func beginObject() {
+        append(UInt8(ascii: "{"))
+        hasMembers.append(false)
+    }
+
+    mutating func endObject() { close(UInt8(ascii: "}")) }
+
+    /// An array of objects or arrays: one element per line.
+    mutating func beginArray() {
+        append(UInt8(ascii: "["))
+        hasMembers.append(false)
+    }
+
+    mutating func endArray() { close(UInt8(ascii: "]")) }
+
+    /// Starts the next member of the open object; keys must come in sorted order.
+    mutating func key(_ key: StaticString) {
+        newLine()
+        append(UInt8(ascii: "\""))
+        append(UnsafeRawBufferPointer(start: key.utf8Start, count: key.utf8CodeUnitCount))
+        append(UInt8(ascii: "\""))
+        append(UInt8(ascii: ":"))
+        append(UInt8(ascii: " "))
+    }
+
+    /// Starts the next element of the open block array.
+    mutating func element() { newLine() }
+
+    private mutating func newLine() {
+        if hasMembers[hasMembers.count - 1] {
+            append(UInt8(ascii: ","))
+        } else {
+            hasMembers[hasMembers.count - 1] = true
+        }
+        append(UInt8(ascii: "\n"))
+        pad(2 * hasMembers.count)
+    }
+
+    private mutating func close(_ bracket: UInt8) {
+        if hasMembers.removeLast() {
+            append(UInt8(ascii: "\n"))
+            pad(2 * hasMembers.count)
+        }
+        append(bracket)
+    }
+
+    private mutating func pad(_ n: Int) {
+        for _ in 0..<n { append(UInt8(ascii: " ")) }
+    }
+
+    // MARK: - Scalars
+
+    mutating func string(_ s: String) { JSONValue.writeString(s, into: &self) }
+
+    mutating func bool(_ b: Bool) { ascii(b ? "true" : "false") }
+
+    mutating func integer(_ i: Int64) {
+        if i < 0 { append(UInt8(ascii: "-")) }
+        var magnitude = i.magnitude
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)  // up to 20 digits, written from the end
+        withUnsafeMutableBytes(of: &digits) { digits in
+            var start = digits.count
+            repeat {
+                start -= 1
+                digits[start] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+            } while magnitude != 0
+            append(UnsafeRawBufferPointer(rebasing: digits[start...]))
+        }
+    }
+
+    mutating func integer<T: BinaryInteger>(_ i: T) { integer(Int64(i)) }
+
+    mutating func double(_ d: Double) {
+        for c in JSONValue.formatDouble(d).utf8 { append(c) }
+    }
+
+    private mutating func ascii(_ s: StaticString) {
+        append(UnsafeRawBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
+    }
+
+    /// An address as its `description`, IPv4 without making a String.
+    mutating func address(_ a: IPAddress) {
+        guard case .v4(let v) = a else { return string(a.description) }
+        append(UInt8(ascii: "\""))
+        integer(v >> 24)
+        append(UInt8(ascii: "."))
+        integer((v >> 16) & 0xff)
+        append(UInt8(ascii: "."))
+        integer((v >> 8) & 0xff)
+        append(UInt8(ascii: "."))
+        integer(v & 0xff)
+        append(UInt8(ascii: "\""))
+    }
+
+    /// A non-empty array of scalars on one line: `[200, 301]`; `[]` when empty.
+    mutating func inlineArray<C: Collection>(_ items: C, _ write: (inout CanonicalWriter, C.Element) -> Void) {
+        append(UInt8(ascii: "["))
+        var first = true
+        for item in items {
+            if !first {
+                append(UInt8(ascii: ","))
+                append(UInt8(ascii: " "))
+            }
+            first = false
+            write(&self, item)
+        }
+        append(UInt8(ascii: "]"))
+    }
+}
