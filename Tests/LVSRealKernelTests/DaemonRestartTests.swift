@@ -12,7 +12,8 @@ import Testing
 /// of objects, and a drain that outlives the daemon that started watching it.
 @Suite(.serialized) struct DaemonRestartTests {
     /// Lines of `/proc/PID/net/ip_vs` below its three header lines: services plus real servers
-    /// in the network namespace of process `pid`. A file read, so it can be polled quickly.
+    /// in the network namespace of process `pid`. A file read, so it can be polled quickly; only
+    /// roughly right while the table changes (exact counts come from `ipvsadm -Sn`).
     static func tableLines(pid: pid_t) -> Int? {
         // read(2) to the end: Foundation reads a /proc file (size 0) only up to its first page.
         let fd = open("/proc/\(pid)/net/ip_vs", O_RDONLY)
@@ -52,6 +53,16 @@ import Testing
         throw ProcessRunner.Failure(description: "timed out after \(timeout) s waiting for \(what)")
     }
 
+    /// Proof that the signal came in the middle of the apply: its run began before the signal and
+    /// ended after it (and the table had objects in it when the signal was sent). Otherwise the
+    /// test did not test what it claims.
+    static func requireInterrupted(_ run: ApplyRun, at signalled: Date) throws {
+        let finished = try #require(run.finishedAt, "the run was not closed")
+        print("run \(run.id): began \(String(format: "%.2f", signalled.timeIntervalSince(run.startedAt))) s before the signal, "
+            + "ended \(String(format: "%.2f", finished.timeIntervalSince(signalled))) s after it")
+        try #require(run.startedAt < signalled && signalled < finished, "the signal was not sent during the run: \(run)")
+    }
+
     /// `services` NAT services with 20 real servers each.
     static func bulkManifest(services: Int) -> String {
         var svcs: [String] = []
@@ -74,7 +85,7 @@ import Testing
         let daemon = try Self.startDaemon(cli, netns: ns.name, interval: 600, log: log)
         defer { daemon.signal(SIGKILL) }
         try Self.waitFor("the daemon's first pass", timeout: 120) { Self.read(log).contains("reconcile pass done") }
-        #expect(Self.tableLines(pid: daemon.pid) == total)
+        #expect(try ns.check(["ipvsadm", "-Sn"]).split(separator: "\n").count == total)
 
         // Empty the table behind the daemon's back; SIGHUP starts a pass that recreates it all.
         try ns.check(["ipvsadm", "-C"])
@@ -84,10 +95,9 @@ import Testing
             seen = Self.tableLines(pid: daemon.pid) ?? 0
             return seen > 0
         }
+        let signalledAt = Date()
         daemon.signal(SIGTERM)
-        let atSignal = Self.tableLines(pid: daemon.pid) ?? -1
-        print("daemon: SIGTERM with \(seen)…\(atSignal) of \(total) objects written")
-        try #require(seen < total, "the pass had finished before SIGTERM; the test did not interrupt it")
+        print("daemon: SIGTERM with about \(seen) of \(total) objects written")
 
         let status = daemon.wait(timeout: 120)
         #expect(status == 0, "exit \(String(describing: status))\n\(Self.read(log))")
@@ -101,11 +111,47 @@ import Testing
         #expect(last.status == .succeeded)
         let rows = try store.audit(AuditFilter(runID: last.id))
         #expect(rows.count == total, "audit rows of the interrupted pass: \(rows.count)")
+        try Self.requireInterrupted(last, at: signalledAt)
         #expect(rows.allSatisfy { $0.result == .applied })
         #expect(Set(rows.map(\.action)) == ["create-service", "add-real-server"])
         let history = try cli.run(["history", "--output", "json", "--limit", "100000"])
         let all = try JSONSerialization.jsonObject(with: Data(history.stdout.utf8)) as? [[String: Any]] ?? []
         #expect(all.count == 2 * total, "the apply's rows and the daemon's, nothing else")
+    }
+
+    /// The same for `lvsctl apply` itself: SIGTERM while it writes waits until the writes are
+    /// audited and the run closed, then ends the process as SIGTERM would have.
+    @Test func sigtermDuringACLIApplyWaitsUntilItsWritesAreAudited() throws {
+        let ns = try NetworkNamespace(prefix: "lvsa")
+        defer { ns.close() }
+        let cli = try CLIRunner(fakeKernel: false)
+        let total = 150 * 21
+        let manifest = try cli.write("bulk.json", Self.bulkManifest(services: 150))
+        let log = cli.directory.appendingPathComponent("apply.log").path
+        let apply = try BackgroundProcess(
+            ["ip", "netns", "exec", ns.name, CLIRunner.binary, "apply", "-f", manifest],
+            environment: cli.environment, log: log)
+        defer { apply.signal(SIGKILL) }
+        var seen = 0
+        try Self.waitFor("the apply to start writing", timeout: 120) {
+            seen = Self.tableLines(pid: apply.pid) ?? 0
+            return seen > 0
+        }
+        let signalledAt = Date()
+        apply.signal(SIGTERM)
+        print("apply: SIGTERM with about \(seen) of \(total) objects written")
+        let status = apply.wait(timeout: 120)
+        #expect(status == 128 + SIGTERM, "exit \(String(describing: status)): \(Self.read(log))")
+        #expect(Self.read(log).contains("signal 15 arrived during the apply"), "\(Self.read(log))")
+
+        let lines = try ns.check(["ipvsadm", "-Sn"]).split(separator: "\n").count
+        #expect(lines == total, "the apply ran to its end")
+        let store = try Store(path: cli.databasePath)
+        let runs = try store.runs()
+        #expect(runs.count == 1 && runs.first?.status == .succeeded && runs.first?.finishedAt != nil, "\(runs)")
+        let rows = try store.audit(AuditFilter(runID: runs.first?.id))
+        #expect(rows.count == total, "one audit row per kernel write: \(rows.count)")
+        try Self.requireInterrupted(try #require(runs.first), at: signalledAt)
     }
 
     /// A DR service on the lab VIP. A drain ends when active and inactive connections are 0, so
@@ -161,7 +207,10 @@ import Testing
         // The connection ends: the restarted daemon finishes the drain.
         try lab.stopClient()
         do {
-            try Self.waitFor("the drained server to be deleted", timeout: 60) { try !lab.ipvsadm("-Sn").contains("-r \(drained):80") }
+            // The kernel write first, then its audit row and the drain's end in the store.
+            try Self.waitFor("the drained server to be deleted and the drain closed", timeout: 60) {
+                try !lab.ipvsadm("-Sn").contains("-r \(drained):80") && store.drains().isEmpty
+            }
         } catch {
             Issue.record("\(error)\n\(Self.tail(log2))")
             throw error
