@@ -160,7 +160,7 @@ private let loopback = IPAddress("127.0.0.1")!
         #expect(result == .failure("timeout after 0.5 s"))
         // Well before the server would give up (30 s): the probe's own timeout ended it. The bound
         // is loose because a parallel test run on 2 cores can resume this task late.
-        #expect(ContinuousClock.now - start < .seconds(20))
+        #expect(ContinuousClock.now - start < .seconds(25))
     }
 
     @Test func slowBodyTimesOutWhenDigestWanted() async throws {
@@ -285,7 +285,7 @@ private let loopback = IPAddress("127.0.0.1")!
         let elapsed = ContinuousClock.now - start
         #expect(result == .failure("timeout after 0.5 s"))
         #expect(elapsed >= .milliseconds(450))
-        #expect(elapsed < .seconds(20))  // the server would answer only after 30 s
+        #expect(elapsed < .seconds(25))  // the server would answer only after 30 s
     }
 }
 
@@ -313,8 +313,9 @@ private let loopback = IPAddress("127.0.0.1")!
         let start = ContinuousClock.now
         let result = await ExecProbe.run(command: ["sleep", "30"], timeout: 0.5)
         #expect(result == .failure("timeout after 0.5 s"))
-        // Killed, not waited for (30 s); generous for a loaded machine.
-        #expect(ContinuousClock.now - start < .seconds(10))
+        // Killed, not waited for (30 s). Loose on purpose: with two cores and tests in parallel,
+        // resuming the awaiting task has been seen to take over 10 s on a loaded machine.
+        #expect(ContinuousClock.now - start < .seconds(25))
     }
 
     @Test func timedOutProgramIsReallyGone() async throws {

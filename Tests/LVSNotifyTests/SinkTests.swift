@@ -65,8 +65,9 @@ final class TempDir: @unchecked Sendable {
         await #expect(throws: DeliveryError("notify hook \(hook) still running after 0.5 s; it was killed")) {
             try await ExecHookSink(config: ExecHookConfig(path: hook, timeout: 0.5)).send(down())
         }
-        // Killed, not waited for (30 s); generous for a loaded machine.
-        #expect(ContinuousClock.now - start < .seconds(10))
+        // Killed, not waited for (30 s). The bound is loose on purpose: with two cores and tests in
+        // parallel, resuming the awaiting task has been seen to take over 10 s on a loaded machine.
+        #expect(ContinuousClock.now - start < .seconds(25))
     }
 
     @Test func missingHookSaysWhatToFix() async throws {
@@ -125,7 +126,7 @@ final class TempDir: @unchecked Sendable {
         }
         let elapsed = ContinuousClock.now - start
         #expect(elapsed >= .milliseconds(450))
-        #expect(elapsed < .seconds(20))  // the server would answer only after 30 s
+        #expect(elapsed < .seconds(25))  // the server would answer only after 30 s
     }
 }
 
