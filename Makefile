@@ -21,11 +21,10 @@ PREFIX ?= /usr/local
 SBINDIR ?= $(PREFIX)/sbin
 DESTDIR ?=
 
-# Build: pkg-config + libnl (netlink), libsqlite3 (store), libcurl (Foundation's networking, linked
-# statically into the release binary). Lab and tests: ipvsadm, keepalived, iproute2, curl (run by
+# Build: pkg-config + libnl (netlink), libsqlite3 (store). Lab and tests: ipvsadm, keepalived, iproute2, curl (run by
 # the kernel tests), qemu-system-x86, busybox-static, kmod, cpio (the guest),
 # python3-prometheus-client (the daemon tests parse /metrics with Prometheus' own parser).
-DEB_PACKAGES := pkg-config libnl-3-dev libnl-genl-3-dev libsqlite3-dev libcurl4-openssl-dev ipvsadm keepalived \
+DEB_PACKAGES := pkg-config libnl-3-dev libnl-genl-3-dev libsqlite3-dev ipvsadm keepalived \
 	iproute2 curl qemu-system-x86 busybox-static kmod cpio python3-prometheus-client
 
 .PHONY: help deps build test unit-test kernel-test demo bench install clean

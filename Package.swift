@@ -76,7 +76,14 @@ let package = Package(
             swiftSettings: strictness),
 
         // Deadline-bound blocking TCP sockets, shared by the health probes and the SMTP sink.
-        .target(name: "LVSSocket", dependencies: ["LVSModel"], swiftSettings: strictness),
+        .target(
+            name: "LVSSocket",
+            dependencies: [
+                "LVSModel",
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: strictness),
 
         // Health checks (tcp, http, https, exec) with keepalived's semantics, and the pure
         // overlay of health state onto desired weights. https goes through SwiftNIO + NIOSSL
@@ -85,8 +92,6 @@ let package = Package(
             name: "LVSHealth",
             dependencies: [
                 "LVSModel", "LVSSocket", .product(name: "Logging", package: "swift-log"),
-                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             swiftSettings: strictness),
 

@@ -106,7 +106,7 @@ public enum HTTPProbe {
 /// Judges a response as its bytes arrive, for HTTP and HTTPS probes alike: the status code
 /// against `statusCodes`, then, when a `digest` is wanted, the MD5 of the body (by
 /// Content-Length, chunked encoding, or up to the end of the connection).
-struct HTTPResponseJudge {
+struct HTTPResponseJudge: Sendable {
     let check: HealthCheck
     private var reader = HTTPResponseReader()
     private var head: HTTPResponseReader.Head?

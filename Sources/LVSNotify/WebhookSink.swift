@@ -1,8 +1,6 @@
 import Foundation
+import LVSModel
 import LVSSocket
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 
 /// POSTs each notification as JSON to a URL; any 2xx answer counts as delivered.
 ///
@@ -28,6 +26,11 @@ import FoundationNetworking
 /// `kind` is one of `realServerUp`, `realServerDown`, `quorumLost`, `quorumGained`,
 /// `driftDetected`, `applyFailed`; `type`, `name` and `state` are the exec hook's arguments;
 /// `host` is the sending director's host name. Redirects are not followed.
+///
+/// `http` goes over a plain socket, `https` over a ``TLSExchange`` (the certificate is verified
+/// against the system's roots); one deadline (`timeout`) covers the whole request. Not
+/// URLSession: FoundationNetworking would load libcurl and some thirty libraries into every
+/// start of `lvsctl`.
 public struct WebhookSink: NotificationSink {
     public var config: WebhookConfig
     public var name: String { "webhook" }
@@ -74,47 +77,66 @@ public struct WebhookSink: NotificationSink {
     }
 
     public func send(_ notification: Notification) async throws {
-        var request = URLRequest(url: config.url)
-        request.httpMethod = "POST"
-        // URLSession on Linux turns sub-second timeouts into an immediate timeout, so its own
-        // timeouts are set loosely and the hard deadline is the timer below.
-        let looseTimeout = (max(config.timeout, 0) + 1).rounded(.up)
-        request.timeoutInterval = looseTimeout
-        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        request.setValue("lvsctl-notify", forHTTPHeaderField: "User-Agent")
-        for (k, v) in config.headers { request.setValue(v, forHTTPHeaderField: k) }
-        request.httpBody = try Self.body(for: notification)
-
-        let configuration = URLSessionConfiguration.ephemeral
-        configuration.timeoutIntervalForRequest = looseTimeout
-        configuration.timeoutIntervalForResource = looseTimeout
-        let session = URLSession(configuration: configuration, delegate: NoRedirects(), delegateQueue: nil)
-        defer { session.invalidateAndCancel() }
-        let timeout = config.timeout
         let url = config.url
-        let outcome: WebhookOutcome = await withCheckedContinuation { continuation in
-            let once = OnceResume(continuation)
-            let task = session.dataTask(with: request) { _, response, error in
-                if let error {
-                    once.resume(.failed((error as NSError).localizedDescription))
-                } else if let http = response as? HTTPURLResponse {
-                    once.resume(.status(http.statusCode))
-                } else {
-                    once.resume(.failed("no HTTP response"))
+        let secure = url.scheme?.lowercased() == "https"
+        guard let scheme = url.scheme?.lowercased(), scheme == "http" || secure, let host = url.host, !host.isEmpty else {
+            throw DeliveryError("webhook \(url) is not an http:// or https:// URL")
+        }
+        let port = UInt16(clamping: url.port ?? (secure ? 443 : 80))
+        let request = try Self.request(url: url, host: host, port: port, secure: secure, headers: config.headers, body: Self.body(for: notification))
+        let timeout = config.timeout
+        let outcome: WebhookOutcome
+        if secure {
+            outcome = await TLSExchange.run(
+                host: host, port: port, request: request, options: .init(), timeout: timeout, judge: StatusJudge())
+        } else {
+            outcome = await BlockingSocket.offload {
+                do throws(BlockingSocket.Failure) {
+                    let sock = try BlockingSocket.connect(host: host, port: port, timeout: timeout)
+                    try sock.send(request)
+                    var judge = StatusJudge()
+                    while true {
+                        let bytes = try sock.receive()
+                        if bytes.isEmpty { return judge.end() }
+                        if let verdict = judge.feed(bytes) { return verdict }
+                    }
+                } catch .timeout {
+                    return .timedOut
+                } catch {
+                    return .failed("\(error)")
                 }
-            }
-            task.resume()
-            afterDelay(timeout) {
-                once.resume(.timedOut)
-                task.cancel()
             }
         }
         switch outcome {
         case .status(let code) where (200..<300).contains(code): return
         case .status(let code): throw DeliveryError("webhook \(url) answered HTTP \(code)")
+        case .timedOut:
+            throw DeliveryError("webhook \(url) did not answer within \(formatSeconds(timeout)) s")
+        case .failed(let why) where why.hasPrefix("timeout after"):
+            throw DeliveryError("webhook \(url) did not answer within \(formatSeconds(timeout)) s")
         case .failed(let why): throw DeliveryError("webhook \(url) failed: \(why)")
-        case .timedOut: throw DeliveryError("webhook \(url) did not answer within \(formatSeconds(timeout)) s")
         }
+    }
+
+    /// The HTTP/1.1 POST: the URL's path and query, `Host`, the JSON body, the configured
+    /// headers; `Connection: close`.
+    static func request(
+        url: URL, host: String, port: UInt16, secure: Bool, headers: [String: String], body: Data
+    ) throws -> [UInt8] {
+        var target = url.path.isEmpty ? "/" : url.path
+        if let query = url.query, !query.isEmpty { target += "?" + query }
+        let hostHeader = (host.contains(":") ? "[\(host)]" : host) + (port == (secure ? 443 : 80) ? "" : ":\(port)")
+        var head = "POST \(target) HTTP/1.1\r\nHost: \(hostHeader)\r\nContent-Type: application/json\r\n"
+            + "User-Agent: lvsctl-notify\r\nContent-Length: \(body.count)\r\nConnection: close\r\n"
+        for (name, value) in headers.sorted(by: { $0.key < $1.key }) {
+            guard !name.contains(where: { $0 == "\r" || $0 == "\n" || $0 == ":" }),
+                !value.contains(where: { $0 == "\r" || $0 == "\n" })
+            else {
+                throw DeliveryError("webhook header \(name) contains a line break or a colon in its name")
+            }
+            head += "\(name): \(value)\r\n"
+        }
+        return Array((head + "\r\n").utf8) + Array(body)
     }
 
     enum WebhookOutcome: Sendable {
@@ -123,13 +145,25 @@ public struct WebhookSink: NotificationSink {
         case timedOut
     }
 
-    final class NoRedirects: NSObject, URLSessionTaskDelegate, @unchecked Sendable {
-        func urlSession(
-            _ session: URLSession, task: URLSessionTask,
-            willPerformHTTPRedirection response: HTTPURLResponse, newRequest request: URLRequest,
-            completionHandler: @escaping @Sendable (URLRequest?) -> Void
-        ) {
-            completionHandler(nil)
+    /// Reads the status line (`HTTP/1.1 204 No Content`) and decides on its code.
+    struct StatusJudge: TLSResponseJudge {
+        private var head: [UInt8] = []
+
+        mutating func feed(_ bytes: [UInt8]) -> WebhookOutcome? {
+            head += bytes
+            guard let end = head.firstIndex(of: UInt8(ascii: "\n")) else {
+                return head.count > 8192 ? .failed("no HTTP status line") : nil
+            }
+            let line = String(decoding: head[..<end], as: UTF8.self)
+            let parts = line.split(separator: " ")
+            guard parts.count >= 2, parts[0].hasPrefix("HTTP/"), let code = Int(parts[1]) else {
+                return .failed("not an HTTP response: \(line.prefix(80))")
+            }
+            return .status(code)
         }
+
+        func end() -> WebhookOutcome { .failed("the connection closed before an HTTP status line") }
+
+        func failed(_ why: String) -> WebhookOutcome { .failed(why) }
     }
 }
