@@ -112,8 +112,8 @@ public final class RouteNetlink {
         do {
             let replies = try transact(type: C.getLink, flags: 0, body: body, what: "looking up link \(name)")
             guard let m = replies.first(where: { $0.type == C.newLink }), m.payload.count >= 16 else { return nil }
-            let index = Int32(bitPattern: Self.le32(m.payload, 4))
-            let flags = Self.le32(m.payload, 8)
+            let index = Int32(bitPattern: readLE32(m.payload, 4))
+            let flags = readLE32(m.payload, 8)
             return LinkInfo(index: index, name: name, isUp: flags & C.iffUp != 0)
         } catch where error.errno == ENODEV {
             return nil
@@ -141,7 +141,7 @@ public final class RouteNetlink {
             default: continue
             }
             let prefix = m.payload[1]
-            let index = Int32(bitPattern: Self.le32(m.payload, 4))
+            let index = Int32(bitPattern: readLE32(m.payload, 4))
             // IFA_LOCAL is the interface's own address (differs from IFA_ADDRESS on point-to-point
             // links); IPv6 only sends IFA_ADDRESS.
             var local: [UInt8]?, address: [UInt8]?
@@ -178,15 +178,8 @@ public final class RouteNetlink {
 
     // MARK: - Messages
 
-    private struct Message {
-        var type: UInt16
-        var flags: UInt16
-        var seq: UInt32
-        var payload: [UInt8]
-    }
-
     /// Sends one request and reads until its ACK, error or end of dump; returns the data messages.
-    private func transact(type: UInt16, flags: UInt16, body: [UInt8], what: String) throws(RouteNetlinkError) -> [Message] {
+    private func transact(type: UInt16, flags: UInt16, body: [UInt8], what: String) throws(RouteNetlinkError) -> [NetlinkMessage] {
         seq &+= 1
         let mySeq = seq
         var msg: [UInt8] = []
@@ -202,7 +195,7 @@ public final class RouteNetlink {
             throw RouteNetlinkError("\(what): send failed: \(String(cString: strerror(e)))", errno: e)
         }
         let dump = flags & C.fDump == C.fDump
-        var out: [Message] = []
+        var out: [NetlinkMessage] = []
         var buffer = [UInt8](repeating: 0, count: 64 * 1024)
         while true {
             let cap = buffer.count
@@ -215,10 +208,10 @@ public final class RouteNetlink {
                 buffer = [UInt8](repeating: 0, count: Int(n) * 2)
                 throw RouteNetlinkError("\(what): reply larger than \(cap) bytes", errno: EMSGSIZE)
             }
-            for m in Self.split(buffer[0..<Int(n)]) where m.seq == mySeq {
+            for m in NetlinkMessage.split(buffer[0..<Int(n)]) where m.seq == mySeq {
                 switch m.type {
                 case C.msgError:
-                    let code = m.payload.count >= 4 ? Int32(bitPattern: Self.le32(m.payload, 0)) : -EPROTO
+                    let code = m.payload.count >= 4 ? Int32(bitPattern: readLE32(m.payload, 0)) : -EPROTO
                     if code == 0 { return out }
                     throw RouteNetlinkError("\(what): \(String(cString: strerror(-code)))", errno: -code)
                 case C.msgDone:
@@ -230,21 +223,6 @@ public final class RouteNetlink {
                 }
             }
         }
-    }
-
-    private static func split(_ d: ArraySlice<UInt8>) -> [Message] {
-        let d = Array(d)
-        var out: [Message] = []
-        var off = 0
-        while off + 16 <= d.count {
-            let len = Int(le32(d, off))
-            guard len >= 16, off + len <= d.count else { break }
-            out.append(Message(
-                type: le16(d, off + 4), flags: le16(d, off + 6), seq: le32(d, off + 8),
-                payload: Array(d[(off + 16)..<(off + len)])))
-            off += (len + 3) & ~3
-        }
-        return out
     }
 
     /// `struct ifinfomsg` (16 bytes).
@@ -273,17 +251,13 @@ public final class RouteNetlink {
     static func forEachAttribute(_ p: [UInt8], from start: Int, _ body: (UInt16, [UInt8]) -> Void) {
         var off = start
         while off + 4 <= p.count {
-            let len = Int(le16(p, off))
+            let len = Int(readLE16(p, off))
             guard len >= 4, off + len <= p.count else { return }
-            body(le16(p, off + 2) & 0x3fff, Array(p[(off + 4)..<(off + len)]))
+            body(readLE16(p, off + 2) & 0x3fff, Array(p[(off + 4)..<(off + len)]))
             off += (len + 3) & ~3
         }
     }
 
     static func put16(_ b: inout [UInt8], _ v: UInt16) { b += [UInt8(v & 0xff), UInt8(v >> 8)] }
     static func put32(_ b: inout [UInt8], _ v: UInt32) { for i in 0..<4 { b.append(UInt8((v >> (8 * UInt32(i))) & 0xff)) } }
-    static func le16(_ b: [UInt8], _ o: Int) -> UInt16 { UInt16(b[o]) | UInt16(b[o + 1]) << 8 }
-    static func le32(_ b: [UInt8], _ o: Int) -> UInt32 {
-        UInt32(b[o]) | UInt32(b[o + 1]) << 8 | UInt32(b[o + 2]) << 16 | UInt32(b[o + 3]) << 24
-    }
 }
