@@ -203,11 +203,21 @@ public final class Store: Sendable {
     // MARK: - Access
 
     func read<T>(_ body: (Database) throws -> T) throws -> T {
+        if insideTransaction {
+            // Inside transaction(_:), on its thread: reads see its uncommitted writes.
+            return try writer.unsafeReentrantRead(body)
+        }
         do { return try writer.read(body) } catch { throw Self.translate(error, path: path) }
     }
 
+    /// True on the thread running a ``transaction(_:)`` body.
+    private var insideTransaction: Bool {
+        guard let thread = transactionThread.withLock({ $0 }) else { return false }
+        return pthread_equal(thread, pthread_self()) != 0
+    }
+
     func write<T>(_ body: (Database) throws -> T) throws -> T {
-        if let thread = transactionThread.withLock({ $0 }), pthread_equal(thread, pthread_self()) != 0 {
+        if insideTransaction {
             // Inside transaction(_:), on its thread: part of its transaction.
             return try writer.unsafeReentrantWrite(body)
         }

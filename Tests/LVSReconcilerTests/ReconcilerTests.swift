@@ -51,6 +51,25 @@ import Testing
         #expect(none.run == nil && none.auditRows == 0)
     }
 
+    /// Deleting a service releases its ownership, which reads the owners inside the apply's
+    /// transaction (a plain read there would re-enter the database queue).
+    @Test func deletingAServiceReleasesItsOwnershipInTheSameTransaction() throws {
+        let (r, kernel, store, dir) = try setUp()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let state = desired(weights: [3, 1])
+        _ = try r.apply(try r.plan([state]).plan, revisions: ["web": try revision(store, state)], origin: .apply, author: "t")
+        let empty = DesiredState(manifest: "web", services: [])
+        var policy = PlanPolicy()
+        policy.allowDelete = true
+        let planned = try r.plan([empty], policy: policy)
+        #expect(planned.plan.releases == [vip])
+        let out = try r.apply(planned.plan, revisions: ["web": try revision(store, empty)], origin: .apply, author: "t")
+        #expect(out.run?.status == .succeeded)
+        #expect(out.auditRows == 1)
+        #expect(kernel.state.services.isEmpty)
+        #expect(try store.owner(of: vip) == nil)
+    }
+
     @Test func removalDrainsAndRecordsTheDrain() throws {
         let (r, kernel, store, dir) = try setUp()
         defer { try? FileManager.default.removeItem(at: dir) }
