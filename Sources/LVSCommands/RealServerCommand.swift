@@ -9,6 +9,19 @@ import LVSNetlink
 
 extension RealServerMode: ExpressibleByArgument {}
 
+/// The VIPs and mode that `realserver up` sets up and `realserver status` checks.
+struct RealServerTarget: ParsableArguments {
+    @Option(help: ArgumentHelp("The virtual IPs, separated by commas.", valueName: "vip[,vip...]"))
+    var vip: String
+
+    @Option(help: "dr (VIP on lo) or tunnel (VIP on tunl0, IPIP).")
+    var mode: RealServerMode = .dr
+
+    func setup() throws -> RealServerSetup {
+        RealServerSetup(vips: try RealServerSetup.parseVIPs(vip, mode: mode), mode: mode)
+    }
+}
+
 /// Options shared by `realserver up|down|status`.
 struct RealServerOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp(
@@ -85,15 +98,12 @@ extension LVSCommand {
 
             @OptionGroup var options: RealServerOptions
 
-            @Option(help: ArgumentHelp("The virtual IPs, separated by commas.", valueName: "vip[,vip...]"))
-            var vip: String
-
-            @Option(help: "dr (VIP on lo) or tunnel (VIP on tunl0, IPIP).")
-            var mode: RealServerMode = .dr
+            @OptionGroup var target: RealServerTarget
 
             func run() throws {
                 try guarded {
-                    let setup = RealServerSetup(vips: try RealServerSetup.parseVIPs(vip, mode: mode), mode: mode)
+                    let setup = try target.setup()
+                    let mode = target.mode
                     let host = try options.openHost()
                     var state = try options.loadState() ?? RealServerState()
                     let before = state
@@ -158,11 +168,7 @@ extension LVSCommand {
 
             @OptionGroup var options: RealServerOptions
 
-            @Option(help: ArgumentHelp("The virtual IPs, separated by commas.", valueName: "vip[,vip...]"))
-            var vip: String
-
-            @Option(help: "dr (VIP on lo) or tunnel (VIP on tunl0, IPIP).")
-            var mode: RealServerMode = .dr
+            @OptionGroup var target: RealServerTarget
 
             @Option(name: .shortAndLong, help: "Output format: text for people, json for machines.")
             var output: OutputFormat = .text
@@ -170,7 +176,7 @@ extension LVSCommand {
             func run() throws {
                 var missing = 0
                 try guarded {
-                    let setup = RealServerSetup(vips: try RealServerSetup.parseVIPs(vip, mode: mode), mode: mode)
+                    let setup = try target.setup()
                     let checks = try RealServerConfigurator.status(setup, host: try options.openHost())
                     missing = checks.filter { !$0.ok }.count
                     switch output {
@@ -179,8 +185,8 @@ extension LVSCommand {
                             print(c.ok ? "ok       \(c.what)" : "MISSING  \(c.what): \(c.detail ?? "")")
                         }
                         print(missing == 0
-                            ? "Real server set up for \(mode.rawValue)."
-                            : "\(missing) of \(checks.count) missing; run `lvsctl realserver up --vip \(vip) --mode \(mode.rawValue)`.")
+                            ? "Real server set up for \(target.mode.rawValue)."
+                            : "\(missing) of \(checks.count) missing; run `lvsctl realserver up --vip \(target.vip) --mode \(target.mode.rawValue)`.")
                     case .json:
                         try printJSON(checks)
                     }
