@@ -5,8 +5,10 @@ public import LVSPlan
 /// Runs a plan against an `IPVSKernel`: one kernel write per change, undone on failure.
 ///
 /// Nothing is written when the plan has guard violations, a change is malformed, or the live
-/// table's fingerprint no longer matches the plan's. The writes go to the kernel as one batch that
-/// stops at the first error (the netlink adapter pipelines them). If a write fails, the changes
+/// table's fingerprint no longer matches the plan's. The writes go to the kernel in order and stop
+/// at the first error (the netlink adapter pipelines them; a large plan is sent in chunks from a
+/// second thread while the caller records the outcomes of the chunks before, see
+/// ``WritePipeline``). If a write fails, the changes
 /// already made are taken back in reverse order from their `before` values, and the error names
 /// the failed change, its manifest path and the kernel's reason.
 ///
@@ -17,8 +19,16 @@ public final class Applier {
     /// Called at the end of each step with the step's name (profiling).
     public var trace: (String) -> Void
 
-    public init(kernel: any IPVSKernel, trace: @escaping (String) -> Void = { _ in }) {
+    /// Writes per chunk of a pipelined apply (see ``WritePipeline``).
+    public let pipelineChunk: Int
+
+    /// - Parameter pipelineChunk: writes per chunk when a plan is sent from a second thread while
+    ///   this one handles the outcomes: small enough that the audit of the first chunk starts
+    ///   early, large enough that the netlink adapter's own pipeline rarely drains. Plans of at
+    ///   most one chunk are sent from the calling thread.
+    public init(kernel: any IPVSKernel, pipelineChunk: Int = 1024, trace: @escaping (String) -> Void = { _ in }) {
         self.kernel = kernel
+        self.pipelineChunk = max(1, pipelineChunk)
         self.trace = trace
     }
 
@@ -63,31 +73,35 @@ public final class Applier {
         guard !writes.isEmpty else { return report }
         trace("kernel writes built")
 
-        let clock = ContinuousClock()
-        let start = clock.now
-        let outcomes = kernel.execute(writes, stopOnError: true)
-        let elapsed = clock.now - start
-        trace("kernel writes sent and acknowledged")
-
         var failedAt: (index: Int, error: KernelError)? = nil
         var appliedIndices: [Int] = []
-        for (i, write) in writes.enumerated() {
-            let outcome = i < outcomes.count ? outcomes[i] : .skipped
-            switch outcome {
-            case .applied:
-                report.writes += 1
-                report.applied += 1
-                appliedIndices.append(i)
-            case .failed(let e):
-                report.writes += 1
-                report.failed += 1
-                if failedAt == nil { failedAt = (i, e) }
-            case .skipped:
-                report.skipped += 1
+        var delivered = 0
+        func deliver(_ outcomes: ArraySlice<WriteOutcome>, duration: Duration) {
+            for outcome in outcomes {
+                let i = delivered
+                delivered += 1
+                switch outcome {
+                case .applied:
+                    report.writes += 1
+                    report.applied += 1
+                    appliedIndices.append(i)
+                case .failed(let e):
+                    report.writes += 1
+                    report.failed += 1
+                    if failedAt == nil { failedAt = (i, e) }
+                case .skipped:
+                    report.skipped += 1
+                }
+                onEvent(ApplyEvent(
+                    origin: .plan, index: i, change: plan.changes[i], write: writes[i], outcome: outcome, duration: duration))
             }
-            let event = ApplyEvent(origin: .plan, index: i, change: plan.changes[i], write: write, outcome: outcome, duration: elapsed)
-            onEvent(event)
         }
+        WritePipeline(kernel: kernel, chunk: pipelineChunk).run(writes, deliver: deliver)
+        // Writes after a failure were never sent.
+        if delivered < writes.count {
+            deliver(ArraySlice(repeating: .skipped, count: writes.count - delivered), duration: .zero)
+        }
+        trace("kernel writes sent and acknowledged")
 
         guard let failure = failedAt else { return report }
 
@@ -101,6 +115,7 @@ public final class Applier {
         }
         var undoFailures: [ApplyEvent] = []
         if !undo.isEmpty {
+            let clock = ContinuousClock()
             let undoStart = clock.now
             let undoOutcomes = kernel.execute(undo.map(\.write), stopOnError: false)
             let undoElapsed = clock.now - undoStart

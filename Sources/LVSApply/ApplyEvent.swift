@@ -17,8 +17,8 @@ public struct ApplyEvent: Hashable, Sendable {
     public var change: Change
     public var write: KernelWrite
     public var outcome: WriteOutcome
-    /// The time of the kernel call that carried this write. Writes are pipelined in one batch,
-    /// so the writes of a batch share it.
+    /// The time of the kernel call that carried this write. Writes are pipelined in chunks
+    /// (``WritePipeline``), so the writes of a chunk share it.
     public var duration: Duration
 
     public init(origin: Origin, index: Int, change: Change, write: KernelWrite, outcome: WriteOutcome, duration: Duration) {
