@@ -65,62 +65,85 @@ extension LVSCommand {
         func run() throws {
             PhaseTrace.mark("start-up and arguments")
             try guarded {
+                // The manifest loads on its own thread while the store opens, the writer lock is
+                // taken and the kernel table is read.
+                let loading = file.map { ManifestLoading($0, probeCapabilities: global.usesRealKernel) }
                 let store = try global.openStore()
                 let kernel = try global.openKernel()
                 defer { try? KernelAccess.close(kernel) }
                 PhaseTrace.mark("open store and kernel")
                 if let plan {
                     try applySavedPlan(plan, store: store, kernel: kernel)
-                } else if let file {
-                    try applyManifest(file, store: store, kernel: kernel)
+                } else if let loading {
+                    try applyManifest(loading, store: store, kernel: kernel)
                 }
             }
         }
 
-        func applyManifest(_ path: String, store: Store, kernel: any IPVSKernel) throws {
-            let capabilities = global.usesRealKernel ? KernelCapabilities.probe() : nil
-            let manifest = try loadManifest(path, capabilities: capabilities)
-            guard let state = manifest.state else { throw ExitCode(1) }
-            PhaseTrace.mark("load manifest")
+        func applyManifest(_ loading: ManifestLoading, store: Store, kernel: any IPVSKernel) throws {
+            let path = loading.path
             let reconciler = Reconciler(store: store, kernel: kernel)
             reconciler.trace = { PhaseTrace.mark($0) }
-            var states = [state]
-            try store.withWriterLock(timeout: lock.timeout) {
-                var owners: [VirtualService.ID: String] = [:]
-                for o in try store.ownership() { owners[o.service] = o.manifest }
-                let conflicts = Manifest.ownershipConflicts(state, owners: owners, file: path)
-                if conflicts.hasErrors {
-                    for d in conflicts { printError(d.description) }
-                    throw ExitCode(1)
+            // A bad manifest is reported rather than a busy writer lock or an unreadable kernel,
+            // and nothing is planned from it.
+            let state = try loading.preferringManifestErrors {
+                try store.withWriterLock(timeout: lock.timeout) {
+                    // Under the lock: no other lvsctl changes the table between this read and the apply.
+                    let live = try kernel.snapshot()
+                    PhaseTrace.mark("read kernel")
+                    let manifest = try loading.result()
+                    PhaseTrace.mark("load manifest (waited for)")
+                    return try applyManifest(manifest, path: path, live: live, reconciler: reconciler)
                 }
-                PhaseTrace.mark("ownership check")
-                // Applied right away under the writer lock: no fingerprint to check later.
-                let planned = try reconciler.plan(states, policy: policyOptions.policy, fingerprint: false)
-                PhaseTrace.mark("read kernel and plan")
-                if dryRun {
-                    report(plan: planned.plan, applied: nil, revision: nil)
-                    return
-                }
-                guard planned.plan.isApplyable else {
-                    report(plan: planned.plan, applied: nil, revision: nil)
-                    throw ExitCode(1)
-                }
-                let previousID = try store.latestRevisionID(manifest: state.manifest)
-                let revision = try store.saveRevision(
-                    manifest: state.manifest, content: manifest.canonicalJSON, author: global.author,
-                    message: message, sourcePath: path == "-" ? nil : path, kind: .apply,
-                    contentHash: manifest.contentHash)
-                PhaseTrace.mark("save revision")
-                let outcome = try reconciler.apply(
-                    planned.plan, revisions: [state.manifest: revision], origin: .apply, author: global.author,
-                    recordEmptyRun: revision.id != previousID, verifyFingerprint: false)
-                PhaseTrace.mark("apply and audit")
-                report(plan: planned.plan, applied: outcome, revision: revision, kernelWrites: kernel.writeCount)
-                PhaseTrace.mark("report")
-                try verifyConverged(reconciler, states, planned: planned)
-                PhaseTrace.mark("verify")
             }
-            if wait { try waitForDrains(reconciler, &states, store: store) }
+            if wait {
+                var states = [state]
+                try waitForDrains(reconciler, &states, store: store)
+            }
+        }
+
+        /// The apply itself, under the writer lock, with the live table read under it. Returns the
+        /// manifest's desired state.
+        func applyManifest(
+            _ manifest: ManifestResult, path: String, live: LiveTable, reconciler: Reconciler
+        ) throws -> DesiredState {
+            let store = reconciler.store
+            guard let state = manifest.state else { throw ExitCode(1) }
+            let states = [state]
+            var owners: [VirtualService.ID: String] = [:]
+            for o in try store.ownership() { owners[o.service] = o.manifest }
+            let conflicts = Manifest.ownershipConflicts(state, owners: owners, file: path)
+            if conflicts.hasErrors {
+                for d in conflicts { printError(d.description) }
+                throw ExitCode(1)
+            }
+            PhaseTrace.mark("ownership check")
+            // Applied right away under the writer lock: no fingerprint to check later.
+            let planned = try reconciler.plan(states, live: live, policy: policyOptions.policy, fingerprint: false)
+            PhaseTrace.mark("plan")
+            if dryRun {
+                report(plan: planned.plan, applied: nil, revision: nil)
+                return state
+            }
+            guard planned.plan.isApplyable else {
+                report(plan: planned.plan, applied: nil, revision: nil)
+                throw ExitCode(1)
+            }
+            let previousID = try store.latestRevisionID(manifest: state.manifest)
+            let revision = try store.saveRevision(
+                manifest: state.manifest, content: manifest.canonicalJSON, author: global.author,
+                message: message, sourcePath: path == "-" ? nil : path, kind: .apply,
+                contentHash: manifest.contentHash)
+            PhaseTrace.mark("save revision")
+            let outcome = try reconciler.apply(
+                planned.plan, revisions: [state.manifest: revision], origin: .apply, author: global.author,
+                recordEmptyRun: revision.id != previousID, verifyFingerprint: false)
+            PhaseTrace.mark("apply and audit")
+            report(plan: planned.plan, applied: outcome, revision: revision, kernelWrites: reconciler.kernel.writeCount)
+            PhaseTrace.mark("report")
+            try verifyConverged(reconciler, states, planned: planned)
+            PhaseTrace.mark("verify")
+            return state
         }
 
         func applySavedPlan(_ path: String, store: Store, kernel: any IPVSKernel) throws {

@@ -89,7 +89,11 @@ extension GlobalOptions {
 /// `canonicalForm: false` skips the canonical text (and hash) a command that stores nothing does
 /// not need: for a large manifest it costs about as much as the parse.
 func loadManifest(_ path: String, capabilities: KernelCapabilities?, canonicalForm: Bool = true) throws -> ManifestResult {
-    let result = Manifest.load(path: path, capabilities: capabilities, canonicalForm: canonicalForm)
+    try checked(Manifest.load(path: path, capabilities: capabilities, canonicalForm: canonicalForm), path: path)
+}
+
+/// Prints every diagnostic of a loaded manifest; exits 1 when there are errors.
+func checked(_ result: ManifestResult, path: String) throws -> ManifestResult {
     for d in result.diagnostics { printError(d.description) }
     guard result.state != nil, !result.diagnostics.hasErrors else {
         let n = result.diagnostics.errors.count
@@ -97,6 +101,56 @@ func loadManifest(_ path: String, capabilities: KernelCapabilities?, canonicalFo
         throw ExitCode(1)
     }
     return result
+}
+
+/// A manifest being read, parsed and validated on a thread of its own while the command opens
+/// the store and reads the kernel: the two are independent, and on a director with two CPUs
+/// the manifest of a large table costs about as much as the table's dump.
+///
+/// Loading prints nothing; ``result()`` waits for it, prints the diagnostics and exits 1 on
+/// errors, on the calling thread, as ``loadManifest(_:capabilities:canonicalForm:)`` does.
+final class ManifestLoading: @unchecked Sendable {
+    let path: String
+    private let done = DispatchSemaphore(value: 0)
+    /// Written by the loading thread before it signals `done`.
+    private var loaded: ManifestResult?
+    /// The checked result; touched only by the thread that waits.
+    private var outcome: Result<ManifestResult, any Error>?
+
+    /// Starts loading `path`; `probeCapabilities` checks the schedulers against the modules of
+    /// the running kernel (only for the real kernel).
+    init(_ path: String, probeCapabilities: Bool, canonicalForm: Bool = true) {
+        self.path = path
+        let thread = Thread { [self] in
+            loaded = Manifest.load(
+                path: path, capabilities: probeCapabilities ? KernelCapabilities.probe() : nil, canonicalForm: canonicalForm)
+            done.signal()
+        }
+        thread.name = "lvsctl-manifest"
+        thread.start()
+    }
+
+    /// The loaded manifest, once valid. The first call waits for the load and prints its
+    /// diagnostics (see ``checked(_:path:)``); later calls return or throw the same without
+    /// printing them again.
+    func result() throws -> ManifestResult {
+        if outcome == nil {
+            done.wait()
+            outcome = Result { try checked(loaded!, path: path) }
+        }
+        return try outcome!.get()
+    }
+
+    /// Runs `body`; if it throws, an invalid manifest's diagnostics and exit win over its error
+    /// (as when the manifest was loaded first).
+    func preferringManifestErrors<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch {
+            _ = try result()
+            throw error
+        }
+    }
 }
 
 /// The revision of `manifest` that was last applied successfully (or the latest one, if no run

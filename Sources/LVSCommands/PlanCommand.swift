@@ -34,19 +34,21 @@ extension LVSCommand {
             var pending = false
             PhaseTrace.mark("start-up and arguments")
             try guarded {
+                // The manifest loads on its own thread while the store opens and the kernel
+                // table is read. The canonical form is needed only to save the plan (it costs
+                // about as much as the parse for a large manifest).
+                let loading = ManifestLoading(file, probeCapabilities: global.usesRealKernel, canonicalForm: out != nil)
                 let store = try global.openStore()
                 let kernel = try global.openKernel()
                 defer { try? KernelAccess.close(kernel) }
                 PhaseTrace.mark("open store and kernel")
-                // The canonical form is needed only to save the plan (it costs about as much as
-                // the parse for a large manifest).
-                let manifest = try loadManifest(
-                    file, capabilities: global.usesRealKernel ? KernelCapabilities.probe() : nil, canonicalForm: out != nil)
-                guard let state = manifest.state else { throw ExitCode(1) }
-                PhaseTrace.mark("load manifest")
-                let reconciler = Reconciler(store: store, kernel: kernel)
-                let live = try kernel.snapshot()
+                // A bad manifest is the error to report, even when the kernel cannot be read.
+                let live = try loading.preferringManifestErrors { try kernel.snapshot() }
                 PhaseTrace.mark("read kernel")
+                let manifest = try loading.result()
+                guard let state = manifest.state else { throw ExitCode(1) }
+                PhaseTrace.mark("load manifest (waited for)")
+                let reconciler = Reconciler(store: store, kernel: kernel)
                 let planned = try reconciler.plan([state], live: live, policy: policyOptions.policy, fingerprint: out != nil)
                 PhaseTrace.mark("plan")
                 let plan = planned.plan
