@@ -93,7 +93,7 @@ extension LVSCommand {
                     PhaseTrace.mark("read kernel")
                     let manifest = try loading.result()
                     PhaseTrace.mark("load manifest (waited for)")
-                    return try applyManifest(manifest, path: path, live: live, reconciler: reconciler)
+                    return try applyManifest(manifest, loading: loading, live: live, reconciler: reconciler)
                 }
             }
             if wait {
@@ -105,9 +105,10 @@ extension LVSCommand {
         /// The apply itself, under the writer lock, with the live table read under it. Returns the
         /// manifest's desired state.
         func applyManifest(
-            _ manifest: ManifestResult, path: String, live: LiveTable, reconciler: Reconciler
+            _ manifest: ManifestResult, loading: ManifestLoading, live: LiveTable, reconciler: Reconciler
         ) throws -> DesiredState {
             let store = reconciler.store
+            let path = loading.path
             guard let state = manifest.state else { throw ExitCode(1) }
             let states = [state]
             var owners: [VirtualService.ID: String] = [:]
@@ -130,10 +131,12 @@ extension LVSCommand {
                 throw ExitCode(1)
             }
             let previousID = try store.latestRevisionID(manifest: state.manifest)
+            let canonical = loading.canonical()
+            PhaseTrace.mark("canonical form (waited for)")
             let revision = try store.saveRevision(
-                manifest: state.manifest, content: manifest.canonicalJSON, author: global.author,
+                manifest: state.manifest, content: canonical.json, author: global.author,
                 message: message, sourcePath: path == "-" ? nil : path, kind: .apply,
-                contentHash: manifest.contentHash)
+                contentHash: canonical.hash)
             PhaseTrace.mark("save revision")
             let outcome = try reconciler.apply(
                 planned.plan, revisions: [state.manifest: revision], origin: .apply, author: global.author,

@@ -107,27 +107,48 @@ func checked(_ result: ManifestResult, path: String) throws -> ManifestResult {
 /// the store and reads the kernel: the two are independent, and on a director with two CPUs
 /// the manifest of a large table costs about as much as the table's dump.
 ///
-/// Loading prints nothing; ``result()`` waits for it, prints the diagnostics and exits 1 on
-/// errors, on the calling thread, as ``loadManifest(_:capabilities:canonicalForm:)`` does.
+/// The same thread then writes the canonical form (for the revision) while the command plans:
+/// only saving the revision needs it. Loading prints nothing; ``result()`` waits for it, prints
+/// the diagnostics and exits 1 on errors, on the calling thread, as
+/// ``loadManifest(_:capabilities:canonicalForm:)`` does.
 final class ManifestLoading: @unchecked Sendable {
     let path: String
     private let done = DispatchSemaphore(value: 0)
+    private let canonicalDone = DispatchSemaphore(value: 0)
     /// Written by the loading thread before it signals `done`.
     private var loaded: ManifestResult?
+    /// Written by the loading thread before it signals `canonicalDone`.
+    private var canonicalForm: (json: String, hash: String)?
     /// The checked result; touched only by the thread that waits.
     private var outcome: Result<ManifestResult, any Error>?
 
     /// Starts loading `path`; `probeCapabilities` checks the schedulers against the modules of
-    /// the running kernel (only for the real kernel).
+    /// the running kernel (only for the real kernel); `canonicalForm` also builds the canonical
+    /// form of a valid manifest (``canonical()``).
     init(_ path: String, probeCapabilities: Bool, canonicalForm: Bool = true) {
         self.path = path
         let thread = Thread { [self] in
-            loaded = Manifest.load(
-                path: path, capabilities: probeCapabilities ? KernelCapabilities.probe() : nil, canonicalForm: canonicalForm)
+            let result = Manifest.load(
+                path: path, capabilities: probeCapabilities ? KernelCapabilities.probe() : nil, canonicalForm: false)
+            loaded = result
             done.signal()
+            if canonicalForm, let state = result.state, !result.diagnostics.hasErrors {
+                let json = Manifest.encode(state)
+                self.canonicalForm = (json, SHA256.hex(json))
+            }
+            canonicalDone.signal()
         }
         thread.name = "lvsctl-manifest"
         thread.start()
+    }
+
+    /// The canonical text and its SHA-256 (hex) of the valid manifest ``result()`` returned;
+    /// waits until it is written. Only for a loading started with `canonicalForm: true`.
+    func canonical() -> (json: String, hash: String) {
+        canonicalDone.wait()
+        canonicalDone.signal()  // later calls do not wait
+        guard let canonicalForm else { preconditionFailure("no canonical form: invalid manifest or not asked for") }
+        return canonicalForm
     }
 
     /// The loaded manifest, once valid. The first call waits for the load and prints its

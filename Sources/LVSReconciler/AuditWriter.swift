@@ -19,21 +19,22 @@ final class AuditWriter {
     private let now: @Sendable () -> Date
     private let json = AuditJSON()
     private var pending: [AuditEntry] = []
+    /// Of each pending row: the plan change it is for, and whether it is an applied plan write
+    /// or an applied undo write (what finding undone rows needs; nothing else is kept).
+    private var pendingChanges: [(index: Int, kind: RowKind)] = []
     private var error: (any Error)?
-    /// What finding undone rows needs of each stored row (not its JSON).
-    private var written: [Summary] = []
+    /// Applied plan rows, by change index (ascending: plan events come in order), and their ids.
+    private var appliedChanges: [Int] = []
+    private var appliedRowIDs: [Int64] = []
+    /// Changes an applied undo write took back.
+    private var undoneChanges: Set<Int> = []
     private var actions: [String: String] = [:]
 
     /// Rows written so far.
-    var count: Int { written.count }
+    private(set) var count = 0
 
-    private struct Summary {
-        var id: Int64
-        var action: String
-        var service: VirtualService.ID?
-        var realServer: RealServer.ID?
-        var undo: Bool
-        var applied: Bool
+    private enum RowKind {
+        case appliedPlan, appliedUndo, other
     }
 
     init(store: Store, runID: Int64, revisions: [String: Revision], origin: ChangeOrigin, now: @escaping @Sendable () -> Date) {
@@ -60,6 +61,7 @@ final class AuditWriter {
             result: error == nil ? .applied : .failed, errno: error.map { $0.errno == 0 ? nil : $0.errno } ?? nil,
             kernelError: error?.description,
             durationMicroseconds: Self.micros(event.duration), origin: undo ? .undo : origin))
+        pendingChanges.append((event.index, error != nil ? .other : undo ? .appliedUndo : .appliedPlan))
         if pending.count >= Self.batch { flush() }
     }
 
@@ -72,15 +74,24 @@ final class AuditWriter {
     private func flush() {
         guard error == nil, !pending.isEmpty else { return }
         do {
-            for row in try store.appendAudit(pending) {
-                written.append(Summary(
-                    id: row.id ?? 0, action: row.action, service: row.service, realServer: row.realServer,
-                    undo: row.origin == .undo, applied: row.result == .applied))
+            let ids = try store.appendAuditRows(pending)
+            count += pending.count
+            for (change, id) in zip(pendingChanges, ids) {
+                switch change.kind {
+                case .appliedPlan:
+                    appliedChanges.append(change.index)
+                    appliedRowIDs.append(id)
+                case .appliedUndo:
+                    undoneChanges.insert(change.index)
+                case .other:
+                    break
+                }
             }
         } catch {
             self.error = error
         }
         pending.removeAll(keepingCapacity: true)
+        pendingChanges.removeAll(keepingCapacity: true)
     }
 
     /// `create-service`, `update-real-server`, …; undo rows say `undo-…`.
@@ -101,18 +112,17 @@ final class AuditWriter {
         return s * 1_000_000 + atto / 1_000_000_000_000
     }
 
-    /// The ids of applied rows whose change an undo row took back.
+    /// The ids of applied rows whose change an applied undo row took back.
     func undoneRows() -> [Int64] {
-        var undone: [Int64] = []
-        for undo in written where undo.undo && undo.applied {
-            let original = undo.action.dropFirst("undo-".count)
-            if let match = written.last(where: {
-                !$0.undo && $0.applied && $0.action == original
-                    && $0.service == undo.service && $0.realServer == undo.realServer
-            }) {
-                undone.append(match.id)
+        undoneChanges.sorted().compactMap { change in
+            // Binary search: appliedChanges is ascending.
+            var low = 0
+            var high = appliedChanges.count
+            while low < high {
+                let mid = (low + high) / 2
+                if appliedChanges[mid] < change { low = mid + 1 } else { high = mid }
             }
+            return low < appliedChanges.count && appliedChanges[low] == change ? appliedRowIDs[low] : nil
         }
-        return undone
     }
 }

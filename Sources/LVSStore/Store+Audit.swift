@@ -68,56 +68,64 @@ extension Store {
     /// - Returns: the entries with their `id` filled in, in the given order.
     @discardableResult
     public func appendAudit(_ entries: [AuditEntry]) throws -> [AuditEntry] {
+        let ids = try appendAuditRows(entries)
+        return zip(entries, ids).map { entry, id in
+            var copy = entry
+            copy.id = id
+            copy.at = Timestamp.normalized(entry.at)
+            return copy
+        }
+    }
+
+    /// Stores audit rows in one transaction, like ``appendAudit(_:)``, and returns only their ids
+    /// (consecutive, in the order of `entries`): the apply path writes rows by the hundred
+    /// thousand and keeps nothing of them but the ids.
+    public func appendAuditRows(_ entries: [AuditEntry]) throws -> Range<Int64> {
         try write { db in
-            var stored: [AuditEntry] = []
-            stored.reserveCapacity(entries.count)
             // Many rows per statement: per statement, GRDB and SQLite do work that dominated an
-            // apply of 100 000 changes when every row was its own statement.
+            // apply of 100 000 changes when every row was its own statement. The values are
+            // `DatabaseValue`s already, not existentials GRDB would convert one by one.
             let columns = 14
             // Rows come grouped by service: format each service's name once per run of rows.
-            var lastService: (id: VirtualService.ID, text: String)? = nil
-            func serviceText(_ id: VirtualService.ID?) -> String? {
-                guard let id else { return nil }
-                if let last = lastService, last.id == id { return last.text }
-                let text = id.description
-                lastService = (id, text)
-                return text
+            var lastService: (id: VirtualService.ID, value: DatabaseValue)? = nil
+            func serviceValue(_ id: VirtualService.ID?) -> DatabaseValue {
+                guard let id else { return .null }
+                if let last = lastService, last.id == id { return last.value }
+                let value = id.description.databaseValue
+                lastService = (id, value)
+                return value
             }
+            var first: Int64? = nil
+            var values: [DatabaseValue] = []
             var start = 0
             while start < entries.count {
                 let chunk = entries[start..<min(start + Self.auditRowsPerInsert, entries.count)]
                 let insert = try db.cachedStatement(sql: Self.auditInsertSQL(rows: chunk.count))
-                var values: [(any DatabaseValueConvertible)?] = []
+                values.removeAll(keepingCapacity: true)
                 values.reserveCapacity(chunk.count * columns)
                 for entry in chunk {
-                    values.append(entry.runID)
-                    values.append(entry.revisionID)
-                    values.append(entry.manifest)
-                    values.append(Timestamp.micros(entry.at))
-                    values.append(entry.action)
-                    values.append(serviceText(entry.service))
-                    values.append(entry.realServer?.description)
-                    values.append(entry.before)
-                    values.append(entry.after)
-                    values.append(entry.result.rawValue)
-                    values.append(entry.errno)
-                    values.append(entry.kernelError)
-                    values.append(entry.durationMicroseconds)
-                    values.append(entry.origin.rawValue)
+                    values.append(entry.runID.databaseValue)
+                    values.append(entry.revisionID.databaseValue)
+                    values.append(entry.manifest.databaseValue)
+                    values.append(Timestamp.micros(entry.at).databaseValue)
+                    values.append(entry.action.databaseValue)
+                    values.append(serviceValue(entry.service))
+                    values.append(entry.realServer?.description.databaseValue ?? .null)
+                    values.append(entry.before.databaseValue)
+                    values.append(entry.after.databaseValue)
+                    values.append(entry.result.rawValue.databaseValue)
+                    values.append(entry.errno.databaseValue)
+                    values.append(entry.kernelError.databaseValue)
+                    values.append(entry.durationMicroseconds.databaseValue)
+                    values.append(entry.origin.rawValue.databaseValue)
                 }
                 try insert.execute(arguments: StatementArguments(values))
                 // One writer at a time and no deletes in between: the rows got consecutive ids.
-                var id = db.lastInsertedRowID - Int64(chunk.count) + 1
-                for entry in chunk {
-                    var copy = entry
-                    copy.id = id
-                    copy.at = Timestamp.normalized(entry.at)
-                    stored.append(copy)
-                    id += 1
-                }
+                if first == nil { first = db.lastInsertedRowID - Int64(chunk.count) + 1 }
                 start += chunk.count
             }
-            return stored
+            let from = first ?? 0
+            return from..<(from + Int64(entries.count))
         }
     }
 

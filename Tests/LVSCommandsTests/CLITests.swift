@@ -1,4 +1,5 @@
 import Foundation
+import LVSManifest
 import LVSModel
 import LVSTestSupport
 import Testing
@@ -203,6 +204,34 @@ func removeRealServer(_ address: String, from text: String) -> String {
         #expect(r.stderr.contains("--lock-timeout"), "\(r)")
         #expect(Date().timeIntervalSince(start) >= 1)
         _ = try cli.exec(["kill", holder.stdout.trimmingCharacters(in: .whitespacesAndNewlines)])
+    }
+
+    /// The manifest is parsed on a thread of its own and its canonical form written while the
+    /// plan is made: the revision must still hold exactly the canonical form and its hash.
+    @Test func theRevisionIsTheCanonicalFormAndItsHash() throws {
+        let cli = try CLIRunner(fakeKernel: true)
+        #expect(try cli.run(["apply", "-f", demo]).status == 0)
+        let expected = Manifest.load(path: demo)
+        #expect(!expected.canonicalJSON.isEmpty)
+        let show = try cli.run(["show", "demo@1"])
+        #expect(show.status == 0, "\(show)")
+        #expect(show.stdout.contains("# sha256 \(expected.contentHash) from \(demo)\n\(expected.canonicalJSON)"), "\(show)")
+        #expect(try cli.run(["show", "demo@1", "--output", "json"]).stdout == expected.canonicalJSON + "\n")
+    }
+
+    /// A bad manifest is the error reported, not the writer lock it would have waited for.
+    @Test func aBadManifestIsReportedRatherThanABusyLock() throws {
+        let cli = try CLIRunner(fakeKernel: true)
+        #expect(try cli.run(["apply", "-f", demo]).status == 0)
+        let holder = try cli.exec(["sh", "-c", "flock \(cli.databasePath).lock sleep 6 >/dev/null 2>&1 & echo $!"])
+        defer { _ = try? cli.exec(["kill", holder.stdout.trimmingCharacters(in: .whitespacesAndNewlines)]) }
+        Thread.sleep(forTimeInterval: 0.5)
+        let text = try String(contentsOfFile: demo, encoding: .utf8).replacingOccurrences(of: "\"weight\": 3", with: "\"weight\": -3")
+        let r = try cli.run(["apply", "-f", try cli.write("bad.json", text), "--lock-timeout", "1"])
+        #expect(r.status == 1, "\(r)")
+        #expect(r.stderr.contains("bad.json") && r.stderr.contains("weight"), "\(r)")
+        #expect(r.stderr.contains("nothing was applied"), "\(r)")
+        #expect(!r.stderr.contains("another lvsctl is applying"), "\(r)")
     }
 
     @Test func aServiceClaimedByTwoManifestsIsAnErrorNamingBoth() throws {
