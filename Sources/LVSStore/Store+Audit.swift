@@ -82,10 +82,11 @@ extension Store {
     /// thousand and keeps nothing of them but the ids.
     public func appendAuditRows(_ entries: [AuditEntry]) throws -> Range<Int64> {
         try write { db in
-            // Many rows per statement: per statement, GRDB and SQLite do work that dominated an
-            // apply of 100 000 changes when every row was its own statement. The values are
-            // `DatabaseValue`s already, not existentials GRDB would convert one by one.
-            let columns = 14
+            // Many rows per statement, and what consecutive rows share (the run, the revision,
+            // the result, the kernel call's duration…) bound once per statement: per statement
+            // and per bound value, GRDB and SQLite do work that dominated an apply of 100 000
+            // changes. Each row binds only its own six values.
+            //
             // Rows come grouped by service: format each service's name once per run of rows.
             var lastService: (id: VirtualService.ID, value: DatabaseValue)? = nil
             func serviceValue(_ id: VirtualService.ID?) -> DatabaseValue {
@@ -99,45 +100,49 @@ extension Store {
             var values: [DatabaseValue] = []
             var start = 0
             while start < entries.count {
-                let chunk = entries[start..<min(start + Self.auditRowsPerInsert, entries.count)]
-                let insert = try db.cachedStatement(sql: Self.auditInsertSQL(rows: chunk.count))
+                // The longest run of rows from `start` that share the per-statement values.
+                let shared = AuditShared(entries[start])
+                var end = start + 1
+                while end < entries.count && end - start < Self.auditRowsPerInsert && AuditShared(entries[end]) == shared {
+                    end += 1
+                }
+                let insert = try db.cachedStatement(sql: Self.auditInsertSQL(rows: end - start))
                 values.removeAll(keepingCapacity: true)
-                values.reserveCapacity(chunk.count * columns)
-                for entry in chunk {
-                    values.append(entry.runID.databaseValue)
-                    values.append(entry.revisionID.databaseValue)
-                    values.append(entry.manifest.databaseValue)
+                values.reserveCapacity(AuditShared.columns.count + (end - start) * Self.auditRowColumns.count)
+                shared.append(to: &values)
+                for entry in entries[start..<end] {
                     values.append(Timestamp.micros(entry.at).databaseValue)
                     values.append(entry.action.databaseValue)
                     values.append(serviceValue(entry.service))
                     values.append(entry.realServer?.description.databaseValue ?? .null)
                     values.append(entry.before.databaseValue)
                     values.append(entry.after.databaseValue)
-                    values.append(entry.result.rawValue.databaseValue)
-                    values.append(entry.errno.databaseValue)
-                    values.append(entry.kernelError.databaseValue)
-                    values.append(entry.durationMicroseconds.databaseValue)
-                    values.append(entry.origin.rawValue.databaseValue)
                 }
                 try insert.execute(arguments: StatementArguments(values))
                 // One writer at a time and no deletes in between: the rows got consecutive ids.
-                if first == nil { first = db.lastInsertedRowID - Int64(chunk.count) + 1 }
-                start += chunk.count
+                if first == nil { first = db.lastInsertedRowID - Int64(end - start) + 1 }
+                start = end
             }
             let from = first ?? 0
             return from..<(from + Int64(entries.count))
         }
     }
 
-    /// Rows per multi-row INSERT (14 values each, well under SQLite's 32 766 variables).
+    /// Rows per multi-row INSERT (at most 8 + 256 × 6 values, well under SQLite's 32 766 variables).
     static let auditRowsPerInsert = 256
 
+    /// The columns each row binds, in order.
+    static let auditRowColumns = ["at", "action", "service", "real_server", "before_json", "after_json"]
+
+    /// `INSERT … SELECT` of the shared values (bound first: their `?` come first in the text)
+    /// and the rows' own values from a `VALUES` list, in order (so the ids follow `entries`).
     static func auditInsertSQL(rows: Int) -> String {
-        let row = "(" + Array(repeating: "?", count: 14).joined(separator: ",") + ")"
+        let row = "(" + Array(repeating: "?", count: auditRowColumns.count).joined(separator: ",") + ")"
+        let own = (1...auditRowColumns.count).map { "column\($0)" }.joined(separator: ", ")
         return """
-            INSERT INTO audit (run_id, revision_id, manifest, at, action, service, real_server, before_json,
-                               after_json, result, errno, kernel_error, duration_us, origin)
-            VALUES \(Array(repeating: row, count: rows).joined(separator: ","))
+            INSERT INTO audit (\((AuditShared.columns + auditRowColumns).joined(separator: ", ")))
+            SELECT \(Array(repeating: "?", count: AuditShared.columns.count).joined(separator: ", ")), \(own)
+            FROM (VALUES \(Array(repeating: row, count: rows).joined(separator: ",")))
             """
     }
 
@@ -244,5 +249,42 @@ extension Store {
                 }
             }
         }
+    }
+}
+
+/// The values of an audit row that the rows of one apply mostly share, bound once per INSERT.
+private struct AuditShared: Equatable {
+    static let columns = ["run_id", "revision_id", "manifest", "result", "errno", "kernel_error", "duration_us", "origin"]
+
+    var runID: Int64
+    var revisionID: Int64?
+    var manifest: String
+    var result: AuditEntry.Result
+    var errno: Int32?
+    var kernelError: String?
+    var durationMicroseconds: Int64
+    var origin: ChangeOrigin
+
+    init(_ e: AuditEntry) {
+        runID = e.runID
+        revisionID = e.revisionID
+        manifest = e.manifest
+        result = e.result
+        errno = e.errno
+        kernelError = e.kernelError
+        durationMicroseconds = e.durationMicroseconds
+        origin = e.origin
+    }
+
+    /// In the order of `columns`.
+    func append(to values: inout [DatabaseValue]) {
+        values.append(runID.databaseValue)
+        values.append(revisionID.databaseValue)
+        values.append(manifest.databaseValue)
+        values.append(result.rawValue.databaseValue)
+        values.append(errno.databaseValue)
+        values.append(kernelError.databaseValue)
+        values.append(durationMicroseconds.databaseValue)
+        values.append(origin.rawValue.databaseValue)
     }
 }

@@ -144,6 +144,39 @@ struct AuditTests {
         #expect(try f.store.audit(AuditFilter(limit: 1)).first?.action == "set-timeouts")
     }
 
+    /// appendAudit binds what consecutive rows share once per INSERT and the rest per row; rows
+    /// that share little (failures, undo rows, other revisions, other durations) and batches longer
+    /// than one INSERT must come back exactly as given, with consecutive ids in the given order.
+    @Test("a long batch of mixed rows comes back field for field, in order")
+    func mixedBatch() throws {
+        let f = try Fixture()
+        let other = try f.store.saveRevision(manifest: "web", content: #"{"x":1}"#, author: "bob")
+        let svc = try vs("tcp/10.0.0.1:80")
+        var entries: [AuditEntry] = []
+        for i in 0..<700 {
+            let failed = i % 97 == 5
+            entries.append(AuditEntry(
+                runID: f.run.id, revisionID: i % 300 == 299 ? other.id : (i % 250 == 7 ? nil : f.revision.id),
+                manifest: i % 333 == 100 ? "dns" : "web", at: f.start.addingTimeInterval(Double(i) + 0.000_123),
+                action: failed ? "update-real-server" : "add-real-server", service: i % 50 == 0 ? nil : svc,
+                realServer: i % 50 == 0 ? nil : try rs("192.168.\(i / 250).\(i % 250):80"),
+                before: i % 3 == 0 ? nil : #"{"weight":\#(i)}"#, after: i % 7 == 0 ? nil : #"{"weight":\#(i + 1)}"#,
+                result: failed ? .failed : (i % 211 == 3 ? .undone : .applied), errno: failed ? 34 : nil,
+                kernelError: failed ? "Numerical result out of range \(i)" : nil,
+                durationMicroseconds: Int64(i / 128), origin: i > 650 ? .undo : .apply))
+        }
+        let ids = try f.store.appendAuditRows(entries)
+        #expect(ids.count == entries.count)
+        let back = try f.store.audit(AuditFilter(limit: 10_000, order: .oldestFirst)).filter { ids.contains($0.id ?? -1) }
+        #expect(back.map(\.id) == ids.map { Optional($0) })
+        for (entry, (stored, id)) in zip(entries, zip(back, ids)) {
+            var expected = entry
+            expected.id = id
+            expected.at = Date(timeIntervalSince1970: (entry.at.timeIntervalSince1970 * 1_000_000).rounded() / 1_000_000)
+            #expect(stored == expected)
+        }
+    }
+
     @Test("audit rows survive reopening a file database")
     func persisted() throws {
         let dir = try TempDir()
