@@ -44,24 +44,66 @@ public struct Change: Hashable, Sendable, Codable {
         indirect case syncDaemon(SyncDaemon)
     }
 
-    public var action: Action
+    // The stored properties are declared in the order that packs them tightly (a plan of a
+    // large table holds one change per real server).
+
     /// The manifest the change comes from (the owner, for deletions).
     public var manifest: String
+    /// Why, for people: `weight 100 → 50`, `not in manifest`. Display only.
+    public var reason: String
     /// The service changed; nil for timeouts and sync daemons.
     public var service: VirtualService.ID?
+    public var action: Action
     /// The real server changed, for real-server actions.
     public var realServer: RealServer.ID?
-    public var before: Value?
-    public var after: Value?
+    public var before: Value? {
+        get { values.before }
+        set { values = Values(before: newValue, after: values.after) }
+    }
+    public var after: Value? {
+        get { values.after }
+        set { values = Values(before: values.before, after: newValue) }
+    }
+
+    /// `before` and `after` in one field: most changes have only one of them (an addition, a
+    /// deletion), so room for two was mostly empty; an edit keeps its pair out of line.
+    private enum Values: Hashable, Sendable {
+        case none
+        case before(Value)
+        case after(Value)
+        indirect case both(Value, Value)
+
+        init(before: Value?, after: Value?) {
+            switch (before, after) {
+            case (nil, nil): self = .none
+            case (let b?, nil): self = .before(b)
+            case (nil, let a?): self = .after(a)
+            case (let b?, let a?): self = .both(b, a)
+            }
+        }
+
+        var before: Value? {
+            switch self {
+            case .before(let b), .both(let b, _): b
+            case .none, .after: nil
+            }
+        }
+
+        var after: Value? {
+            switch self {
+            case .after(let a), .both(_, let a): a
+            case .none, .before: nil
+            }
+        }
+    }
+
+    private var values: Values
     /// The manifest JSON path the change comes from: `services[1].realServers[0]`; for something
     /// no longer in the manifest, the nearest enclosing path (`services[1]`, or "" for a service).
     public var path: String {
         get { place.text }
         set { place = .text(newValue) }
     }
-    /// Why, for people: `weight 100 → 50`, `not in manifest`. Display only.
-    public var reason: String
-
     /// Where `path` comes from. The planner's paths are kept as their indices and written out
     /// when asked for: a plan of a large table has one change per real server, and each path
     /// was a string on the heap.
@@ -118,8 +160,7 @@ public struct Change: Hashable, Sendable, Codable {
         self.manifest = manifest
         self.service = service
         self.realServer = realServer
-        self.before = before
-        self.after = after
+        self.values = Values(before: before, after: after)
         self.place = place
         self.reason = reason
     }
