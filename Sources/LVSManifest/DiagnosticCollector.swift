@@ -23,6 +23,11 @@ final class DiagnosticCollector {
             message: message, hint: hint))
     }
 
+    /// Adds diagnostics another collector gathered, keeping their order.
+    func append(_ more: [Diagnostic]) {
+        items.append(contentsOf: more)
+    }
+
     /// Diagnostics in source order (position-less ones last), errors before warnings at one spot.
     var sorted: [Diagnostic] {
         items.enumerated().sorted { a, b in

@@ -71,18 +71,33 @@ public enum Manifest {
     }
 
     /// The state, when the text is a valid manifest; else the normalised text of the JSON, if it
-    /// parsed. The parsed tree lives only inside this step: it is freed before the canonical text
-    /// is built (both are large for a large manifest).
+    /// parsed.
+    ///
+    /// The services are decoded one by one while the parser reads them, and each one's subtree is
+    /// freed once decoded: a whole tree of a large manifest took more memory than the decoded
+    /// state. Their diagnostics are kept apart and handed to the decoder of the rest, so that
+    /// every diagnostic comes out in the same order as when the whole tree was decoded at once.
     private static func decode(
         _ bytes: [UInt8], _ collector: DiagnosticCollector, capabilities: KernelCapabilities?
     ) -> (DesiredState?, invalidCanonical: String?) {
-        let parsed = JSONParser.parse(bytes)
+        let serviceDiagnostics = DiagnosticCollector(file: collector.file)
+        let serviceDecoder = ManifestDecoder(serviceDiagnostics, capabilities: capabilities)
+        var services: [ManifestDecoder.DecodedService] = []
+        let parsed = JSONParser.parse(bytes, streaming: "services") { i, item in
+            if let s = serviceDecoder.decodeService(item, path: "services[\(i)]") { services.append(s) }
+        }
         for p in parsed.problems { collector.add(p.severity, p.path, p.position, p.message, p.hint) }
+        // After a syntax error nothing of the services is reported (nor was it before: the
+        // decoder never saw a tree).
         guard let root = parsed.root else { return (nil, nil) }
-        let state = ManifestDecoder(collector, capabilities: capabilities).decode(root)
+        let streamed = parsed.streamed
+            ? ManifestDecoder.Streamed(services: services, diagnostics: serviceDiagnostics.items) : nil
+        services = []
+        let state = ManifestDecoder(collector, capabilities: capabilities).decode(root, streamed: streamed)
         if state == nil || collector.sorted.hasErrors {
-            // Still normalised, so tools can show what was read; not a storable revision.
-            return (nil, JSONValue(root).canonicalText)
+            // Still normalised, so tools can show what was read; not a storable revision. The
+            // tree above lacks the services, so this (rare, small) case parses again.
+            return (nil, JSONParser.parse(bytes).root.map { JSONValue($0).canonicalText })
         }
         return (state, nil)
     }

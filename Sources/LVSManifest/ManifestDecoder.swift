@@ -23,8 +23,16 @@ final class ManifestDecoder {
         var mixedFamily: [(String, SourcePosition)]
     }
 
+    /// Services decoded while the parser read them (see `Manifest.decode`), with the diagnostics
+    /// their decoding reported, in order.
+    struct Streamed {
+        var services: [DecodedService]
+        var diagnostics: [Diagnostic]
+    }
+
     /// Decodes the whole manifest. The result is meaningful only if no error was reported.
-    func decode(_ root: JSONNode) -> DesiredState? {
+    /// `streamed`: the services, already decoded; the `services` array of `root` is then empty.
+    func decode(_ root: JSONNode, streamed: consuming Streamed? = nil) -> DesiredState? {
         guard let r = ObjectReader(root, path: "", what: "the manifest", known: ManifestFields.manifest, diagnostics)
         else { return nil }
 
@@ -40,8 +48,13 @@ final class ManifestDecoder {
 
         var decoded: [DecodedService] = []
         if let items = r.array("services", required: true, hint: "add \"services\": [ ... ]") {
-            for (i, item) in items.enumerated() {
-                if let s = decodeService(item, path: "services[\(i)]") { decoded.append(s) }
+            if let streamed = streamed.take() {
+                diagnostics.append(streamed.diagnostics)
+                decoded = streamed.services
+            } else {
+                for (i, item) in items.enumerated() {
+                    if let s = decodeService(item, path: "services[\(i)]") { decoded.append(s) }
+                }
             }
         }
         checkAcrossServices(decoded)

@@ -58,12 +58,53 @@ public struct ServiceSpec: Hashable, Sendable, Codable {
 public struct RealServerSpec: Hashable, Sendable, Codable {
     public var server: RealServer
     /// Overrides the service's health check for this server.
-    public var healthCheck: HealthCheck?
+    public var healthCheck: HealthCheck? {
+        get { check?.value }
+        set { check = newValue.map(HealthCheckBox.init) }
+    }
+
+    /// The health check is kept out of line: it is large (about 120 bytes) and most real servers
+    /// have none of their own, while a manifest can have a hundred thousand real servers.
+    private var check: HealthCheckBox?
 
     public init(server: RealServer, healthCheck: HealthCheck? = nil) {
         self.server = server
-        self.healthCheck = healthCheck
+        self.check = healthCheck.map(HealthCheckBox.init)
     }
+
+    public static func == (a: Self, b: Self) -> Bool {
+        a.server == b.server && a.healthCheck == b.healthCheck
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(server)
+        hasher.combine(healthCheck)
+    }
+
+    // Coded as the two stored properties used to be.
+    private enum CodingKeys: String, CodingKey {
+        case server, healthCheck
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            server: try c.decode(RealServer.self, forKey: .server),
+            healthCheck: try c.decodeIfPresent(HealthCheck.self, forKey: .healthCheck))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(server, forKey: .server)
+        try c.encodeIfPresent(healthCheck, forKey: .healthCheck)
+    }
+}
+
+/// An immutable health check on the heap (see `RealServerSpec`); a new one replaces it on every
+/// change, so sharing it between copies is safe.
+private final class HealthCheckBox: Sendable {
+    let value: HealthCheck
+    init(_ value: HealthCheck) { self.value = value }
 }
 
 /// Kernel-wide settings a manifest may declare. Absent fields are left as they are.

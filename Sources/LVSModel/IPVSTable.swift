@@ -80,14 +80,24 @@ public struct LiveTable: Hashable, Sendable, Codable {
     public var timeouts: Timeouts
     public var syncDaemons: [SyncDaemon]
 
-    public init(services: [LiveService] = [], timeouts: Timeouts = .kernelDefault, syncDaemons: [SyncDaemon] = []) {
-        self.services = services.map { s in
-            var s = s
-            s.realServers.sort { $0.server.id < $1.server.id }
-            return s
-        }.sorted { $0.service.id < $1.service.id }
+    public init(services: consuming [LiveService] = [], timeouts: Timeouts = .kernelDefault, syncDaemons: [SyncDaemon] = []) {
+        // Sorted in place, and only what is out of order: sorting copies of the services made a
+        // second copy of every real-server list of a large table.
+        var services = services
+        for i in services.indices where !LiveTable.isSorted(services[i].realServers, by: { $0.server.id < $1.server.id }) {
+            services[i].realServers.sort { $0.server.id < $1.server.id }
+        }
+        if !LiveTable.isSorted(services, by: { $0.service.id < $1.service.id }) {
+            services.sort { $0.service.id < $1.service.id }
+        }
+        self.services = services
         self.timeouts = timeouts
         self.syncDaemons = syncDaemons.sorted { $0.state.rawValue < $1.state.rawValue }
+    }
+
+    private static func isSorted<T>(_ items: [T], by less: (T, T) -> Bool) -> Bool {
+        for i in items.indices.dropFirst() where less(items[i], items[i - 1]) { return false }
+        return true
     }
 
     /// The configuration part (no counters).

@@ -30,43 +30,188 @@ public struct Change: Hashable, Sendable, Codable {
     }
 
     /// A full kernel object before or after the change.
+    ///
+    /// Every case but the real server is stored out of line: a service (or a sync daemon) is
+    /// larger than a real server, and inline it made every change (a plan of a large table has
+    /// one per real server) carry room for two of them.
     public enum Value: Hashable, Sendable {
-        case service(VirtualService)
+        indirect case service(VirtualService)
         /// A service with its real servers: the `before` of a `deleteService`, so that an undo can
         /// re-create both.
-        case entry(IPVSTable.Entry)
+        indirect case entry(IPVSTable.Entry)
         case realServer(RealServer)
         case timeouts(Timeouts)
-        case syncDaemon(SyncDaemon)
+        indirect case syncDaemon(SyncDaemon)
     }
 
-    public var action: Action
+    // The stored properties are declared in the order that packs them tightly (a plan of a
+    // large table holds one change per real server).
+
     /// The manifest the change comes from (the owner, for deletions).
     public var manifest: String
-    /// The service changed; nil for timeouts and sync daemons.
-    public var service: VirtualService.ID?
-    /// The real server changed, for real-server actions.
-    public var realServer: RealServer.ID?
-    public var before: Value?
-    public var after: Value?
-    /// The manifest JSON path the change comes from: `services[1].realServers[0]`; for something
-    /// no longer in the manifest, the nearest enclosing path (`services[1]`, or "" for a service).
-    public var path: String
     /// Why, for people: `weight 100 → 50`, `not in manifest`. Display only.
     public var reason: String
+    /// The service changed; nil for timeouts and sync daemons.
+    public var service: VirtualService.ID?
+    public var action: Action
+    /// The real server changed, for real-server actions.
+    public var realServer: RealServer.ID?
+    public var before: Value? {
+        get { values.before }
+        set { values = Values(before: newValue, after: values.after) }
+    }
+    public var after: Value? {
+        get { values.after }
+        set { values = Values(before: values.before, after: newValue) }
+    }
+
+    /// `before` and `after` in one field: most changes have only one of them (an addition, a
+    /// deletion), so room for two was mostly empty; an edit keeps its pair out of line.
+    private enum Values: Hashable, Sendable {
+        case none
+        case before(Value)
+        case after(Value)
+        indirect case both(Value, Value)
+
+        init(before: Value?, after: Value?) {
+            switch (before, after) {
+            case (nil, nil): self = .none
+            case (let b?, nil): self = .before(b)
+            case (nil, let a?): self = .after(a)
+            case (let b?, let a?): self = .both(b, a)
+            }
+        }
+
+        var before: Value? {
+            switch self {
+            case .before(let b), .both(let b, _): b
+            case .none, .after: nil
+            }
+        }
+
+        var after: Value? {
+            switch self {
+            case .after(let a), .both(_, let a): a
+            case .none, .before: nil
+            }
+        }
+    }
+
+    private var values: Values
+    /// The manifest JSON path the change comes from: `services[1].realServers[0]`; for something
+    /// no longer in the manifest, the nearest enclosing path (`services[1]`, or "" for a service).
+    public var path: String {
+        get { place.text }
+        set { place = .text(newValue) }
+    }
+    /// Where `path` comes from. The planner's paths are kept as their indices and written out
+    /// when asked for: a plan of a large table has one change per real server, and each path
+    /// was a string on the heap.
+    enum Place: Hashable, Sendable {
+        case text(String)
+        /// `services[service]`.
+        case service(Int32)
+        /// `services[service].realServers[realServer]`.
+        case realServer(Int32, Int32)
+
+        var text: String {
+            switch self {
+            case .text(let t): t
+            case .service(let s): "services[\(s)]"
+            case .realServer(let s, let r): "services[\(s)].realServers[\(r)]"
+            }
+        }
+
+        /// `services[service]`, or `services[service].realServers[realServer]`.
+        init(service: Int, realServer: Int? = nil) {
+            // Indices beyond Int32 cannot come from a manifest that fits in memory; kept as text.
+            guard let s = Int32(exactly: service) else {
+                self = .text(realServer.map { "services[\(service)].realServers[\($0)]" } ?? "services[\(service)]")
+                return
+            }
+            guard let realServer else {
+                self = .service(s)
+                return
+            }
+            guard let r = Int32(exactly: realServer) else {
+                self = .text("services[\(service)].realServers[\(realServer)]")
+                return
+            }
+            self = .realServer(s, r)
+        }
+    }
+
+    private var place: Place
 
     public init(
         action: Action, manifest: String, service: VirtualService.ID? = nil, realServer: RealServer.ID? = nil,
         before: Value? = nil, after: Value? = nil, path: String, reason: String
     ) {
+        self.init(
+            action: action, manifest: manifest, service: service, realServer: realServer, before: before, after: after,
+            place: .text(path), reason: reason)
+    }
+
+    init(
+        action: Action, manifest: String, service: VirtualService.ID? = nil, realServer: RealServer.ID? = nil,
+        before: Value? = nil, after: Value? = nil, place: Place, reason: String
+    ) {
         self.action = action
         self.manifest = manifest
         self.service = service
         self.realServer = realServer
-        self.before = before
-        self.after = after
-        self.path = path
+        self.values = Values(before: before, after: after)
+        self.place = place
         self.reason = reason
+    }
+
+    // Equality, hashing and coding treat `path` as the text it stands for, as when it was a
+    // stored string.
+
+    public static func == (a: Change, b: Change) -> Bool {
+        a.action == b.action && a.manifest == b.manifest && a.service == b.service && a.realServer == b.realServer
+            && a.before == b.before && a.after == b.after && (a.place == b.place || a.path == b.path)
+            && a.reason == b.reason
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(action)
+        hasher.combine(manifest)
+        hasher.combine(service)
+        hasher.combine(realServer)
+        hasher.combine(before)
+        hasher.combine(after)
+        hasher.combine(path)
+        hasher.combine(reason)
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case action, manifest, service, realServer, before, after, path, reason
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            action: try c.decode(Action.self, forKey: .action),
+            manifest: try c.decode(String.self, forKey: .manifest),
+            service: try c.decodeIfPresent(VirtualService.ID.self, forKey: .service),
+            realServer: try c.decodeIfPresent(RealServer.ID.self, forKey: .realServer),
+            before: try c.decodeIfPresent(Value.self, forKey: .before),
+            after: try c.decodeIfPresent(Value.self, forKey: .after),
+            path: try c.decode(String.self, forKey: .path),
+            reason: try c.decode(String.self, forKey: .reason))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(action, forKey: .action)
+        try c.encode(manifest, forKey: .manifest)
+        try c.encodeIfPresent(service, forKey: .service)
+        try c.encodeIfPresent(realServer, forKey: .realServer)
+        try c.encodeIfPresent(before, forKey: .before)
+        try c.encodeIfPresent(after, forKey: .after)
+        try c.encode(path, forKey: .path)
+        try c.encode(reason, forKey: .reason)
     }
 
     /// `+ add real server 10.0.0.1:80 to tcp/10.0.0.100:80 (web: services[0].realServers[0]): new`.

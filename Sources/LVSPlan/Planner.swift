@@ -31,7 +31,10 @@ private struct Builder {
     /// The drain records of each service (so that a service's drains are found without a scan).
     let drainKeysByService: [VirtualService.ID: [ServiceRealServerKey]]
 
-    var ranked: [(rank: Int, change: Change)] = []
+    /// The changes in emission order, and the rank of each (kept apart, so that `result` can
+    /// put the changes in order where they are, without a second array of them).
+    var changes: [Change] = []
+    var ranks: [Int] = []
     var violations: [GuardViolation] = []
     var foreign: [VirtualService.ID] = []
     var pending: [PendingDrain] = []
@@ -80,7 +83,8 @@ private struct Builder {
     }
 
     mutating func emit(_ c: Change, restart: Bool = false) {
-        ranked.append((Builder.rank(c.action, restart: restart), c))
+        ranks.append(Builder.rank(c.action, restart: restart))
+        changes.append(c)
     }
 
     // MARK: - The pass
@@ -171,19 +175,19 @@ private struct Builder {
         }
     }
 
-    static func path(_ service: Int, _ realServer: Int? = nil) -> String {
-        realServer.map { "services[\(service)].realServers[\($0)]" } ?? "services[\(service)]"
+    static func path(_ service: Int, _ realServer: Int? = nil) -> Change.Place {
+        Change.Place(service: service, realServer: realServer)
     }
 
     mutating func planCreate(_ d: Declared) {
         let svc = d.spec.service.normalized
         emit(Change(
             action: .createService, manifest: d.manifest, service: svc.id, after: .service(svc),
-            path: Builder.path(d.index), reason: "new service"))
+            place: Builder.path(d.index), reason: "new service"))
         for (i, r) in effective(d) {
             emit(Change(
                 action: .addRealServer, manifest: d.manifest, service: svc.id, realServer: r.id,
-                after: .realServer(r), path: Builder.path(d.index, i), reason: "new real server"))
+                after: .realServer(r), place: Builder.path(d.index, i), reason: "new real server"))
         }
         // Drain records for a service that is not in the kernel are stale.
         for key in drainKeysByService[svc.id] ?? [] { drainsSeen.insert(key) }
@@ -196,7 +200,7 @@ private struct Builder {
         if !diffs.isEmpty {
             emit(Change(
                 action: .updateService, manifest: d.manifest, service: id, before: .service(live.service),
-                after: .service(svc), path: Builder.path(d.index), reason: diffs.map(\.text).joined(separator: ", ")))
+                after: .service(svc), place: Builder.path(d.index), reason: diffs.map(\.text).joined(separator: ", ")))
         }
         for key in drainKeysByService[id] ?? [] { drainsSeen.insert(key) }
 
@@ -224,7 +228,7 @@ private struct Builder {
                 let reason = movedFrom[r.id].map { "port changed from \($0): delete and re-add" } ?? "new real server"
                 emit(Change(
                     action: .addRealServer, manifest: d.manifest, service: id, realServer: r.id,
-                    after: .realServer(r), path: Builder.path(d.index, i), reason: reason))
+                    after: .realServer(r), place: Builder.path(d.index, i), reason: reason))
                 continue
             }
             let draining = drainByKey[key] != nil
@@ -234,7 +238,7 @@ private struct Builder {
                 if draining { reason = "back in manifest, drain cancelled: " + reason }
                 emit(Change(
                     action: .updateRealServer, manifest: d.manifest, service: id, realServer: r.id,
-                    before: .realServer(l.server), after: .realServer(r), path: Builder.path(d.index, i), reason: reason))
+                    before: .realServer(l.server), after: .realServer(r), place: Builder.path(d.index, i), reason: reason))
             }
             // A drain of a server that is back in the manifest is cancelled (not kept).
         }
@@ -249,7 +253,7 @@ private struct Builder {
             func delete(_ reason: String) {
                 emit(Change(
                     action: .deleteRealServer, manifest: d.manifest, service: id, realServer: rid,
-                    before: .realServer(l.server), path: Builder.path(d.index), reason: reason))
+                    before: .realServer(l.server), place: Builder.path(d.index), reason: reason))
             }
             /// Keeps (or starts) a drain: weight 0 if it is not already, and a pending-drain entry.
             func drainPending(_ drain: DrainState, reason: String) {
@@ -258,7 +262,7 @@ private struct Builder {
                     after.weight = 0
                     emit(Change(
                         action: .drainRealServer, manifest: d.manifest, service: id, realServer: rid,
-                        before: .realServer(l.server), after: .realServer(after), path: Builder.path(d.index),
+                        before: .realServer(l.server), after: .realServer(after), place: Builder.path(d.index),
                         reason: reason))
                 }
                 pending.append(PendingDrain(
@@ -384,7 +388,7 @@ private struct Builder {
 
     // MARK: - Result
 
-    func result() -> Plan {
+    mutating func result() -> Plan {
         // The sort keys are extracted once and indices are sorted, not the (large) changes
         // themselves: moving and copying changes dominated planning a big table. Ties keep
         // emission order (the index).
@@ -394,11 +398,12 @@ private struct Builder {
             var realServer: RealServer.ID?
             var daemon: UInt32
         }
-        let keys = ranked.map { r in
-            Key(rank: r.rank, service: r.change.service, realServer: r.change.realServer,
-                daemon: (r.change.after ?? r.change.before)?.syncDaemon?.state.rawValue ?? 0)
+        let keys = changes.indices.map { i in
+            let c = changes[i]
+            return Key(rank: ranks[i], service: c.service, realServer: c.realServer,
+                       daemon: (c.after ?? c.before)?.syncDaemon?.state.rawValue ?? 0)
         }
-        let order = keys.indices.sorted { xi, yi in
+        var order = keys.indices.sorted { xi, yi in
             let (a, b) = (keys[xi], keys[yi])
             if a.rank != b.rank { return a.rank < b.rank }
             if a.service != b.service {
@@ -418,11 +423,12 @@ private struct Builder {
             if a.daemon != b.daemon { return a.daemon < b.daemon }
             return xi < yi
         }
+        Builder.permute(&changes, by: &order)
         let finish = drainsSeen.subtracting(drainsKept)
         return Plan(
             baseFingerprint: input.fingerprint ? input.live.fingerprint : "",
             computedAt: input.now,
-            changes: order.map { ranked[$0].change },
+            changes: changes,
             foreign: foreign.sorted(),
             pendingDrains: pending.sorted { ($0.service, $0.realServer) < ($1.service, $1.realServer) },
             violations: violations,
@@ -430,6 +436,21 @@ private struct Builder {
             drainsToFinish: finish.sorted(),
             claims: claims.sorted { $0.service < $1.service },
             releases: Array(Set(releases)).sorted())
+    }
+
+    /// Reorders `items` in place so that position k holds what was at `order[k]`, one cycle of
+    /// the permutation at a time (swaps, no second array). `order` is used up.
+    static func permute<T>(_ items: inout [T], by order: inout [Int]) {
+        for start in order.indices where order[start] != start {
+            var j = start
+            while order[j] != start {
+                let next = order[j]
+                items.swapAt(j, next)
+                order[j] = j
+                j = next
+            }
+            order[j] = j
+        }
     }
 
     /// `30` or `2.5`.

@@ -20,6 +20,9 @@ public struct JSONParser {
     public struct Result: Sendable {
         public var root: JSONNode?
         public var problems: [Problem]
+        /// Whether the elements of the streamed array (see `parse(_:maxDepth:streaming:to:)`)
+        /// went to the sink; the array is then empty in `root`.
+        public var streamed = false
     }
 
     /// Nesting limit for objects and arrays; a manifest needs about six levels.
@@ -40,6 +43,15 @@ public struct JSONParser {
     /// fresh array member by member allocated several times per object of a large manifest).
     private var memberLists: [[JSONMember]] = []
     private var itemLists: [[JSONNode]] = []
+
+    /// The root object's member whose array elements go to `sink` one by one instead of into the
+    /// tree (see `parse(_:maxDepth:streaming:to:)`).
+    private var streamKey: String? = nil
+    private var sink: ((Int, JSONNode) -> Void)? = nil
+    /// Set between reading the streamed key and starting its value.
+    private var streamNext = false
+    private var streamKeySeen = false
+    private var streamed = false
 
     private enum PathComponent {
         case key(String)
@@ -68,6 +80,28 @@ public struct JSONParser {
     public static func parse(_ bytes: [UInt8], maxDepth: Int = defaultMaxDepth) -> Result {
         var parser = JSONParser(bytes: bytes, maxDepth: maxDepth)
         return parser.run()
+    }
+
+    /// Parses `bytes` as one JSON document, handing each element of the root object's `key`
+    /// array to `sink` (with its index) as soon as it is parsed, instead of keeping it in the
+    /// tree: the caller can decode an element and let go of it, so that a large document is never
+    /// held as a whole tree. In `root` that array is then empty, and `streamed` is set.
+    ///
+    /// Only the first `key` of the root object streams (a duplicate is reported and dropped as
+    /// usual), and only when its value is an array. Elements arrive before the parse has seen the
+    /// rest of the document: when the result has no root (a syntax error), whatever the sink made
+    /// of them must be thrown away.
+    public static func parse(
+        _ bytes: [UInt8], maxDepth: Int = defaultMaxDepth, streaming key: String, to sink: (Int, JSONNode) -> Void
+    ) -> Result {
+        withoutActuallyEscaping(sink) { sink in
+            var parser = JSONParser(bytes: bytes, maxDepth: maxDepth)
+            parser.streamKey = key
+            parser.sink = sink
+            var result = parser.run()
+            result.streamed = parser.streamed
+            return result
+        }
     }
 
     private init(bytes: [UInt8], maxDepth: Int) {
@@ -150,6 +184,8 @@ public struct JSONParser {
     // MARK: - Values
 
     private mutating func parseValue(depth: Int) throws -> JSONNode {
+        let stream = streamNext
+        streamNext = false
         skipWhitespace()
         let start = here
         guard let b = peek else {
@@ -158,7 +194,7 @@ public struct JSONParser {
         }
         switch b {
         case UInt8(ascii: "{"): return try parseObject(depth: depth + 1)
-        case UInt8(ascii: "["): return try parseArray(depth: depth + 1)
+        case UInt8(ascii: "["): return try parseArray(depth: depth + 1, stream: stream)
         case UInt8(ascii: "\""): return JSONNode(.string(try parseString()), at: start)
         case UInt8(ascii: "t"): try literal("true"); return JSONNode(.bool(true), at: start)
         case UInt8(ascii: "f"): try literal("false"); return JSONNode(.bool(false), at: start)
@@ -220,6 +256,12 @@ public struct JSONParser {
             skipWhitespace()
             try expect(UInt8(ascii: ":"), "':' after the key")
             pathStack.append(.key(key))
+            // The root object is parsed at depth 1. Only the first member of the streamed key
+            // streams: a duplicate is dropped from the tree, so it must not reach the sink either.
+            if depth == 1, let streamKey, key == streamKey, !streamKeySeen {
+                streamKeySeen = true
+                streamNext = true
+            }
             let value = try parseValue(depth: depth)
             var first: SourcePosition? = nil
             if let keyIndex {
@@ -261,10 +303,12 @@ public struct JSONParser {
         return node
     }
 
-    private mutating func parseArray(depth: Int) throws -> JSONNode {
+    /// `stream`: hand the elements to `sink` instead of keeping them (see `parse(_:maxDepth:streaming:to:)`).
+    private mutating func parseArray(depth: Int, stream: Bool = false) throws -> JSONNode {
         let start = here
         try checkDepth(depth, start)
         advance()  // [
+        if stream { streamed = true }
         while itemLists.count <= depth { itemLists.append([]) }
         var items = itemLists[depth]
         itemLists[depth] = []
@@ -274,13 +318,20 @@ public struct JSONParser {
             advance()
             return JSONNode(.array([]), at: start)
         }
+        var count = 0
         while true {
             skipWhitespace()
             if peek == UInt8(ascii: "]") {
                 throw SyntaxError(position: here, message: "expected a value but found ']'", hint: "remove the trailing comma")
             }
-            pathStack.append(.index(items.count))
-            items.append(try parseValue(depth: depth))
+            pathStack.append(.index(count))
+            let item = try parseValue(depth: depth)
+            if stream, let sink {
+                sink(count, item)
+            } else {
+                items.append(item)
+            }
+            count += 1
             pathStack.removeLast()
             skipWhitespace()
             if peek == UInt8(ascii: ",") { advance(); continue }
