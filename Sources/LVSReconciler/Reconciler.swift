@@ -157,7 +157,7 @@ public final class Reconciler {
             let audit = AuditWriter(store: store, runID: run.id, revisions: revisions, origin: origin, now: now)
             var report = ApplyReport()
             do {
-                report = try Applier(kernel: kernel, pipelineChunk: Int(ProcessInfo.processInfo.environment["EXP_CHUNK"] ?? "") ?? 1024, trace: trace).apply(
+                report = try Applier(kernel: kernel, trace: trace).apply(
                     plan, verifyFingerprint: verifyFingerprint, onEvent: audit.record)
             } catch {
                 failure = error
