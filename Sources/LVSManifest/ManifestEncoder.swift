@@ -10,9 +10,9 @@ import LVSModel
 /// output byte for byte.
 enum ManifestEncoder {
     /// The canonical text, final newline included. `sizeHint`: the size of the source text, if
-    /// known (the text's storage is reserved from it).
+    /// known (the text's storage is reserved from it; else from the number of objects).
     static func canonicalText(_ state: DesiredState, sizeHint: Int = 0) -> String {
-        CanonicalWriter.text(capacity: sizeHint * 6) { w in
+        CanonicalWriter.text(capacity: sizeHint > 0 ? sizeHint * 6 : estimatedSize(state)) { w in
             w.beginObject()
             w.key("apiVersion"); w.string(ManifestFields.apiVersion)
             w.key("name"); w.string(state.manifest)
@@ -26,6 +26,17 @@ enum ManifestEncoder {
             settings(state.settings, &w)
             w.endObject()
         }
+    }
+
+    /// Generous bytes for the text of `state`: a real server takes about 240 bytes, a service
+    /// without its real servers about 500. Reserving too little would write the text again with
+    /// twice the room (a whole pass each time); too much costs address space only.
+    static func estimatedSize(_ state: DesiredState) -> Int {
+        var size = 4096 + (state.settings.syncDaemons?.count ?? 0) * 512
+        for spec in state.services {
+            size += 2048 + spec.realServers.count * 512
+        }
+        return size
     }
 
     /// The `settings` member, if any setting is there.
