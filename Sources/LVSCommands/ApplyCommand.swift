@@ -65,40 +65,48 @@ extension LVSCommand {
         func run() throws {
             PhaseTrace.mark("start-up and arguments")
             try guarded {
-                // The manifest loads on its own thread while the store opens, the writer lock is
-                // taken and the kernel table is read.
-                let loading = file.map { ManifestLoading($0, probeCapabilities: global.usesRealKernel) }
-                let store = try global.openStore()
-                let kernel = try global.openKernel()
-                defer { try? KernelAccess.close(kernel) }
-                PhaseTrace.mark("open store and kernel")
                 if let plan {
+                    let store = try global.openStore()
+                    let kernel = try global.openKernel()
+                    defer { try? KernelAccess.close(kernel) }
                     try applySavedPlan(plan, store: store, kernel: kernel)
-                } else if let loading {
-                    try applyManifest(loading, store: store, kernel: kernel)
+                } else if let file {
+                    // The manifest loads and the store opens on threads of their own while the
+                    // writer lock is taken and the kernel table is read. A bad database, then a
+                    // bad manifest, are the errors to report, before a busy lock or an unreadable
+                    // kernel.
+                    let loading = ManifestLoading(file, probeCapabilities: global.usesRealKernel)
+                    let opening = global.openingStore()
+                    let kernel = try opening.preferringItsErrors {
+                        try loading.preferringManifestErrors { try global.openKernel() }
+                    }
+                    defer { try? KernelAccess.close(kernel) }
+                    PhaseTrace.mark("open kernel")
+                    try applyManifest(loading, opening: opening, kernel: kernel)
                 }
             }
         }
 
-        func applyManifest(_ loading: ManifestLoading, store: Store, kernel: any IPVSKernel) throws {
-            let path = loading.path
-            let reconciler = Reconciler(store: store, kernel: kernel)
-            reconciler.trace = { PhaseTrace.mark($0) }
-            // A bad manifest is reported rather than a busy writer lock or an unreadable kernel,
-            // and nothing is planned from it.
-            let state = try loading.preferringManifestErrors {
-                try store.withWriterLock(timeout: lock.timeout) {
-                    // Under the lock: no other lvsctl changes the table between this read and the apply.
-                    let live = try kernel.snapshot()
-                    PhaseTrace.mark("read kernel")
-                    let manifest = try loading.result()
-                    PhaseTrace.mark("load manifest (waited for)")
-                    return try applyManifest(manifest, loading: loading, live: live, reconciler: reconciler)
+        func applyManifest(_ loading: ManifestLoading, opening: Background<Store>, kernel: any IPVSKernel) throws {
+            let (state, reconciler) = try opening.preferringItsErrors {
+                try loading.preferringManifestErrors {
+                    try Store.withWriterLock(databasePath: global.databasePath, timeout: lock.timeout) {
+                        // Under the lock: no other lvsctl changes the table between this read and the apply.
+                        let live = try kernel.snapshot()
+                        PhaseTrace.mark("read kernel")
+                        let reconciler = Reconciler(store: try opening.value(), kernel: kernel)
+                        reconciler.trace = { PhaseTrace.mark($0) }
+                        PhaseTrace.mark("open store (waited for)")
+                        let manifest = try loading.result()
+                        PhaseTrace.mark("load manifest (waited for)")
+                        let state = try applyManifest(manifest, loading: loading, live: live, reconciler: reconciler)
+                        return (state, reconciler)
+                    }
                 }
             }
             if wait {
                 var states = [state]
-                try waitForDrains(reconciler, &states, store: store)
+                try waitForDrains(reconciler, &states, store: reconciler.store)
             }
         }
 
@@ -120,7 +128,7 @@ extension LVSCommand {
             }
             PhaseTrace.mark("ownership check")
             // Applied right away under the writer lock: no fingerprint to check later.
-            let planned = try reconciler.plan(states, live: live, policy: policyOptions.policy, fingerprint: false)
+            let planned = try reconciler.plan(states, live: live, owners: owners, policy: policyOptions.policy, fingerprint: false)
             PhaseTrace.mark("plan")
             if dryRun {
                 report(plan: planned.plan, applied: nil, revision: nil)

@@ -71,8 +71,18 @@ func guarded(_ body: () throws -> Void) throws {
 extension GlobalOptions {
     var environment: [String: String] { ProcessInfo.processInfo.environment }
 
+    /// The database file `--db` / `LVSCTL_DB` name.
+    var databasePath: String { Store.defaultPath(option: db, environment: environment) }
+
     func openStore() throws -> Store {
-        try Store(path: Store.defaultPath(option: db, environment: environment))
+        try Store(path: databasePath)
+    }
+
+    /// Opens the store on a thread of its own (GRDB's first touches and the migration check cost
+    /// a few hundred milliseconds on a slow CPU) while the command reads the kernel.
+    func openingStore() -> Background<Store> {
+        let path = databasePath
+        return Background("lvsctl-store") { try Store(path: path) }
     }
 
     func openKernel() throws -> any IPVSKernel {
@@ -169,6 +179,43 @@ final class ManifestLoading: @unchecked Sendable {
             return try body()
         } catch {
             _ = try result()
+            throw error
+        }
+    }
+}
+
+/// A value made on a thread of its own; ``value()`` waits for it and returns it or throws its
+/// error.
+final class Background<T>: @unchecked Sendable {
+    private let done = DispatchSemaphore(value: 0)
+    /// Written by the thread before it signals `done`.
+    private var result: Result<T, any Error>?
+    /// Touched only by the thread that waits.
+    private var waited = false
+
+    init(_ name: String, _ body: @escaping @Sendable () throws -> T) {
+        let thread = Thread { [self] in
+            result = Result { try body() }
+            done.signal()
+        }
+        thread.name = name
+        thread.start()
+    }
+
+    func value() throws -> T {
+        if !waited {
+            done.wait()
+            waited = true
+        }
+        return try result!.get()
+    }
+
+    /// Runs `body`; if it throws, this value's own error wins (as when it was made first).
+    func preferringItsErrors<R>(_ body: () throws -> R) throws -> R {
+        do {
+            return try body()
+        } catch {
+            _ = try value()
             throw error
         }
     }

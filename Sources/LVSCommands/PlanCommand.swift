@@ -34,17 +34,24 @@ extension LVSCommand {
             var pending = false
             PhaseTrace.mark("start-up and arguments")
             try guarded {
-                // The manifest loads on its own thread while the store opens and the kernel
-                // table is read. The canonical form is needed only to save the plan (it costs
+                // The manifest loads and the store opens on threads of their own while the
+                // kernel table is read. The canonical form is needed only to save the plan (it costs
                 // about as much as the parse for a large manifest).
                 let loading = ManifestLoading(file, probeCapabilities: global.usesRealKernel, canonicalForm: out != nil)
-                let store = try global.openStore()
-                let kernel = try global.openKernel()
+                let opening = global.openingStore()
+                // A bad database, then a bad manifest, are the errors to report, even when the
+                // kernel cannot be read.
+                let (kernel, live) = try opening.preferringItsErrors {
+                    try loading.preferringManifestErrors {
+                        let kernel = try global.openKernel()
+                        PhaseTrace.mark("open kernel")
+                        return (kernel, try kernel.snapshot())
+                    }
+                }
                 defer { try? KernelAccess.close(kernel) }
-                PhaseTrace.mark("open store and kernel")
-                // A bad manifest is the error to report, even when the kernel cannot be read.
-                let live = try loading.preferringManifestErrors { try kernel.snapshot() }
                 PhaseTrace.mark("read kernel")
+                let store = try opening.value()
+                PhaseTrace.mark("open store (waited for)")
                 let manifest = try loading.result()
                 guard let state = manifest.state else { throw ExitCode(1) }
                 PhaseTrace.mark("load manifest (waited for)")

@@ -52,13 +52,18 @@ public final class Reconciler {
     }
 
     /// Plans `desired` against a live table the caller has already read (see
-    /// ``refreshed(_:after:)``).
+    /// ``refreshed(_:after:)``). `owners`: the ownership the caller has just read from the store
+    /// (read here when nil).
     public func plan(
-        _ desired: [DesiredState], live: LiveTable, scope: Set<String>? = nil, policy: PlanPolicy = PlanPolicy(),
-        fingerprint: Bool = true
+        _ desired: [DesiredState], live: LiveTable, owners known: [VirtualService.ID: String]? = nil,
+        scope: Set<String>? = nil, policy: PlanPolicy = PlanPolicy(), fingerprint: Bool = true
     ) throws -> Planned {
         var owners: [VirtualService.ID: String] = [:]
-        for o in try store.ownership() { owners[o.service] = o.manifest }
+        if let known {
+            owners = known
+        } else {
+            for o in try store.ownership() { owners[o.service] = o.manifest }
+        }
         let drains = try store.drains().map {
             DrainState(
                 service: $0.service, realServer: $0.realServer, manifest: $0.manifest,
@@ -101,7 +106,9 @@ public final class Reconciler {
         let subset = desired.map { d in
             DesiredState(manifest: d.manifest, services: d.services.filter { touched.contains($0.service.id) }, settings: d.settings)
         }
-        return try plan(subset, live: live, scope: scope ?? Set(desired.map(\.manifest)), policy: policy).plan
+        // The ownership the apply left (what its bookkeeping stored), without reading it back.
+        let owners = planned.plan.owners(after: planned.owners)
+        return try plan(subset, live: live, owners: owners, scope: scope ?? Set(desired.map(\.manifest)), policy: policy).plan
     }
 
     /// What an apply did.

@@ -140,6 +140,16 @@ public final class Store: Sendable {
     /// Creates the parent directory (0700) and the database file (0600) so that SQLite never
     /// creates them with the process umask, and reports unwritable paths by name.
     private static func prepareFiles(_ path: String) throws {
+        try prepareDirectory(path)
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        if fd < 0 { throw fileError(errno, path: path, doing: "cannot open") }
+        var info = stat()
+        if fstat(fd, &info) == 0, info.st_mode & 0o077 != 0 { _ = fchmod(fd, 0o600) }
+        close(fd)
+    }
+
+    /// Creates the database's directory (0700) if missing; checks that it is a writable directory.
+    static func prepareDirectory(_ path: String) throws {
         let directory = (path as NSString).deletingLastPathComponent
         if !directory.isEmpty {
             var isDirectory: ObjCBool = false
@@ -154,11 +164,6 @@ public final class Store: Sendable {
                 throw fileError(errno, path: directory, doing: "directory not writable")
             }
         }
-        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        if fd < 0 { throw fileError(errno, path: path, doing: "cannot open") }
-        var info = stat()
-        if fstat(fd, &info) == 0, info.st_mode & 0o077 != 0 { _ = fchmod(fd, 0o600) }
-        close(fd)
     }
 
     /// `mkdir -p` with mode 0700 for every directory it creates.
