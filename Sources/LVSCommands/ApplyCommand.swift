@@ -139,12 +139,7 @@ extension LVSCommand {
                 throw ExitCode(1)
             }
             let previousID = try store.latestRevisionID(manifest: state.manifest)
-            let canonical = loading.canonical()
-            PhaseTrace.mark("canonical form (waited for)")
-            let revision = try store.saveRevision(
-                manifest: state.manifest, content: canonical.json, author: global.author,
-                message: message, sourcePath: path == "-" ? nil : path, kind: .apply,
-                contentHash: canonical.hash)
+            let revision = try saveRevision(state, loading: loading, store: store)
             PhaseTrace.mark("save revision")
             let outcome = try reconciler.apply(
                 planned.plan, revisions: [state.manifest: revision], origin: .apply, author: global.author,
@@ -155,6 +150,19 @@ extension LVSCommand {
             try verifyConverged(reconciler, states, planned: planned)
             PhaseTrace.mark("verify")
             return state
+        }
+
+        /// Stores the manifest's canonical form as a revision, and keeps none of it: for a large
+        /// table the text is tens of megabytes, which would stay alive through the whole apply.
+        func saveRevision(_ state: DesiredState, loading: ManifestLoading, store: Store) throws -> Revision {
+            let canonical = loading.takeCanonical()
+            PhaseTrace.mark("canonical form (waited for)")
+            var revision = try store.saveRevision(
+                manifest: state.manifest, content: canonical.json, author: global.author,
+                message: message, sourcePath: loading.path == "-" ? nil : loading.path, kind: .apply,
+                contentHash: canonical.hash)
+            revision.content = ""
+            return revision
         }
 
         func applySavedPlan(_ path: String, store: Store, kernel: any IPVSKernel) throws {

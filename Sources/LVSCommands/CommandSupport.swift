@@ -161,6 +161,14 @@ final class ManifestLoading: @unchecked Sendable {
         return canonicalForm
     }
 
+    /// ``canonical()``, keeping no reference to the text: once the caller lets go of it, its
+    /// memory is free.
+    func takeCanonical() -> (json: String, hash: String) {
+        let taken = canonical()
+        canonicalForm = nil
+        return taken
+    }
+
     /// The loaded manifest, once valid. The first call waits for the load and prints its
     /// diagnostics (see ``checked(_:path:)``); later calls return or throw the same without
     /// printing them again.
