@@ -47,8 +47,7 @@ extension LVSCommand {
                 defer { try? KernelAccess.close(kernel) }
                 try store.withWriterLock(timeout: lock.timeout) {
                     let live = try kernel.snapshot()
-                    var owners: [VirtualService.ID: String] = [:]
-                    for o in try store.ownership() { owners[o.service] = o.manifest }
+                    let owners = try store.owners()
                     var targets: [VirtualService.ID] = []
                     if all {
                         targets = live.services.map(\.service.id).filter { owners[$0] == nil }

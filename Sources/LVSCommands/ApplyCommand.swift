@@ -91,7 +91,10 @@ extension LVSCommand {
             let (state, reconciler) = try opening.preferringItsErrors {
                 try loading.preferringManifestErrors {
                     try Store.withWriterLock(databasePath: global.databasePath, timeout: lock.timeout) {
-                        // Under the lock: no other lvsctl changes the table between this read and the apply.
+                        // Under the lock: no other lvsctl changes the table or the ownership
+                        // between these reads and the apply. The ownership is read on the store's
+                        // thread while this one reads the kernel.
+                        let owning = Background("lvsctl-owners") { try opening.value().owners() }
                         let live = try kernel.snapshot()
                         PhaseTrace.mark("read kernel")
                         let reconciler = Reconciler(store: try opening.value(), kernel: kernel)
@@ -99,7 +102,8 @@ extension LVSCommand {
                         PhaseTrace.mark("open store (waited for)")
                         let manifest = try loading.result()
                         PhaseTrace.mark("load manifest (waited for)")
-                        let state = try applyManifest(manifest, loading: loading, live: live, reconciler: reconciler)
+                        let state = try applyManifest(
+                            manifest, loading: loading, live: live, owners: try owning.value(), reconciler: reconciler)
                         return (state, reconciler)
                     }
                 }
@@ -110,17 +114,16 @@ extension LVSCommand {
             }
         }
 
-        /// The apply itself, under the writer lock, with the live table read under it. Returns the
-        /// manifest's desired state.
+        /// The apply itself, under the writer lock, with the live table and the ownership read
+        /// under it. Returns the manifest's desired state.
         func applyManifest(
-            _ manifest: ManifestResult, loading: ManifestLoading, live: LiveTable, reconciler: Reconciler
+            _ manifest: ManifestResult, loading: ManifestLoading, live: LiveTable,
+            owners: [VirtualService.ID: String], reconciler: Reconciler
         ) throws -> DesiredState {
             let store = reconciler.store
             let path = loading.path
             guard let state = manifest.state else { throw ExitCode(1) }
             let states = [state]
-            var owners: [VirtualService.ID: String] = [:]
-            for o in try store.ownership() { owners[o.service] = o.manifest }
             let conflicts = Manifest.ownershipConflicts(state, owners: owners, file: path)
             if conflicts.hasErrors {
                 for d in conflicts { printError(d.description) }

@@ -198,8 +198,6 @@ final class Background<T>: @unchecked Sendable {
     private let done = DispatchSemaphore(value: 0)
     /// Written by the thread before it signals `done`.
     private var result: Result<T, any Error>?
-    /// Touched only by the thread that waits.
-    private var waited = false
 
     init(_ name: String, _ body: @escaping @Sendable () throws -> T) {
         let thread = Thread { [self] in
@@ -210,11 +208,10 @@ final class Background<T>: @unchecked Sendable {
         thread.start()
     }
 
+    /// Waits for the value; any number of threads may ask.
     func value() throws -> T {
-        if !waited {
-            done.wait()
-            waited = true
-        }
+        done.wait()
+        done.signal()  // the next caller does not wait
         return try result!.get()
     }
 

@@ -57,8 +57,7 @@ extension LVSCommand {
                 var policy = policyOptions.policy
                 policy.weightOverrides = overlay.weightOverrides
                 let live = try kernel.snapshot()
-                var owners: [VirtualService.ID: String] = [:]
-                for o in try store.ownership() { owners[o.service] = o.manifest }
+                let owners = try store.owners()
                 let items = Drift.compute(
                     desired: states, live: live, owners: owners, weightOverrides: overlay.weightOverrides)
                 let foreign = Drift.foreign(desired: states, live: live, owners: owners)

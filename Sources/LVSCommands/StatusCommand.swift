@@ -26,7 +26,7 @@ extension LVSCommand {
                 let path = Store.defaultPath(option: global.db, environment: global.environment)
                 if FileManager.default.fileExists(atPath: path) {
                     let store = try global.openStore()
-                    for o in try store.ownership() { annotations.owners[o.service] = o.manifest }
+                    annotations.owners = try store.owners()
                     drains = try store.drains()
                     health = try store.healthRecords()
                 }

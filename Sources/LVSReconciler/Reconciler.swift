@@ -62,7 +62,7 @@ public final class Reconciler {
         if let known {
             owners = known
         } else {
-            for o in try store.ownership() { owners[o.service] = o.manifest }
+            owners = try store.owners()
         }
         let drains = try store.drains().map {
             DrainState(
@@ -197,8 +197,7 @@ public final class Reconciler {
         }
         if !plan.releases.isEmpty {
             // One read of the owners and one removal per owning manifest (not one of each per service).
-            var owners: [VirtualService.ID: String] = [:]
-            for o in try store.ownership() { owners[o.service] = o.manifest }
+            let owners = try store.owners()
             var byOwner: [String: [VirtualService.ID]] = [:]
             for id in plan.releases {
                 if let owner = owners[id] { byOwner[owner, default: []].append(id) }

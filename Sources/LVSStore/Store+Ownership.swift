@@ -30,6 +30,19 @@ extension Store {
         }
     }
 
+    /// The owner (manifest name) of every owned service: ``ownership(manifest:)`` without the
+    /// sorting and the other columns, for a planner that only looks owners up.
+    public func owners() throws -> [VirtualService.ID: String] {
+        try read { db in
+            let rows = try Row.fetchCursor(db, sql: "SELECT service, manifest FROM ownership")
+            var out: [VirtualService.ID: String] = [:]
+            while let row = try rows.next() {
+                out[try parseService(row[0], table: "ownership")] = row[1]
+            }
+            return out
+        }
+    }
+
     /// Records that `revision`'s manifest owns `services`, in one transaction.
     ///
     /// Services the manifest already owns are re-stamped with `revision`.

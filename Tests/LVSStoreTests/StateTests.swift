@@ -20,6 +20,7 @@ struct StateTests {
         #expect(try store.owner(of: http) == Ownership(service: http, manifest: "web", revisionID: web.id, claimedAt: clock.now))
         #expect(try store.ownership(manifest: "web").map(\.service) == [http, v6])
         #expect(try store.ownership().map(\.service) == [http, v6, mark])
+        #expect(try store.owners() == [http: "web", v6: "web", mark: "api"])
 
         // Claiming another manifest's service fails and writes nothing.
         let other = try vs("udp/10.0.0.9:53")
@@ -40,6 +41,7 @@ struct StateTests {
         #expect(try store.removeOwner([http, mark], manifest: "api") == 0, "api no longer owns them")
         #expect(try store.removeOwner([http, mark], manifest: "web") == 2)
         #expect(try store.ownership().map(\.service) == [v6])
+        #expect(try store.owners() == [v6: "web"])
     }
 
     @Test("drains: upsert, read, list, delete")
