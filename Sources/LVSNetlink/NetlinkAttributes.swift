@@ -1,15 +1,25 @@
 // Generic netlink attribute parsing (pure Swift, no libnl), shared by the reply decoders.
 public import LVSModel
 
-/// A view of an attribute stream inside a message's bytes: lookups scan the stream (the last
-/// attribute of a type wins), nested streams are views of the same bytes. Nothing is copied or
-/// allocated per attribute: a whole-table read decodes over a hundred thousand of these.
+/// A view of an attribute stream inside a message's bytes: the last attribute of a type wins,
+/// nested streams are views of the same bytes. Nothing is copied or allocated per attribute: a
+/// whole-table read decodes over a hundred thousand of these.
 /// The flag bits `NLA_F_NESTED` and `NLA_F_NET_BYTEORDER` are masked off; unknown types are
 /// skipped. A truncated attribute ends the stream.
+///
+/// The stream is walked once, when the view is made: where the last attribute of each type below
+/// ``indexedTypes`` starts is kept inline (every IPVS attribute type is below it), so a lookup
+/// costs the same however many attributes the stream has (a real server's reply has about twenty,
+/// and its decoder looks up each of them).
 public struct NetlinkAttributes: Sendable {
     private let bytes: [UInt8]
     private let start: Int
     private let end: Int
+    /// Offset of the last attribute of each type below `indexedTypes`; -1 when absent.
+    private var offsets: InlineArray<32, Int32>
+
+    /// Attribute types the view indexes; larger ones are found by scanning.
+    static let indexedTypes = 32
 
     public init(_ bytes: [UInt8]) {
         self.init(bytes, start: 0, end: bytes.count)
@@ -19,10 +29,24 @@ public struct NetlinkAttributes: Sendable {
         self.bytes = bytes
         self.start = start
         self.end = end
+        offsets = InlineArray(repeating: -1)
+        var off = start
+        while off + 4 <= end {
+            let len = Int(readLE16(bytes, off))
+            guard len >= 4, off + len <= end else { break }
+            let type = Int(readLE16(bytes, off + 2) & 0x3fff)
+            if type < Self.indexedTypes { offsets[type] = Int32(off) }
+            off += (len + 3) & ~3
+        }
     }
 
     /// Where the payload of the last attribute of `type` lies in `bytes`.
     private func range(_ type: UInt16) -> Range<Int>? {
+        if Int(type) < Self.indexedTypes {
+            let off = Int(offsets[Int(type)])
+            guard off >= 0 else { return nil }
+            return (off + 4)..<(off + Int(readLE16(bytes, off)))
+        }
         var found: Range<Int>? = nil
         var off = start
         while off + 4 <= end {
