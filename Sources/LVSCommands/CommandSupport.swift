@@ -117,56 +117,36 @@ func checked(_ result: ManifestResult, path: String) throws -> ManifestResult {
 /// the store and reads the kernel: the two are independent, and on a director with two CPUs
 /// the manifest of a large table costs about as much as the table's dump.
 ///
-/// The same thread then writes the canonical form (for the revision) while the command plans:
-/// only saving the revision needs it. Loading prints nothing; ``result()`` waits for it, prints
-/// the diagnostics and exits 1 on errors, on the calling thread, as
+/// Then (apply) another thread writes the canonical form for the revision while the command
+/// plans: only saving the revision needs it. Loading prints nothing; ``result()`` waits for it,
+/// prints the diagnostics and exits 1 on errors, on the calling thread, as
 /// ``loadManifest(_:capabilities:canonicalForm:)`` does.
 final class ManifestLoading: @unchecked Sendable {
     let path: String
-    private let done = DispatchSemaphore(value: 0)
-    private let canonicalDone = DispatchSemaphore(value: 0)
-    /// Written by the loading thread before it signals `done`.
-    private var loaded: ManifestResult?
-    /// Written by the loading thread before it signals `canonicalDone`.
-    private var canonicalForm: (json: String, hash: String)?
+    private let loaded: Background<ManifestResult>
+    /// The canonical text and its hash, when asked for (nil for an invalid manifest).
+    private let canonicalForm: Background<(json: String, hash: String)?>?
     /// The checked result; touched only by the thread that waits.
     private var outcome: Result<ManifestResult, any Error>?
 
     /// Starts loading `path`; `probeCapabilities` checks the schedulers against the modules of
     /// the running kernel (only for the real kernel); `canonicalForm` also builds the canonical
-    /// form of a valid manifest (``canonical()``).
+    /// form of a valid manifest (``takeCanonical()``).
     init(_ path: String, probeCapabilities: Bool, canonicalForm: Bool = true) {
         self.path = path
-        let thread = Thread { [self] in
-            let result = Manifest.load(
+        let loaded = Background("lvsctl-manifest") {
+            Manifest.load(
                 path: path, capabilities: probeCapabilities ? KernelCapabilities.probe() : nil, canonicalForm: false)
-            loaded = result
-            done.signal()
-            if canonicalForm, let state = result.state, !result.diagnostics.hasErrors {
-                let json = Manifest.encode(state)
-                self.canonicalForm = (json, SHA256.hex(json))
-            }
-            canonicalDone.signal()
         }
-        thread.name = "lvsctl-manifest"
-        thread.start()
-    }
-
-    /// The canonical text and its SHA-256 (hex) of the valid manifest ``result()`` returned;
-    /// waits until it is written. Only for a loading started with `canonicalForm: true`.
-    func canonical() -> (json: String, hash: String) {
-        canonicalDone.wait()
-        canonicalDone.signal()  // later calls do not wait
-        guard let canonicalForm else { preconditionFailure("no canonical form: invalid manifest or not asked for") }
-        return canonicalForm
-    }
-
-    /// ``canonical()``, keeping no reference to the text: once the caller lets go of it, its
-    /// memory is free.
-    func takeCanonical() -> (json: String, hash: String) {
-        let taken = canonical()
-        canonicalForm = nil
-        return taken
+        self.loaded = loaded
+        self.canonicalForm = canonicalForm
+            ? Background("lvsctl-canonical") {
+                let result = try loaded.value()
+                guard let state = result.state, !result.diagnostics.hasErrors else { return nil }
+                let json = Manifest.encode(state)
+                return (json, SHA256.hex(json))
+            }
+            : nil
     }
 
     /// The loaded manifest, once valid. The first call waits for the load and prints its
@@ -174,8 +154,7 @@ final class ManifestLoading: @unchecked Sendable {
     /// printing them again.
     func result() throws -> ManifestResult {
         if outcome == nil {
-            done.wait()
-            outcome = Result { try checked(loaded!, path: path) }
+            outcome = Result { try checked(loaded.value(), path: path) }
         }
         return try outcome!.get()
     }
@@ -183,12 +162,17 @@ final class ManifestLoading: @unchecked Sendable {
     /// Runs `body`; if it throws, an invalid manifest's diagnostics and exit win over its error
     /// (as when the manifest was loaded first).
     func preferringManifestErrors<T>(_ body: () throws -> T) throws -> T {
-        do {
-            return try body()
-        } catch {
-            _ = try result()
-            throw error
+        try preferringErrors(of: { _ = try result() }, body)
+    }
+
+    /// The canonical text and its SHA-256 (hex) of the valid manifest ``result()`` returned,
+    /// handed over once: nothing here keeps the text (tens of megabytes for a large table).
+    /// Only for a loading started with `canonicalForm: true`.
+    func takeCanonical() -> (json: String, hash: String) {
+        guard let canonical = try? canonicalForm?.take() ?? nil else {
+            preconditionFailure("no canonical form: invalid manifest, not asked for, or taken already")
         }
+        return canonical
     }
 }
 
@@ -215,14 +199,28 @@ final class Background<T>: @unchecked Sendable {
         return try result!.get()
     }
 
+    /// Waits for the value and hands it over: nothing here keeps a reference to it. For a value
+    /// with one reader only, who asks once.
+    func take() throws -> T {
+        done.wait()
+        defer { result = nil }
+        return try result!.get()
+    }
+
     /// Runs `body`; if it throws, this value's own error wins (as when it was made first).
     func preferringItsErrors<R>(_ body: () throws -> R) throws -> R {
-        do {
-            return try body()
-        } catch {
-            _ = try value()
-            throw error
-        }
+        try preferringErrors(of: { _ = try value() }, body)
+    }
+}
+
+/// Runs `body`; if it throws, the error of `earlier` (a step that used to run first and now runs
+/// alongside) is reported instead, so that errors keep the order a user knows.
+func preferringErrors<T>(of earlier: () throws -> Void, _ body: () throws -> T) throws -> T {
+    do {
+        return try body()
+    } catch {
+        try earlier()
+        throw error
     }
 }
 

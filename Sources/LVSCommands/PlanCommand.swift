@@ -61,7 +61,7 @@ extension LVSCommand {
                 let plan = planned.plan
                 if let out {
                     let saved = PlanFile(plan: plan, manifests: [
-                        .init(name: state.manifest, content: loading.canonical().json, sourcePath: file == "-" ? nil : file)
+                        .init(name: state.manifest, content: loading.takeCanonical().json, sourcePath: file == "-" ? nil : file)
                     ])
                     let encoder = JSONEncoder()
                     encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
