@@ -156,8 +156,10 @@ public final class Reconciler {
     ) throws -> Outcome {
         let manifests = Set(plan.changes.map(\.manifest)).union(revisions.keys)
         let runManifest = manifests.count == 1 ? manifests.first : nil
+        // Callers hold the writer lock: a run still `running` belongs to a process that died.
         let run = try store.beginRun(
-            manifest: runManifest, revision: runManifest.flatMap { revisions[$0] }, origin: origin, author: author)
+            manifest: runManifest, revision: runManifest.flatMap { revisions[$0] }, origin: origin, author: author,
+            closingInterrupted: true)
 
         var failure: (any Error)? = nil
         let outcome: Outcome = try store.transaction {

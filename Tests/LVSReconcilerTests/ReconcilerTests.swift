@@ -96,6 +96,23 @@ import Testing
         #expect(try store.audit().first?.origin == .drain)
     }
 
+    /// A process killed during an apply leaves its run `running` (its audit rows were never
+    /// committed). The next apply, which holds the writer lock, closes it as interrupted.
+    @Test func theNextApplyClosesARunLeftRunningByAKilledProcess() throws {
+        let (r, _, store, dir) = try setUp()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let state = desired(weights: [3, 1])
+        let killed = try store.beginRun(manifest: "web", revision: try revision(store, state), origin: .apply, author: "killed")
+        #expect(try store.run(killed.id)?.status == .running)
+        let out = try r.apply(try r.plan([state]).plan, revisions: ["web": try revision(store, state)], origin: .apply, author: "t")
+        #expect(out.run?.status == .succeeded)
+        let closed = try store.run(killed.id)
+        #expect(closed?.status == .failed)
+        #expect(closed?.error == Store.interruptedRunError)
+        #expect(closed?.finishedAt != nil)
+        #expect(try store.runs().filter { $0.status == .running }.isEmpty)
+    }
+
     @Test func aFailedApplyIsUndoneAndRecordedAsSuch() throws {
         let (r, kernel, store, dir) = try setUp()
         defer { try? FileManager.default.removeItem(at: dir) }
