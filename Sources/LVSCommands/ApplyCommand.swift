@@ -77,9 +77,7 @@ extension LVSCommand {
                     // kernel.
                     let loading = ManifestLoading(file, probeCapabilities: global.usesRealKernel)
                     let opening = global.openingStore()
-                    let kernel = try opening.preferringItsErrors {
-                        try loading.preferringManifestErrors { try global.openKernel() }
-                    }
+                    let kernel = try preferringInputErrors(store: opening, manifest: loading) { try global.openKernel() }
                     defer { try? KernelAccess.close(kernel) }
                     PhaseTrace.mark("open kernel")
                     try applyManifest(loading, opening: opening, kernel: kernel)
@@ -88,24 +86,22 @@ extension LVSCommand {
         }
 
         func applyManifest(_ loading: ManifestLoading, opening: Background<Store>, kernel: any IPVSKernel) throws {
-            let (state, reconciler) = try opening.preferringItsErrors {
-                try loading.preferringManifestErrors {
-                    try Store.withWriterLock(databasePath: global.databasePath, timeout: lock.timeout) {
-                        // Under the lock: no other lvsctl changes the table or the ownership
-                        // between these reads and the apply. The ownership is read on the store's
-                        // thread while this one reads the kernel.
-                        let owning = Background("lvsctl-owners") { try opening.value().owners() }
-                        let live = try kernel.snapshot()
-                        PhaseTrace.mark("read kernel")
-                        let reconciler = Reconciler(store: try opening.value(), kernel: kernel)
-                        reconciler.trace = { PhaseTrace.mark($0) }
-                        PhaseTrace.mark("open store (waited for)")
-                        let manifest = try loading.result()
-                        PhaseTrace.mark("load manifest (waited for)")
-                        let state = try applyManifest(
-                            manifest, loading: loading, live: live, owners: try owning.value(), reconciler: reconciler)
-                        return (state, reconciler)
-                    }
+            let (state, reconciler) = try preferringInputErrors(store: opening, manifest: loading) {
+                try Store.withWriterLock(databasePath: global.databasePath, timeout: lock.timeout) {
+                    // Under the lock: no other lvsctl changes the table or the ownership between
+                    // these reads and the apply. The ownership is read on the store's thread while
+                    // this one reads the kernel.
+                    let owning = Background("lvsctl-owners") { try opening.value().owners() }
+                    let live = try kernel.snapshot()
+                    PhaseTrace.mark("read kernel")
+                    let reconciler = Reconciler(store: try opening.value(), kernel: kernel)
+                    reconciler.trace = { PhaseTrace.mark($0) }
+                    PhaseTrace.mark("open store (waited for)")
+                    let manifest = try loading.result()
+                    PhaseTrace.mark("load manifest (waited for)")
+                    let state = try applyManifest(
+                        manifest, loading: loading, live: live, owners: try owning.value(), reconciler: reconciler)
+                    return (state, reconciler)
                 }
             }
             if wait {

@@ -213,6 +213,15 @@ final class Background<T>: @unchecked Sendable {
     }
 }
 
+/// Runs `body` (opening the kernel, taking the lock, reading the table) while the store opens and
+/// the manifest loads on their own threads; if it throws, a bad database, then a bad manifest,
+/// are reported instead, as when those two steps came first.
+func preferringInputErrors<T>(
+    store: Background<Store>, manifest: ManifestLoading, _ body: () throws -> T
+) throws -> T {
+    try store.preferringItsErrors { try manifest.preferringManifestErrors(body) }
+}
+
 /// Runs `body`; if it throws, the error of `earlier` (a step that used to run first and now runs
 /// alongside) is reported instead, so that errors keep the order a user knows.
 func preferringErrors<T>(of earlier: () throws -> Void, _ body: () throws -> T) throws -> T {

@@ -39,14 +39,10 @@ extension LVSCommand {
                 // about as much as the parse for a large manifest).
                 let loading = ManifestLoading(file, probeCapabilities: global.usesRealKernel, canonicalForm: out != nil)
                 let opening = global.openingStore()
-                // A bad database, then a bad manifest, are the errors to report, even when the
-                // kernel cannot be read.
-                let (kernel, live) = try opening.preferringItsErrors {
-                    try loading.preferringManifestErrors {
-                        let kernel = try global.openKernel()
-                        PhaseTrace.mark("open kernel")
-                        return (kernel, try kernel.snapshot())
-                    }
+                let (kernel, live) = try preferringInputErrors(store: opening, manifest: loading) {
+                    let kernel = try global.openKernel()
+                    PhaseTrace.mark("open kernel")
+                    return (kernel, try kernel.snapshot())
                 }
                 defer { try? KernelAccess.close(kernel) }
                 PhaseTrace.mark("read kernel")

@@ -110,9 +110,9 @@ public struct Change: Hashable, Sendable, Codable {
     enum Place: Hashable, Sendable {
         case text(String)
         /// `services[service]`.
-        case service(Int32)
+        case service(Int)
         /// `services[service].realServers[realServer]`.
-        case realServer(Int32, Int32)
+        case realServer(Int, Int)
 
         var text: String {
             switch self {
@@ -124,20 +124,7 @@ public struct Change: Hashable, Sendable, Codable {
 
         /// `services[service]`, or `services[service].realServers[realServer]`.
         init(service: Int, realServer: Int? = nil) {
-            // Indices beyond Int32 cannot come from a manifest that fits in memory; kept as text.
-            guard let s = Int32(exactly: service) else {
-                self = .text(realServer.map { "services[\(service)].realServers[\($0)]" } ?? "services[\(service)]")
-                return
-            }
-            guard let realServer else {
-                self = .service(s)
-                return
-            }
-            guard let r = Int32(exactly: realServer) else {
-                self = .text("services[\(service)].realServers[\(realServer)]")
-                return
-            }
-            self = .realServer(s, r)
+            self = realServer.map { .realServer(service, $0) } ?? .service(service)
         }
     }
 

@@ -53,6 +53,20 @@ import Testing
         throw ProcessRunner.Failure(description: "timed out after \(timeout) s waiting for \(what)")
     }
 
+    /// Waits until `process` has put objects into its namespace's table, then sends it SIGTERM.
+    /// Returns when the signal went, for ``requireInterrupted(_:at:)``.
+    static func sigtermOnceWriting(_ process: BackgroundProcess, _ what: String, of total: Int, timeout: Double) throws -> Date {
+        var seen = 0
+        try waitFor("the \(what) to start writing", timeout: timeout) {
+            seen = tableLines(pid: process.pid) ?? 0
+            return seen > 0
+        }
+        let signalledAt = Date()
+        process.signal(SIGTERM)
+        print("\(what): SIGTERM with about \(seen) of \(total) objects written")
+        return signalledAt
+    }
+
     /// Proof that the signal came in the middle of the apply: its run began before the signal and
     /// ended after it (and the table had objects in it when the signal was sent). Otherwise the
     /// test did not test what it claims.
@@ -90,14 +104,7 @@ import Testing
         // Empty the table behind the daemon's back; SIGHUP starts a pass that recreates it all.
         try ns.check(["ipvsadm", "-C"])
         daemon.signal(SIGHUP)
-        var seen = 0
-        try Self.waitFor("the pass to start writing", timeout: 60) {
-            seen = Self.tableLines(pid: daemon.pid) ?? 0
-            return seen > 0
-        }
-        let signalledAt = Date()
-        daemon.signal(SIGTERM)
-        print("daemon: SIGTERM with about \(seen) of \(total) objects written")
+        let signalledAt = try Self.sigtermOnceWriting(daemon, "daemon", of: total, timeout: 60)
 
         let status = daemon.wait(timeout: 120)
         #expect(status == 0, "exit \(String(describing: status))\n\(Self.read(log))")
@@ -132,14 +139,7 @@ import Testing
             ["ip", "netns", "exec", ns.name, CLIRunner.binary, "apply", "-f", manifest],
             environment: cli.environment, log: log)
         defer { apply.signal(SIGKILL) }
-        var seen = 0
-        try Self.waitFor("the apply to start writing", timeout: 120) {
-            seen = Self.tableLines(pid: apply.pid) ?? 0
-            return seen > 0
-        }
-        let signalledAt = Date()
-        apply.signal(SIGTERM)
-        print("apply: SIGTERM with about \(seen) of \(total) objects written")
+        let signalledAt = try Self.sigtermOnceWriting(apply, "apply", of: total, timeout: 120)
         let status = apply.wait(timeout: 120)
         #expect(status == 128 + SIGTERM, "exit \(String(describing: status)): \(Self.read(log))")
         #expect(Self.read(log).contains("signal 15 arrived during the apply"), "\(Self.read(log))")
