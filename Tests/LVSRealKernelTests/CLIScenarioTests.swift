@@ -190,7 +190,7 @@ import Testing
         let target = try NetworkNamespace(prefix: "ipvdst")
         defer { target.close() }
         try source.check(["ipvsadm", "-R"], input: Self.rules)
-        let dump = try source.check(["ipvsadm", "-Sn"])
+        let dump = try source.ipvsadmSave()
         #expect(dump.split(separator: "\n").count == 14)
 
         let cli = try CLIRunner(fakeKernel: false)
@@ -199,7 +199,7 @@ import Testing
         let manifest = try cli.write("restored.json", imported.stdout)
         let applied = try cli.run(["apply", "-f", manifest, "--netns", target.name])
         #expect(applied.status == 0, "\(applied)")
-        #expect(try target.check(["ipvsadm", "-Sn"]) == dump)
+        #expect(try target.ipvsadmSave() == dump)
         #expect(try cli.run(["export", "--format", "ipvsadm", "--netns", target.name]).stdout == dump)
     }
 }

@@ -95,7 +95,7 @@ struct IPVSAdmDifferentialTests {
         try a.check(["ipvsadm", "-R"], input: Self.commands)
         let ka = try NetlinkKernel(namespacePath: a.path)
         let live = try ka.snapshot()
-        let saved = try a.check(["ipvsadm", "-Sn"])
+        let saved = try a.ipvsadmSave()
         #expect(IPVSAdmSave.format(live) == saved)
         #expect(saved.split(separator: "\n").count == Self.commands.split(separator: "\n").count)
         try Self.checkThresholds(a, live)
@@ -109,7 +109,7 @@ struct IPVSAdmDifferentialTests {
         let kb = try NetlinkKernel(namespacePath: b.path)
         let outcomes = kb.execute(Self.writes(live.table), stopOnError: true)
         #expect(outcomes.allSatisfy { $0 == .applied }, "\(outcomes.compactMap(\.error))")
-        #expect(try b.check(["ipvsadm", "-Sn"]) == saved)
+        #expect(try b.ipvsadmSave() == saved)
         #expect(try b.check(["ipvsadm", "-Ln", "--thresholds"]) == (try a.check(["ipvsadm", "-Ln", "--thresholds"])))
         #expect(try kb.snapshot().table == live.table)
     }
@@ -210,7 +210,7 @@ struct IPVSAdmDifferentialTests {
         #expect(table.entries.reduce(0) { $0 + $1.realServers.count } >= 300)
         let live = try ka.snapshot()
         #expect(live.table == table, "seed \(seed): the table read back differs from the one written")
-        let saved = try a.check(["ipvsadm", "-Sn"])
+        let saved = try a.ipvsadmSave()
         let formatted = IPVSAdmSave.format(live)
         if formatted != saved {
             let ours = formatted.split(separator: "\n"), theirs = saved.split(separator: "\n")
@@ -241,6 +241,6 @@ struct IPVSAdmDifferentialTests {
             }
         }
         #expect(try kb.snapshot().table == withoutThresholds, "seed \(seed): ipvsadm's restore reads back differently")
-        #expect(try b.check(["ipvsadm", "-Sn"]) == restorable)
+        #expect(try b.ipvsadmSave() == restorable)
     }
 }

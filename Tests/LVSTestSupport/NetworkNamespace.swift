@@ -51,6 +51,23 @@ public final class NetworkNamespace: @unchecked Sendable {
         return r.stdout
     }
 
+    /// `ipvsadm -Sn` in this namespace, read until two reads in a row agree.
+    ///
+    /// The kernel keeps the services of every namespace in one hash table, and a dump that
+    /// continues in a second datagram resumes at an index counted over all of them: a service
+    /// added or removed meanwhile in another namespace (the suite runs tests side by side) makes
+    /// ipvsadm print a service twice or miss one (seen: the last fwmark service twice). lvsctl's
+    /// own reads drop repeats (`NetlinkKernel.services`); this is for the reference tool's output.
+    public func ipvsadmSave() throws -> String {
+        var previous = try check(["ipvsadm", "-Sn"])
+        for _ in 0..<5 {
+            let next = try check(["ipvsadm", "-Sn"])
+            if next == previous { return next }
+            previous = next
+        }
+        return previous
+    }
+
     /// Deletes the namespace.
     public func close() {
         guard !closed else { return }
