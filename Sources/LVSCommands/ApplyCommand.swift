@@ -151,17 +151,19 @@ extension LVSCommand {
             return state
         }
 
-        /// Stores the manifest's canonical form as a revision, and keeps none of it: for a large
-        /// table the text is tens of megabytes, which would stay alive through the whole apply.
+        /// Stores the manifest's canonical form as a revision. The form is written straight into
+        /// the store, piece by piece, and only when the hash says it is new: for a large table the
+        /// text is tens of megabytes, which would otherwise be in memory (twice, with SQLite's
+        /// record of it) beside the live table and the desired state.
         func saveRevision(_ state: DesiredState, loading: ManifestLoading, store: Store) throws -> Revision {
-            let canonical = loading.takeCanonical()
-            PhaseTrace.mark("canonical form (waited for)")
-            var revision = try store.saveRevision(
-                manifest: state.manifest, content: canonical.json, author: global.author,
-                message: message, sourcePath: loading.path == "-" ? nil : loading.path, kind: .apply,
-                contentHash: canonical.hash)
-            revision.content = ""
-            return revision
+            let hash = loading.contentHash()
+            PhaseTrace.mark("canonical form hashed (waited for)")
+            return try store.saveRevision(
+                manifest: state.manifest, contentHash: hash, author: global.author, message: message,
+                sourcePath: loading.path == "-" ? nil : loading.path, kind: .apply
+            ) { piece in
+                Manifest.encode(state, chunkSize: 1 << 16, to: piece)
+            }
         }
 
         func applySavedPlan(_ path: String, store: Store, kernel: any IPVSKernel) throws {

@@ -117,34 +117,33 @@ func checked(_ result: ManifestResult, path: String) throws -> ManifestResult {
 /// the store and reads the kernel: the two are independent, and on a director with two CPUs
 /// the manifest of a large table costs about as much as the table's dump.
 ///
-/// Then (apply) another thread writes the canonical form for the revision while the command
+/// Then (apply) another thread hashes the canonical form for the revision while the command
 /// plans: only saving the revision needs it. Loading prints nothing; ``result()`` waits for it,
 /// prints the diagnostics and exits 1 on errors, on the calling thread, as
 /// ``loadManifest(_:capabilities:canonicalForm:)`` does.
 final class ManifestLoading: @unchecked Sendable {
     let path: String
     private let loaded: Background<ManifestResult>
-    /// The canonical text and its hash, when asked for (nil for an invalid manifest).
-    private let canonicalForm: Background<(json: String, hash: String)?>?
+    /// SHA-256 of the canonical form, when asked for (nil for an invalid manifest).
+    private let hashing: Background<String?>?
     /// The checked result; touched only by the thread that waits.
     private var outcome: Result<ManifestResult, any Error>?
 
     /// Starts loading `path`; `probeCapabilities` checks the schedulers against the modules of
-    /// the running kernel (only for the real kernel); `canonicalForm` also builds the canonical
-    /// form of a valid manifest (``takeCanonical()``).
-    init(_ path: String, probeCapabilities: Bool, canonicalForm: Bool = true) {
+    /// the running kernel (only for the real kernel); `contentHash` also hashes the canonical
+    /// form of a valid manifest (``contentHash()``), written piece by piece and never whole.
+    init(_ path: String, probeCapabilities: Bool, contentHash: Bool = true) {
         self.path = path
         let loaded = Background("lvsctl-manifest") {
             Manifest.load(
                 path: path, capabilities: probeCapabilities ? KernelCapabilities.probe() : nil, canonicalForm: false)
         }
         self.loaded = loaded
-        self.canonicalForm = canonicalForm
+        self.hashing = contentHash
             ? Background("lvsctl-canonical") {
                 let result = try loaded.value()
                 guard let state = result.state, !result.diagnostics.hasErrors else { return nil }
-                let json = Manifest.encode(state)
-                return (json, SHA256.hex(json))
+                return Manifest.contentHash(state)
             }
             : nil
     }
@@ -165,14 +164,13 @@ final class ManifestLoading: @unchecked Sendable {
         try preferringErrors(of: { _ = try result() }, body)
     }
 
-    /// The canonical text and its SHA-256 (hex) of the valid manifest ``result()`` returned,
-    /// handed over once: nothing here keeps the text (tens of megabytes for a large table).
-    /// Only for a loading started with `canonicalForm: true`.
-    func takeCanonical() -> (json: String, hash: String) {
-        guard let canonical = try? canonicalForm?.take() ?? nil else {
-            preconditionFailure("no canonical form: invalid manifest, not asked for, or taken already")
+    /// SHA-256 (hex) of the canonical form of the valid manifest ``result()`` returned. Only for
+    /// a loading started with `contentHash: true`.
+    func contentHash() -> String {
+        guard let hash = try? hashing?.value() ?? nil else {
+            preconditionFailure("no content hash: invalid manifest or not asked for")
         }
-        return canonical
+        return hash
     }
 }
 

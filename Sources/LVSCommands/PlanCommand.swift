@@ -37,7 +37,7 @@ extension LVSCommand {
                 // The manifest loads and the store opens on threads of their own while the
                 // kernel table is read. The canonical form is needed only to save the plan (it costs
                 // about as much as the parse for a large manifest).
-                let loading = ManifestLoading(file, probeCapabilities: global.usesRealKernel, canonicalForm: out != nil)
+                let loading = ManifestLoading(file, probeCapabilities: global.usesRealKernel, contentHash: false)
                 let opening = global.openingStore()
                 let (kernel, live) = try preferringInputErrors(store: opening, manifest: loading) {
                     let kernel = try global.openKernel()
@@ -57,7 +57,7 @@ extension LVSCommand {
                 let plan = planned.plan
                 if let out {
                     let saved = PlanFile(plan: plan, manifests: [
-                        .init(name: state.manifest, content: loading.takeCanonical().json, sourcePath: file == "-" ? nil : file)
+                        .init(name: state.manifest, content: Manifest.encode(state), sourcePath: file == "-" ? nil : file)
                     ])
                     let encoder = JSONEncoder()
                     encoder.outputFormatting = [.prettyPrinted, .sortedKeys]

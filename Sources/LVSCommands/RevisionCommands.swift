@@ -17,7 +17,7 @@ extension LVSCommand {
                 let store = try global.openStore()
                 let names = try manifest.map { [$0] } ?? store.manifests()
                 var all: [Revision] = []
-                for n in names { all += try store.revisions(manifest: n) }
+                for n in names { all += try store.revisions(manifest: n, withContent: false) }
                 if let manifest, all.isEmpty { throw CLIError("no revisions of manifest \(manifest)") }
                 switch global.output {
                 case .text:

@@ -116,6 +116,21 @@ public enum Manifest {
         ManifestEncoder.canonicalText(state)
     }
 
+    /// The text `encode` makes, in pieces of at most `chunkSize` bytes handed to `chunk` in
+    /// order, without ever holding the whole: for a large table the text is tens of megabytes
+    /// (the store saves a revision this way).
+    public static func encode(_ state: DesiredState, chunkSize: Int, to chunk: (UnsafeRawBufferPointer) -> Void) {
+        ManifestEncoder.canonicalChunks(state, size: chunkSize, to: chunk)
+    }
+
+    /// SHA-256 (64 hex digits) of the text `encode` makes, computed as it is written, piece by
+    /// piece: equal to `SHA256.hex(encode(state))`.
+    public static func contentHash(_ state: DesiredState) -> String {
+        var hasher = SHA256.Hasher()
+        encode(state, chunkSize: 1 << 16) { hasher.update($0) }
+        return hasher.finalizeHex()
+    }
+
     /// Services of `state` that another manifest already owns.
     ///
     /// - Parameters:

@@ -12,20 +12,28 @@ enum ManifestEncoder {
     /// The canonical text, final newline included. `sizeHint`: the size of the source text, if
     /// known (the text's storage is reserved from it; else from the number of objects).
     static func canonicalText(_ state: DesiredState, sizeHint: Int = 0) -> String {
-        CanonicalWriter.text(capacity: sizeHint > 0 ? sizeHint * 6 : estimatedSize(state)) { w in
-            w.beginObject()
-            w.key("apiVersion"); w.string(ManifestFields.apiVersion)
-            w.key("name"); w.string(state.manifest)
-            w.key("services")
-            w.beginArray()
-            for spec in state.services {
-                w.element()
-                service(spec, &w)
-            }
-            w.endArray()
-            settings(state.settings, &w)
-            w.endObject()
+        CanonicalWriter.text(capacity: sizeHint > 0 ? sizeHint * 6 : estimatedSize(state)) { document(state, &$0) }
+    }
+
+    /// The same text in pieces of `size` bytes, handed to `chunk` in order (see
+    /// `CanonicalWriter.chunks(size:_:to:)`).
+    static func canonicalChunks(_ state: DesiredState, size: Int, to chunk: (UnsafeRawBufferPointer) -> Void) {
+        CanonicalWriter.chunks(size: size, { document(state, &$0) }, to: chunk)
+    }
+
+    private static func document(_ state: DesiredState, _ w: inout CanonicalWriter) {
+        w.beginObject()
+        w.key("apiVersion"); w.string(ManifestFields.apiVersion)
+        w.key("name"); w.string(state.manifest)
+        w.key("services")
+        w.beginArray()
+        for spec in state.services {
+            w.element()
+            service(spec, &w)
         }
+        w.endArray()
+        settings(state.settings, &w)
+        w.endObject()
     }
 
     /// Generous bytes for the text of `state`: a real server takes about 240 bytes, a service

@@ -23,39 +23,84 @@ public enum SHA256 {
 
     /// The 32-byte digest of `message`.
     public static func digest(_ message: UnsafeRawBufferPointer) -> [UInt8] {
-        var state = State()
-        // Whole blocks are read in place; only the padded tail (one or two blocks) is copied.
-        // Hashing the canonical form of a large manifest spent most of its time copying the
-        // message and in bounds-checked array accesses.
-        k.withUnsafeBufferPointer { k in
-            withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 64) { w in
-                let whole = message.count / 64 * 64
-                var offset = 0
-                while offset < whole {
-                    state.compress(message.baseAddress! + offset, w, k)
-                    offset += 64
-                }
-                withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 128) { tail in
-                    let rest = message.count - whole
-                    tail.initialize(repeating: 0)
-                    for i in 0..<rest { tail[i] = message[whole + i] }
-                    tail[rest] = 0x80
-                    let end = rest < 56 ? 64 : 128
-                    let bitLength = UInt64(message.count) &* 8
-                    for i in 0..<8 { tail[end - 1 - i] = UInt8(truncatingIfNeeded: bitLength >> (UInt64(i) * 8)) }
-                    let tailBytes = UnsafeRawBufferPointer(tail)
-                    for block in stride(from: 0, to: end, by: 64) {
-                        state.compress(tailBytes.baseAddress! + block, w, k)
+        var hasher = Hasher()
+        hasher.update(message)
+        return hasher.finalize()
+    }
+
+    /// SHA-256 of a message given in pieces, for text written in chunks that is never whole in
+    /// memory (the canonical form of a large manifest):
+    ///
+    ///     var hasher = SHA256.Hasher()
+    ///     hasher.update(firstChunk)
+    ///     hasher.update(secondChunk)
+    ///     let hex = hasher.finalizeHex()
+    public struct Hasher: Sendable {
+        private var state = State()
+        /// Bytes of an incomplete block, waiting for the next piece.
+        private var pending: [UInt8] = []
+        private var length: UInt64 = 0
+
+        public init() { pending.reserveCapacity(64) }
+
+        /// Adds the next piece of the message.
+        public mutating func update(_ piece: UnsafeRawBufferPointer) {
+            guard piece.count > 0 else { return }
+            length &+= UInt64(piece.count)
+            var offset = 0
+            if !pending.isEmpty {
+                let take = min(64 - pending.count, piece.count)
+                pending.append(contentsOf: piece[0..<take])
+                offset = take
+                guard pending.count == 64 else { return }
+                let block = pending
+                pending.removeAll(keepingCapacity: true)
+                block.withUnsafeBytes { compress($0) }
+            }
+            // Whole blocks are read in place; hashing the canonical form of a large manifest spent
+            // most of its time copying the message when it was copied first.
+            let whole = (piece.count - offset) / 64 * 64
+            if whole > 0 { compress(UnsafeRawBufferPointer(rebasing: piece[offset..<offset + whole])) }
+            pending.append(contentsOf: piece[(offset + whole)...])
+        }
+
+        /// Adds the UTF-8 of `text`, read in place.
+        public mutating func update(_ text: String) {
+            var text = text
+            text.withUTF8 { update(UnsafeRawBufferPointer($0)) }
+        }
+
+        /// The 32-byte digest of everything added.
+        public mutating func finalize() -> [UInt8] {
+            let bitLength = length &* 8
+            var tail = pending
+            tail.append(0x80)
+            let end = tail.count <= 56 ? 64 : 128
+            tail.append(contentsOf: repeatElement(0, count: end - tail.count))
+            for i in 0..<8 { tail[end - 1 - i] = UInt8(truncatingIfNeeded: bitLength >> (UInt64(i) * 8)) }
+            pending = []
+            tail.withUnsafeBytes { compress($0) }
+            var out: [UInt8] = []
+            out.reserveCapacity(32)
+            for word in [state.a, state.b, state.c, state.d, state.e, state.f, state.g, state.h] {
+                out += [UInt8(word >> 24), UInt8((word >> 16) & 0xff), UInt8((word >> 8) & 0xff), UInt8(word & 0xff)]
+            }
+            return out
+        }
+
+        /// The digest as 64 lowercase hex digits.
+        public mutating func finalizeHex() -> String { SHA256.hex(digest: finalize()) }
+
+        /// Processes `blocks`, a whole number of 64-byte blocks.
+        private mutating func compress(_ blocks: UnsafeRawBufferPointer) {
+            k.withUnsafeBufferPointer { k in
+                withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 64) { w in
+                    for offset in stride(from: 0, to: blocks.count, by: 64) {
+                        state.compress(blocks.baseAddress! + offset, w, k)
                     }
                 }
             }
         }
-        var out: [UInt8] = []
-        out.reserveCapacity(32)
-        for word in [state.a, state.b, state.c, state.d, state.e, state.f, state.g, state.h] {
-            out += [UInt8(word >> 24), UInt8((word >> 16) & 0xff), UInt8((word >> 8) & 0xff), UInt8(word & 0xff)]
-        }
-        return out
     }
 
     /// The digest as 64 lowercase hex digits.

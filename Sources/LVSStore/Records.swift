@@ -20,14 +20,13 @@ struct ManifestRecord: StoreRecord {
     var createdAt: Int64
 }
 
-/// A row of `revision`.
+/// A row of `revision`. The content is in `revision_chunk` (see `Store.content(ofRevision:)`).
 struct RevisionRecord: StoreRecord {
     static let databaseTableName = "revision"
     var id: Int64?
     var manifest: String
     var number: Int
     var contentHash: String
-    var content: String
     var author: String
     var message: String?
     var createdAt: Int64
@@ -35,7 +34,8 @@ struct RevisionRecord: StoreRecord {
     var kind: String
     var basedOn: Int?
 
-    func model() throws -> Revision {
+    /// The model, with `content` (read separately).
+    func model(content: String) throws -> Revision {
         guard let id else { throw StoreError.notFound("revision id") }
         guard let kind = Revision.Kind(rawValue: kind) else {
             throw StoreError.invalidStoredValue(table: "revision", column: "kind", value: self.kind)

@@ -3,6 +3,9 @@ import GRDB
 import LVSModel
 
 extension Store {
+    /// Revision content is stored in pieces of about this many bytes (`revision_chunk`).
+    static let revisionChunkBytes = 256 * 1024
+
     /// Stores a manifest's canonical JSON as its next revision, unless it is unchanged.
     ///
     /// When `content`'s SHA-256 equals the latest revision's hash, that revision is returned and
@@ -24,46 +27,70 @@ extension Store {
         manifest: String, content: String, author: String, message: String? = nil, sourcePath: String? = nil,
         kind: Revision.Kind = .apply, basedOn: Int? = nil, contentHash: String? = nil
     ) throws -> Revision {
-        let hash = contentHash ?? SHA256.hex(Array(content.utf8))
+        var revision = try saveRevision(
+            manifest: manifest, contentHash: contentHash ?? SHA256.hex(content), author: author, message: message,
+            sourcePath: sourcePath, kind: kind, basedOn: basedOn
+        ) { piece in
+            var text = content
+            text.withUTF8 { piece(UnsafeRawBufferPointer($0)) }
+        }
+        revision.content = content
+        return revision
+    }
+
+    /// ``saveRevision(manifest:content:author:message:sourcePath:kind:basedOn:contentHash:)`` for a
+    /// content that is never whole in memory: `writeContent` hands its UTF-8 bytes, in order, in
+    /// pieces of any size, to the function it is given, and is called only when the revision is
+    /// new. The bytes are stored as they come, about ``revisionChunkBytes`` at a time, in the
+    /// transaction that creates the revision.
+    /// - Parameter contentHash: SHA-256 of the content as 64 hex digits (the content is not read
+    ///   to decide whether it changed).
+    /// - Returns: the revision, its `content` empty (read it back with ``revision(id:)``).
+    @discardableResult
+    public func saveRevision(
+        manifest: String, contentHash hash: String, author: String, message: String? = nil, sourcePath: String? = nil,
+        kind: Revision.Kind = .apply, basedOn: Int? = nil,
+        writeContent: (_ piece: (UnsafeRawBufferPointer) -> Void) -> Void
+    ) throws -> Revision {
         let now = Timestamp.micros(self.now)
         return try write { db in
-            // The hash first: a revision's content can be megabytes, read it only to return it.
-            if let row = try Row.fetchOne(
-                db, sql: "SELECT id, content_hash FROM revision WHERE manifest = ? ORDER BY number DESC LIMIT 1",
-                arguments: [manifest]),
-                (row["content_hash"] as String?) == hash,
-                let latest = try RevisionRecord.fetchOne(
-                    db, sql: "SELECT * FROM revision WHERE id = ?", arguments: [row["id"] as Int64?])
-            {
-                return try latest.model()
+            if let latest = try Self.latestRecord(db, manifest: manifest), latest.contentHash == hash {
+                return try latest.model(content: "")
             }
             try Self.ensureManifest(db, name: manifest, at: now)
             let next = try Int.fetchOne(
                 db, sql: "SELECT ifnull(max(number), 0) + 1 FROM revision WHERE manifest = ?", arguments: [manifest]) ?? 1
             var record = RevisionRecord(
-                id: nil, manifest: manifest, number: next, contentHash: hash, content: content, author: author,
+                id: nil, manifest: manifest, number: next, contentHash: hash, author: author,
                 message: message, createdAt: now, sourcePath: sourcePath, kind: kind.rawValue, basedOn: basedOn)
-            // A plain statement rather than `record.insert`: that binds each value as a copy
-            // (SQLITE_TRANSIENT), which for a large manifest's content was tens of megabytes more
-            // at the peak; `execute(arguments:)` binds them in place for the statement's run.
-            try db.makeStatement(sql: """
-                INSERT INTO revision (manifest, number, content_hash, content, author, message, created_at, source_path, kind, based_on)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """).execute(arguments: [
-                    record.manifest, record.number, record.contentHash, record.content, record.author, record.message,
-                    record.createdAt, record.sourcePath, record.kind, record.basedOn,
-                ])
-            record.id = db.lastInsertedRowID
-            return try record.model()
+            try record.insert(db)
+            let id = db.lastInsertedRowID
+            record.id = id
+            var chunks = RevisionChunkWriter(db: db, revision: id)
+            writeContent { chunks.append($0) }
+            try chunks.finish()
+            return try record.model(content: "")
         }
     }
 
-    /// Every revision of a manifest, oldest (number 1) first.
-    public func revisions(manifest: String) throws -> [Revision] {
+    /// A revision's content, its pieces joined in order.
+    static func content(ofRevision id: Int64, _ db: Database) throws -> String {
+        let pieces = try String.fetchAll(
+            db, sql: "SELECT text FROM revision_chunk WHERE revision_id = ? ORDER BY seq", arguments: [id])
+        return pieces.count == 1 ? pieces[0] : pieces.joined()
+    }
+
+    static func model(_ record: RevisionRecord, withContent: Bool, _ db: Database) throws -> Revision {
+        try record.model(content: withContent ? content(ofRevision: record.id ?? 0, db) : "")
+    }
+
+    /// Every revision of a manifest, oldest (number 1) first; `withContent: false` leaves each
+    /// `content` empty (listing them need not read megabytes each).
+    public func revisions(manifest: String, withContent: Bool = true) throws -> [Revision] {
         try read { db in
             try RevisionRecord.fetchAll(
                 db, sql: "SELECT * FROM revision WHERE manifest = ? ORDER BY number", arguments: [manifest]
-            ).map { try $0.model() }
+            ).map { try Self.model($0, withContent: withContent, db) }
         }
     }
 
@@ -72,20 +99,21 @@ extension Store {
         try read { db in
             try RevisionRecord.fetchOne(
                 db, sql: "SELECT * FROM revision WHERE manifest = ? AND number = ?", arguments: [manifest, number]
-            )?.model()
+            ).map { try Self.model($0, withContent: true, db) }
         }
     }
 
     /// One revision by its row id (`Revision.id`, as audit rows and runs refer to it), or nil.
     public func revision(id: Int64) throws -> Revision? {
         try read { db in
-            try RevisionRecord.fetchOne(db, sql: "SELECT * FROM revision WHERE id = ?", arguments: [id])?.model()
+            try RevisionRecord.fetchOne(db, sql: "SELECT * FROM revision WHERE id = ?", arguments: [id])
+                .map { try Self.model($0, withContent: true, db) }
         }
     }
 
     /// The highest-numbered revision of a manifest, or nil if it has none.
     public func latestRevision(manifest: String) throws -> Revision? {
-        try read { db in try Self.latestRecord(db, manifest: manifest)?.model() }
+        try read { db in try Self.latestRecord(db, manifest: manifest).map { try Self.model($0, withContent: true, db) } }
     }
 
     /// The row id of the highest-numbered revision of a manifest (`Revision.id`), or nil; reads
@@ -114,5 +142,53 @@ extension Store {
         try db.execute(
             sql: "INSERT INTO manifest (name, created_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
             arguments: [name, micros])
+    }
+}
+
+/// Stores a revision's content as `revision_chunk` rows of about `Store.revisionChunkBytes`,
+/// from pieces of any size. A row ends on a UTF-8 character boundary, so that each row is valid
+/// text on its own.
+private struct RevisionChunkWriter {
+    let db: Database
+    let revision: Int64
+    private var buffer: [UInt8] = []
+    private var seq = 0
+    /// The first error; later pieces are dropped and `finish` throws it.
+    private var error: (any Error)?
+
+    init(db: Database, revision: Int64) {
+        self.db = db
+        self.revision = revision
+        buffer.reserveCapacity(Store.revisionChunkBytes + 4096)
+    }
+
+    mutating func append(_ piece: UnsafeRawBufferPointer) {
+        guard error == nil else { return }
+        buffer.append(contentsOf: piece)
+        while buffer.count >= Store.revisionChunkBytes {
+            // The last lead byte at or before the limit: a character is never split.
+            var cut = Store.revisionChunkBytes
+            while cut > 0 && buffer[cut] & 0xC0 == 0x80 { cut -= 1 }
+            write(buffer[..<cut])
+            buffer.removeFirst(cut)
+        }
+    }
+
+    mutating func finish() throws {
+        // Always one row, even for empty content: a revision without rows would read as "".
+        if error == nil && (!buffer.isEmpty || seq == 0) { write(buffer[...]) }
+        buffer = []
+        if let error { throw error }
+    }
+
+    private mutating func write(_ bytes: ArraySlice<UInt8>) {
+        do {
+            try db.execute(
+                sql: "INSERT INTO revision_chunk (revision_id, seq, text) VALUES (?, ?, ?)",
+                arguments: [revision, seq, String(decoding: bytes, as: UTF8.self)])
+            seq += 1
+        } catch {
+            self.error = error
+        }
     }
 }

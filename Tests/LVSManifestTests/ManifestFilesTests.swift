@@ -16,6 +16,15 @@ struct ManifestFilesTests {
         let again = Manifest.parse(Array(r.canonicalJSON.utf8), file: "canonical")
         #expect(again.canonicalJSON == r.canonicalJSON && again.contentHash == r.contentHash)
         #expect(r.contentHash == SHA256.hex(Array(r.canonicalJSON.utf8)))
+        // In pieces (how a revision is stored): the same bytes and hash at every piece size,
+        // each piece but the last full.
+        #expect(Manifest.contentHash(state) == r.contentHash)
+        for size in [1, 7, 64, 100, 4096, 1 << 20] {
+            var pieces: [[UInt8]] = []
+            Manifest.encode(state, chunkSize: size) { pieces.append(Array($0)) }
+            #expect(String(decoding: pieces.joined(), as: UTF8.self) == r.canonicalJSON, "pieces of \(size)")
+            #expect(pieces.dropLast().allSatisfy { $0.count == max(size, 64) }, "pieces of \(size)")
+        }
     }
 
     @Test func manifestsDirectoryHasTheExamples() {

@@ -26,4 +26,26 @@ struct SHA256Tests {
         }
         #expect(SHA256.hex(Array(all.utf8)) == "284ead8c9cbbafd0cb341a09d1e7b0054ff2b3ab8fe48cb3ef085117f87511fb")
     }
+
+    /// A message given in pieces hashes as the whole: every split of each length around the
+    /// block boundaries into two pieces, and pieces of every size from 1 to 70 bytes.
+    @Test func piecesHashAsTheWhole() {
+        for n in [0, 1, 55, 56, 63, 64, 65, 119, 120, 127, 128, 129, 200] {
+            let message = (0..<n).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ 3) }
+            let whole = SHA256.hex(message)
+            for split in 0...n {
+                var hasher = SHA256.Hasher()
+                message[..<split].withUnsafeBytes { hasher.update($0) }
+                message[split...].withUnsafeBytes { hasher.update($0) }
+                #expect(hasher.finalizeHex() == whole, "length \(n), split at \(split)")
+            }
+            for size in 1...70 {
+                var hasher = SHA256.Hasher()
+                for start in stride(from: 0, to: n, by: size) {
+                    message[start..<min(start + size, n)].withUnsafeBytes { hasher.update($0) }
+                }
+                #expect(hasher.finalizeHex() == whole, "length \(n), pieces of \(size)")
+            }
+        }
+    }
 }

@@ -17,6 +17,7 @@ let shippedMigrations: [ShippedMigration] = [
     ShippedMigration(id: "0002_audit", sha256: "a936d9b9a0a23373618342aebc78540a42ea1649dd21c604801869adf6b8ac9f"),
     ShippedMigration(id: "0003_drains_health", sha256: "b4c8136b6daf59bb5560c939d2d7a8c350da2b31a8a79652f2fb162134906c48"),
     ShippedMigration(id: "0004_notify_state", sha256: "695787156b44c6e2acaf859634130f0ef78dc2e594e096563776944dc7608f00"),
+    ShippedMigration(id: "0005_revision_chunks", sha256: "ca140460f36109b5325cf436d2c434466275e989b79a9d0a4ad0cf8ed1ceb7db"),
 ]
 
 /// Rows each migration's tables can hold, inserted into a database created at that migration.
@@ -53,6 +54,8 @@ let seedRows: [String: [String]] = [
     "0004_notify_state": [
         "INSERT INTO notify_state (subject, state, sent_at) VALUES ('REALSERVER tcp/10.0.0.1:80/192.168.1.10:80', 'DOWN', 4000)",
     ],
+    // Only moves existing content; every older database is upgraded through it.
+    "0005_revision_chunks": [],
 ]
 
 @Suite("Migrations")
@@ -83,7 +86,7 @@ struct MigrationTests {
         let tables = try store.queryForTesting(
             "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name != 'grdb_migrations' ORDER BY name"
         ).compactMap { $0.first ?? nil }
-        #expect(tables == ["apply_run", "audit", "drain", "health", "maintenance", "manifest", "notify_state", "ownership", "revision"])
+        #expect(tables == ["apply_run", "audit", "drain", "health", "maintenance", "manifest", "notify_state", "ownership", "revision", "revision_chunk"])
         #expect(try store.queryForTesting("PRAGMA foreign_keys") == [["1"]])
         #expect(try store.queryForTesting("PRAGMA foreign_key_check").isEmpty)
     }
@@ -109,6 +112,7 @@ struct MigrationTests {
         let revision = try #require(try store.latestRevision(manifest: "web"))
         #expect(revision.number == 1 && revision.author == "alice" && revision.message == "first")
         #expect(revision.sourcePath == "/etc/lvsctl/web.json" && revision.kind == .apply)
+        #expect(revision.content == #"{"name":"web"}"#, "0005 moved the content into revision_chunk")
         #expect(try store.owner(of: vs("tcp/10.0.0.1:80"))?.manifest == "web")
         // The upgraded database takes new rows.
         let next = try store.saveRevision(manifest: "web", content: #"{"name":"web","v":2}"#, author: "bob")

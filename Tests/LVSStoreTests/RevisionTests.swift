@@ -44,6 +44,36 @@ struct RevisionTests {
         #expect(try store.revisions(manifest: "web").count == 3)
     }
 
+    @Test("content given in pieces is stored in rows that split no character, and read back whole")
+    func contentInPieces() throws {
+        let dir = try TempDir()
+        let store = try Store(path: dir.file("lvsctl.db"))
+        // 700 KB of mixed one- to four-byte characters: rows of 256 KiB end inside some of them.
+        let unit = "{\"name\": \"wéb-😀-ø\"},\n"
+        let content = String(repeating: unit, count: 700_000 / unit.utf8.count)
+        let bytes = Array(content.utf8)
+        var calls = 0
+        let saved = try store.saveRevision(manifest: "web", contentHash: SHA256.hex(bytes), author: "alice") { piece in
+            calls += 1
+            for start in stride(from: 0, to: bytes.count, by: 999) {  // pieces split characters too
+                bytes[start..<min(start + 999, bytes.count)].withUnsafeBytes { piece($0) }
+            }
+        }
+        #expect(calls == 1 && saved.number == 1 && saved.content.isEmpty)
+        let rows = try store.queryForTesting(
+            "SELECT length(CAST(text AS BLOB)) FROM revision_chunk WHERE revision_id = \(saved.id) ORDER BY seq")
+        #expect(rows.count == 3, "\(rows)")
+        #expect(rows.dropLast().allSatisfy { Int($0[0] ?? "") ?? 0 > 256 * 1024 - 4 }, "\(rows)")
+        #expect(try store.revision(id: saved.id)?.content == content)
+        #expect(try store.revisions(manifest: "web", withContent: false).map(\.content) == [""])
+        // Unchanged: the content is not written again, nor even produced.
+        let again = try store.saveRevision(manifest: "web", contentHash: SHA256.hex(bytes), author: "bob") { _ in calls += 1 }
+        #expect(calls == 1 && again.id == saved.id)
+        // Empty content is one empty row, read back as "".
+        let empty = try store.saveRevision(manifest: "web", content: "", author: "alice")
+        #expect(try store.revision(id: empty.id)?.content == "")
+    }
+
     @Test("revisions survive reopening the file")
     func persistence() throws {
         let dir = try TempDir()

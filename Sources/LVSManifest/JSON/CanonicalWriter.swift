@@ -5,9 +5,11 @@ import LVSModel
 /// parsing a large manifest. The caller gives each object's members in sorted key order (by UTF-8
 /// bytes, as `JSONValue` sorts them), and chooses one-line arrays for arrays of scalars.
 ///
-/// It writes into a buffer of fixed size, normally the storage of the String being made (see
+/// It writes into a buffer of fixed size: either the storage of the String being made (see
 /// `text(capacity:_:)`), so that a large text is not built once as bytes and copied once more
-/// into a String. What does not fit is dropped and `overflowed` is set.
+/// into a String, and what does not fit is dropped and `overflowed` is set; or a chunk that is
+/// handed on each time it is full (see `chunks(size:_:to:)`), so that the text is never whole in
+/// memory.
 ///
 ///     let text = CanonicalWriter.text(capacity: 4096) { w in
 ///         w.beginObject()
@@ -17,13 +19,16 @@ import LVSModel
 ///     }
 struct CanonicalWriter: ByteSink {
     private let buffer: UnsafeMutableBufferPointer<UInt8>
+    /// Takes the buffer's bytes when it is full, in chunk mode; nil: a full buffer overflows.
+    private let full: ((UnsafeRawBufferPointer) -> Void)?
     private(set) var count = 0
     private(set) var overflowed = false
     /// Per open object or block array: whether it has a member yet.
     private var hasMembers: [Bool] = []
 
-    init(into buffer: UnsafeMutableBufferPointer<UInt8>) {
+    init(into buffer: UnsafeMutableBufferPointer<UInt8>, whenFull full: ((UnsafeRawBufferPointer) -> Void)? = nil) {
         self.buffer = buffer
+        self.full = full
         hasMembers.reserveCapacity(8)
     }
 
@@ -46,22 +51,59 @@ struct CanonicalWriter: ByteSink {
         }
     }
 
+    /// Writes the text `write` makes, final newline included, in pieces of `size` bytes (the
+    /// last one shorter) handed to `chunk` in order; only one piece is in memory at a time.
+    static func chunks(
+        size: Int, _ write: (inout CanonicalWriter) -> Void, to chunk: (UnsafeRawBufferPointer) -> Void
+    ) {
+        let buffer = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: max(size, 64))
+        defer { buffer.deallocate() }
+        withoutActuallyEscaping(chunk) { chunk in
+            var w = CanonicalWriter(into: buffer, whenFull: chunk)
+            write(&w)
+            w.append(UInt8(ascii: "\n"))
+            w.handOn()
+        }
+    }
+
+    /// Chunk mode: hands the buffered bytes on and starts the buffer again.
+    private mutating func handOn() {
+        guard let full, count > 0 else { return }
+        full(UnsafeRawBufferPointer(start: buffer.baseAddress, count: count))
+        count = 0
+    }
+
     @inline(__always)
     mutating func append(_ byte: UInt8) {
-        guard count < buffer.count else {
-            overflowed = true
-            return
+        if count == buffer.count {
+            guard full != nil else {
+                overflowed = true
+                return
+            }
+            handOn()
         }
         buffer[count] = byte
         count += 1
     }
 
     private mutating func append(_ bytes: UnsafeRawBufferPointer) {
+        guard let source = bytes.baseAddress else { return }
         guard count + bytes.count <= buffer.count else {
-            overflowed = true
+            guard full != nil else {
+                overflowed = true
+                return
+            }
+            // Fill the buffer, hand it on, go on with the rest.
+            var offset = 0
+            while offset < bytes.count {
+                if count == buffer.count { handOn() }
+                let n = min(buffer.count - count, bytes.count - offset)
+                UnsafeMutableRawPointer(buffer.baseAddress! + count).copyMemory(from: source + offset, byteCount: n)
+                count += n
+                offset += n
+            }
             return
         }
-        guard let source = bytes.baseAddress else { return }
         UnsafeMutableRawPointer(buffer.baseAddress! + count).copyMemory(from: source, byteCount: bytes.count)
         count += bytes.count
     }
