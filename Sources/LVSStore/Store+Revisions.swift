@@ -165,10 +165,12 @@ private struct RevisionChunkWriter {
     mutating func append(_ piece: UnsafeRawBufferPointer) {
         guard error == nil else { return }
         buffer.append(contentsOf: piece)
-        while buffer.count >= Store.revisionChunkBytes {
-            // The last lead byte at or before the limit: a character is never split.
+        while buffer.count > Store.revisionChunkBytes {
+            // Cut before the last character that starts at or before the limit: a character is
+            // never split (a UTF-8 continuation byte is 0b10xxxxxx).
             var cut = Store.revisionChunkBytes
             while cut > 0 && buffer[cut] & 0xC0 == 0x80 { cut -= 1 }
+            if cut == 0 { cut = buffer.count }  // not UTF-8: stored as it is
             write(buffer[..<cut])
             buffer.removeFirst(cut)
         }

@@ -72,6 +72,13 @@ struct RevisionTests {
         // Empty content is one empty row, read back as "".
         let empty = try store.saveRevision(manifest: "web", content: "", author: "alice")
         #expect(try store.revision(id: empty.id)?.content == "")
+        // Pieces that fill a row exactly (1 KiB each: 256 make a row).
+        let exact = try store.saveRevision(manifest: "web", contentHash: SHA256.hex(bytes), author: "alice") { piece in
+            for start in stride(from: 0, to: bytes.count, by: 1024) {
+                bytes[start..<min(start + 1024, bytes.count)].withUnsafeBytes { piece($0) }
+            }
+        }
+        #expect(try store.revision(id: exact.id)?.content == content)
     }
 
     @Test("revisions survive reopening the file")
