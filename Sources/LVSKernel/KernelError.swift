@@ -85,7 +85,18 @@ public struct KernelError: Error, Hashable, Sendable, CustomStringConvertible {
             return KernelError(.outOfRange, errno: errno, write: write,
                 message: "\(what): weight or thresholds out of range (weight 0-2147483647, lower threshold ≤ upper)")
         case 22:  // EINVAL
-            return KernelError(.invalidArgument, errno: errno, write: write, message: "\(what): the kernel refused the values as invalid")
+            var m = "\(what): the kernel refused the values as invalid"
+            switch write {
+            case .addRealServer, .updateRealServer:
+                // ip_vs_ctl.c checks a real server's address against the namespace's routing
+                // (inet_addr_type must say unicast or local): a fresh namespace with its loopback
+                // down has no local table and refuses every IPv4 real server.
+                m += "; for a real server: is its address unicast and routable in this network namespace "
+                    + "(loopback up, a route to it)? A GUE tunnel also needs a port, and an IPv6 real server "
+                    + "an IPv6 service unless it is tunnelled"
+            default: break
+            }
+            return KernelError(.invalidArgument, errno: errno, write: write, message: m)
         case 97:  // EAFNOSUPPORT
             return KernelError(.familyNotSupported, errno: errno, write: write, message: "\(what): address family not supported (is IPv6 enabled?)")
         case 19:  // ENODEV
