@@ -128,9 +128,17 @@ final class ForwardingLab: @unchecked Sendable {
         return split
     }
 
-    /// `ipvsadm ARGS` in the director.
+    /// `ipvsadm ARGS` in the director, run until two runs in a row print the same: a listing can
+    /// repeat a service when another test's namespace gains services during the dump (see
+    /// `NetworkNamespace.ipvsadmSave`), and `-Sn` is compared exactly.
     func ipvsadm(_ args: String) throws -> String {
-        try sh("ip netns exec \(director) ipvsadm \(args)")
+        var previous = try sh("ip netns exec \(director) ipvsadm \(args)")
+        for _ in 0..<5 {
+            let next = try sh("ip netns exec \(director) ipvsadm \(args)")
+            if next == previous { return next }
+            previous = next
+        }
+        return previous
     }
 
     @discardableResult

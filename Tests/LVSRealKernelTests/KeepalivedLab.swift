@@ -49,7 +49,7 @@ enum KeepalivedLab {
         var live = ""
         let deadline = Date().addingTimeInterval(90)
         while Date() < deadline {
-            live = try ka.check(["ipvsadm", "-Sn"])
+            live = try ka.ipvsadmSave()
             if live == expected { break }
             Thread.sleep(forTimeInterval: 1)
         }
