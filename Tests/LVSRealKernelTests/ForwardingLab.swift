@@ -115,7 +115,7 @@ final class ForwardingLab: @unchecked Sendable {
     /// Sends `count` HTTP requests from the client, each on a new connection (one curl, URL
     /// globbing, `Connection: close`); returns how many answers each real server gave. Lines
     /// that are not a server name count under "other".
-    func requests(_ count: Int, timeout: Int = 5) throws -> [String: Int] {
+    func requests(_ count: Int, timeout: Int = 10) throws -> [String: Int] {
         let r = try ProcessRunner.run([
             "ip", "netns", "exec", client, "curl", "-s", "-m", "\(timeout)", "-H", "Connection: close",
             "http://\(Self.vip)/?[1-\(count)]",

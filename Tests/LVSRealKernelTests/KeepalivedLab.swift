@@ -15,7 +15,8 @@ enum KeepalivedLab {
     static func table(conf: String, subnets: [String], addresses: [String], expected: String, scratch: String) throws -> (table: String, log: String) {
         let ka = try NetworkNamespace(prefix: "ka")
         defer { ka.close() }
-        let srv = "kasrv\(UInt32.random(in: 0...UInt32.max) % 100_000)"
+        // As unique as NetworkNamespace's names: the keepalived tests run beside each other.
+        let srv = "kasrv-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let web = scratch + "/www"
         try FileManager.default.createDirectory(atPath: web, withIntermediateDirectories: true)
         try Data("ok\n".utf8).write(to: URL(fileURLWithPath: web + "/index.html"))
