@@ -41,20 +41,23 @@ struct ConcurrentDumpTests {
         try #require(outcomes.allSatisfy { $0 == .applied }, "\(outcomes.compactMap(\.error).prefix(3))")
         let expected = Set(services.map(\.id))
 
-        // The other namespace: 64 services created and deleted again, over and over, with a
-        // short pause so that a read sees a quiet moment now and then, as beside real tests.
+        // The other namespace, as independent as another test's: rounds of 1 to 64 services
+        // with random marks, created and deleted again after random pauses.
         let churn = Churn()
         let otherPath = other.path
         let thread = Thread {
             do {
                 let ko = try NetlinkKernel(namespacePath: otherPath)
-                let ids = (1...64).map { VirtualService.ID.fwmark(UInt32(1000 + $0 * 7), .ipv4) }
                 while !churn.isStopped {
+                    var marks = Set<UInt32>()
+                    for _ in 0..<Int.random(in: 1...64) { marks.insert(UInt32.random(in: 1000...1_000_000)) }
+                    let ids = marks.map { VirtualService.ID.fwmark($0, .ipv4) }
                     let created = ko.execute(ids.map { .createService(VirtualService(id: $0)) }, stopOnError: false)
+                    usleep(UInt32.random(in: 0...20_000))
                     let deleted = ko.execute(ids.map { .deleteService($0) }, stopOnError: false)
                     if let e = (created + deleted).compactMap(\.error).first { churn.fail("\(e)") }
                     churn.round()
-                    usleep(20_000)
+                    usleep(UInt32.random(in: 0...40_000))
                 }
             } catch {
                 churn.fail("\(error)")
@@ -78,7 +81,7 @@ struct ConcurrentDumpTests {
         churn.stop()
         while !thread.isFinished { usleep(10_000) }
         let summary = churn.summary
-        print("concurrent dumps: \(reads) snapshots of 300 services during \(summary.rounds) rounds of 64 creates and deletes elsewhere")
+        print("concurrent dumps: \(reads) snapshots of 300 services during \(summary.rounds) rounds of creates and deletes elsewhere")
         #expect(summary.failure == nil, "the other namespace's writes failed: \(summary.failure ?? "")")
         #expect(summary.rounds > 0, "the other namespace never changed: the test proved nothing")
         #expect(wrong.isEmpty, "\(wrong.count) of \(reads) snapshots were wrong: \(wrong.prefix(5))")
