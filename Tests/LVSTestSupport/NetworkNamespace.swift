@@ -67,9 +67,14 @@ public final class NetworkNamespace: @unchecked Sendable {
 
     /// `ipvsadm ARGS` in this namespace, run until two runs in a row print the same, for
     /// listings (`-Sn`, `-Ln --thresholds`, ...) that are compared exactly; see ``ipvsadmSave()``.
+    ///
+    /// Up to 20 reads, with a random pause of up to 20 ms before each repeat: while another test
+    /// churns services (ConcurrentDumpTests does, on purpose) a read of a large table is often
+    /// disturbed, and two quiet reads in a row can take a few tries.
     public func ipvsadm(_ arguments: [String]) throws -> String {
         var previous = try check(["ipvsadm"] + arguments)
-        for _ in 0..<5 {
+        for _ in 0..<19 {
+            usleep(UInt32.random(in: 0...20_000))
             let next = try check(["ipvsadm"] + arguments)
             if next == previous { return next }
             previous = next
