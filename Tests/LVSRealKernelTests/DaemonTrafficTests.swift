@@ -60,7 +60,7 @@ import Testing
         try lab.startDaemon(interval: Self.interval)
 
         let before = try lab.requests(12)
-        #expect(before["r1", default: 0] > 0 && before["r2", default: 0] > 0 && before["error"] == nil, "\(before)")
+        #expect(before["r1", default: 0] > 0 && before["r2", default: 0] > 0 && before["error"] == nil, "\(before)\n\(lab.diagnostics)")
         #expect(before["sorry"] == nil)
 
         // 1. One real server stops: weight 0 within interval × retry + interval, no more requests reach it.
@@ -73,7 +73,7 @@ import Testing
         #expect(tookDown <= bound + 4, "took \(tookDown) s")
         #expect(try lab.table().contains(Self.rs("10.10.0.12") + " 1"))
         let afterDown = try lab.requests(12)
-        #expect(afterDown == ["r2": 12], "requests through the VIP after r1 went down: \(afterDown)")
+        #expect(afterDown == ["r2": 12], "requests through the VIP after r1 went down: \(afterDown)\n\(lab.diagnostics)")
         try lab.waitFor("the DOWN notification", timeout: 20) { !lab.notes.isEmpty }
         #expect(lab.notes == [r1Down], "\(lab.notes)")
         // The pass writes the kernel first and its audit row after: the table can show weight 0
@@ -89,7 +89,7 @@ import Testing
         let tookUp = try lab.waitFor("r1 at weight 2", timeout: 60) { try lab.table().contains(Self.rs("10.10.0.11") + " 2") }
         print("daemon: r1 started → weight 2 after \(String(format: "%.1f", tookUp)) s")
         let afterUp = try lab.requests(12)
-        #expect(afterUp["r1", default: 0] > 0 && afterUp["error"] == nil && afterUp["sorry"] == nil, "\(afterUp)")
+        #expect(afterUp["r1", default: 0] > 0 && afterUp["error"] == nil && afterUp["sorry"] == nil, "\(afterUp)\n\(lab.diagnostics)")
         try lab.waitFor("the UP notification", timeout: 20) { lab.notes.count >= 2 }
         try waitForChecks(lab, ["r1", "r2"], 3)
         #expect(lab.notes == [r1Down, r1Up], "\(lab.notes)")
@@ -105,7 +105,7 @@ import Testing
                 && t.contains(Self.rs("10.10.0.12") + " 0")
         }
         let sorry = try lab.requests(8)
-        #expect(sorry == ["sorry": 8], "requests with every real server down: \(sorry)")
+        #expect(sorry == ["sorry": 8], "requests with every real server down: \(sorry)\n\(lab.diagnostics)")
         try lab.waitFor("the QUORUM_LOST notification", timeout: 20) { count(lab, lost) == 1 }
 
         // 4. Both back: quorum gained once, the sorry server leaves, r1 and r2 serve again.
@@ -117,7 +117,7 @@ import Testing
                 && !t.contains(Self.rs("10.10.0.13") + " 1")
         }
         let back = try lab.requests(12)
-        #expect(back["sorry"] == nil && back["error"] == nil && back["r1", default: 0] + back["r2", default: 0] == 12, "\(back)")
+        #expect(back["sorry"] == nil && back["error"] == nil && back["r1", default: 0] + back["r2", default: 0] == 12, "\(back)\n\(lab.diagnostics)")
         try lab.waitFor("the QUORUM_GAINED notification", timeout: 20) { count(lab, gained) == 1 }
         try waitForChecks(lab, ["r1", "r2"], 3)
         #expect(count(lab, lost) == 1 && count(lab, gained) == 1, "quorum notifications once each way: \(lab.notes)")
