@@ -69,8 +69,36 @@ public final class NetlinkKernel: IPVSKernel {
         return out
     }
 
-    /// Every service, deduplicated by identity (a dump can repeat entries under concurrent change).
+    /// Every service, deduplicated by identity, from dumps repeated until two in a row list the
+    /// same services.
+    ///
+    /// The kernel keeps the services of every network namespace in one hash table, and a dump
+    /// that needs a second datagram resumes at an index counted over all of them
+    /// (`ip_vs_genl_dump_services`). A service added or removed in *another* namespace between
+    /// two datagrams shifts that index: this namespace's dump then repeats a service (dropped
+    /// here) or skips one, which would read as a missing service, a false drift and a create
+    /// that fails with EEXIST. One dump is right unless such a change fell inside it, so two
+    /// dumps that agree are taken as the table; a table that keeps changing (its own namespace
+    /// being written) gives the last dump after a few tries, as a single dump did before. A
+    /// short random pause before each repeat keeps a writer that changes its namespace at a
+    /// steady rhythm from disturbing two dumps in the same way (seen in the lab, once, with a
+    /// test that created and deleted the same 64 services every 20 ms).
     func services() throws(KernelError) -> [(VirtualService, IPVSStats)] {
+        var previous = try dumpServices()
+        for _ in 0..<Self.serviceDumpTries {
+            usleep(UInt32.random(in: 0...2_000))
+            let next = try dumpServices()
+            if next.map(\.0) == previous.map(\.0) { return next }
+            previous = next
+        }
+        return previous
+    }
+
+    /// How many more dumps `services()` may take to find two that agree.
+    static let serviceDumpTries = 8
+
+    /// One GET_SERVICE dump, repeats dropped.
+    private func dumpServices() throws(KernelError) -> [(VirtualService, IPVSStats)] {
         var seen = Set<VirtualService.ID>()
         var out: [(VirtualService, IPVSStats)] = []
         for m in try transact(IPVSRequest.dumpServices(family: socket.family), what: "GET_SERVICE dump", dump: true) {

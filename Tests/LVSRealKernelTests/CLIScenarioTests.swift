@@ -37,7 +37,7 @@ import Testing
         defer { ns.close() }
         let first = try cli.run(["apply", "-f", demo])
         #expect(first.status == 0, "\(first)")
-        #expect(try ns.check(["ipvsadm", "-Sn"]) == """
+        #expect(try ns.ipvsadmSave() == """
             -A -t 10.10.0.100:80 -s wrr
             -a -t 10.10.0.100:80 -r 10.10.0.11:80 -g -w 3
             -a -t 10.10.0.100:80 -r 10.10.0.12:80 -g -w 1
@@ -56,14 +56,14 @@ import Testing
         let history = try cli.run(["history", "--limit", "1"])
         #expect(history.stdout.contains("update-real-server"), "\(history)")
         #expect(history.stdout.contains("10.10.0.11:80"), "\(history)")
-        #expect(try ns.check(["ipvsadm", "-Sn"]) == """
+        #expect(try ns.ipvsadmSave() == """
             -A -t 10.10.0.100:80 -s wrr
             -a -t 10.10.0.100:80 -r 10.10.0.11:80 -g -w 7
             -a -t 10.10.0.100:80 -r 10.10.0.12:80 -g -w 1
 
             """)
         // export --format ipvsadm is byte-identical to ipvsadm -Sn.
-        #expect(try cli.run(["export", "--format", "ipvsadm"]).stdout == (try ns.check(["ipvsadm", "-Sn"])))
+        #expect(try cli.run(["export", "--format", "ipvsadm"]).stdout == (try ns.ipvsadmSave()))
     }
 
     @Test func badManifestChangesNothing() throws {
@@ -76,7 +76,7 @@ import Testing
         let semantic = try cli.run(["apply", "-f", try edited(cli, "sem.json", [("\"weight\": 1", "\"weight\": 99999")])])
         #expect(semantic.status == 1, "\(semantic)")
         #expect(semantic.stderr.contains("services[0].realServers[1].weight"), "\(semantic)")
-        #expect(try ns.check(["ipvsadm", "-Sn"]) == "")
+        #expect(try ns.ipvsadmSave() == "")
         #expect(try cli.run(["revisions"]).stdout.contains("demo@") == false)
     }
 
@@ -88,7 +88,7 @@ import Testing
         #expect(sched.status == 0, "\(sched)")
         #expect(sched.stdout.contains("~ update service tcp/10.10.0.100:80: scheduler wrr → rr"), "\(sched)")
         #expect(sched.stdout.contains("(1 kernel write)"), "\(sched)")
-        #expect(try ns.check(["ipvsadm", "-Sn"]).hasPrefix("-A -t 10.10.0.100:80 -s rr\n"))
+        #expect(try ns.ipvsadmSave().hasPrefix("-A -t 10.10.0.100:80 -s rr\n"))
 
         let nat = try edited(cli, "nat.json", [("\"forwarding\": \"dr\"", "\"forwarding\": \"nat\"")])
         #expect(try cli.run(["apply", "-f", nat]).status == 0)
@@ -102,7 +102,7 @@ import Testing
         #expect(plan.stdout.contains("- delete real server 10.10.0.12:80"), "\(plan)")
         let applied = try cli.run(["apply", "-f", port, "--allow-removal"])
         #expect(applied.status == 0, "\(applied)")
-        #expect(try ns.check(["ipvsadm", "-Sn"]).contains("-r 10.10.0.12:8080 -m -w 1"))
+        #expect(try ns.ipvsadmSave().contains("-r 10.10.0.12:8080 -m -w 1"))
     }
 
     @Test func planExitCodesStalePlansRollbackAndGuards() throws {
@@ -120,11 +120,11 @@ import Testing
         let w2 = try edited(cli, "w2.json", [("\"weight\": 1", "\"weight\": 2")])
         #expect(try cli.run(["plan", "-f", w2, "--out", planFile]).status == 0)
         try ns.check(["ipvsadm", "-e", "-t", "10.10.0.100:80", "-r", "10.10.0.11:80", "-g", "-w", "9"])
-        let before = try ns.check(["ipvsadm", "-Sn"])
+        let before = try ns.ipvsadmSave()
         let stale = try cli.run(["apply", "--plan", planFile])
         #expect(stale.status == 1, "\(stale)")
         #expect(stale.stderr.contains("stale"), "\(stale)")
-        #expect(try ns.check(["ipvsadm", "-Sn"]) == before)
+        #expect(try ns.ipvsadmSave() == before)
 
         // Three revisions, then back to the first as a fourth.
         #expect(try cli.run(["apply", "-f", w2]).status == 0)
@@ -132,7 +132,7 @@ import Testing
         let rollback = try cli.run(["rollback", "demo", "--to", "1"])
         #expect(rollback.status == 0, "\(rollback)")
         #expect(rollback.stdout.contains("as revision 4"), "\(rollback)")
-        #expect(try ns.check(["ipvsadm", "-Sn"]) == """
+        #expect(try ns.ipvsadmSave() == """
             -A -t 10.10.0.100:80 -s wrr
             -a -t 10.10.0.100:80 -r 10.10.0.11:80 -g -w 3
             -a -t 10.10.0.100:80 -r 10.10.0.12:80 -g -w 1
@@ -146,10 +146,10 @@ import Testing
         let refused = try cli.run(["apply", "-f", empty])
         #expect(refused.status == 1, "\(refused)")
         #expect(refused.stdout.contains("--allow-delete"), "\(refused)")
-        #expect(try ns.check(["ipvsadm", "-Sn"]).contains("10.10.0.100:80"))
+        #expect(try ns.ipvsadmSave().contains("10.10.0.100:80"))
         let deleted = try cli.run(["apply", "-f", empty, "--allow-delete"])
         #expect(deleted.status == 0, "\(deleted)")
-        #expect(try ns.check(["ipvsadm", "-Sn"]) == "")
+        #expect(try ns.ipvsadmSave() == "")
     }
 
     @Test func outOfBandEditsAreDriftAndForeignServicesStay() throws {
@@ -171,11 +171,11 @@ import Testing
         let fix = try cli.run(["drift", "--fix"])
         #expect(fix.status == 0, "\(fix)")
         #expect(try cli.run(["drift"]).status == 0)
-        let table = try ns.check(["ipvsadm", "-Sn"])
+        let table = try ns.ipvsadmSave()
         #expect(table.contains("-r 10.10.0.12:80 -g -w 1"))
         #expect(table.contains("-A -u 10.10.0.200:53 -s rr"), "a foreign service is never deleted")
         #expect(try cli.run(["apply", "-f", demo]).status == 0)
-        #expect(try ns.check(["ipvsadm", "-Sn"]).contains("-A -u 10.10.0.200:53 -s rr"))
+        #expect(try ns.ipvsadmSave().contains("-A -u 10.10.0.200:53 -s rr"))
     }
 }
 

@@ -107,11 +107,14 @@ final class DaemonLab: @unchecked Sendable {
     // MARK: Client
 
     /// Sends `count` HTTP requests from the client to the VIP, each on a new connection, and
-    /// returns who answered: `["r2": 12]`; failed requests are counted as `error`.
+    /// returns who answered: `["r2": 12]`; failed requests are counted as `error`, and what
+    /// went wrong with each is printed.
     func requests(_ count: Int) throws -> [String: Int] {
-        let out = try ProcessRunner.check([
+        let r = try ProcessRunner.check([
             "ip", "netns", "exec", client, Self.python, dir.appendingPathComponent("client.py").path, Self.vip, "\(count)",
-        ]).stdout
+        ])
+        if !r.stderr.isEmpty { print("client (\(count) requests to the VIP): \(r.stderr)") }
+        let out = r.stdout
         var tally: [String: Int] = [:]
         for pair in out.split(whereSeparator: \.isWhitespace) {
             let kv = pair.split(separator: "=")
@@ -187,9 +190,13 @@ final class DaemonLab: @unchecked Sendable {
             if try condition() { return Date().timeIntervalSince(start) }
             Thread.sleep(forTimeInterval: 0.2)
         }
-        throw ProcessRunner.Failure(
-            description: "timed out after \(timeout) s waiting for \(what)\nipvsadm -Sn:\n\((try? table()) ?? "?")\n"
-                + "notes: \(notes)\ndaemon log (tail):\n\(daemonLog.split(separator: "\n").suffix(30).joined(separator: "\n"))")
+        throw ProcessRunner.Failure(description: "timed out after \(timeout) s waiting for \(what)\n\(diagnostics)")
+    }
+
+    /// The director's table, the hook's lines and the end of the daemon's log, for failure messages.
+    var diagnostics: String {
+        "ipvsadm -Ln:\n\((try? ProcessRunner.run(["ip", "netns", "exec", director, "ipvsadm", "-Ln"]).stdout) ?? "?")\n"
+            + "notes: \(notes)\ndaemon log (tail):\n\(daemonLog.split(separator: "\n").suffix(30).joined(separator: "\n"))"
     }
 
     @discardableResult
@@ -222,14 +229,18 @@ final class DaemonLab: @unchecked Sendable {
         http.server.ThreadingHTTPServer(("0.0.0.0", 80), Handler).serve_forever()
         """#
 
-    /// `client.py VIP N`: N GETs of `/`, each on a new connection; prints `r1=3 r2=9 error=0`.
+    /// `client.py VIP N`: N GETs of `/`, each on a new connection; prints `r1=3 r2=9 error=0`,
+    /// and on standard error what went wrong with each failed request, with its client port.
+    /// A request may take 15 s: an answer that slow in a loaded emulated guest is still an answer.
     static let clientScript = #"""
-        import collections, socket, sys
+        import collections, socket, sys, time
         vip, n = sys.argv[1], int(sys.argv[2])
         tally = collections.Counter()
         for i in range(n):
+            start = time.monotonic()
+            s = None
             try:
-                s = socket.create_connection((vip, 80), timeout=5)
+                s = socket.create_connection((vip, 80), timeout=15)
                 s.sendall(b"GET / HTTP/1.0\r\nHost: vip\r\n\r\n")
                 data = b""
                 while True:
@@ -239,9 +250,17 @@ final class DaemonLab: @unchecked Sendable {
                     data += chunk
                 s.close()
                 head, _, body = data.partition(b"\r\n\r\n")
-                tally[body.decode().strip() if head.split(b" ")[1:2] == [b"200"] else "error"] += 1
-            except Exception:
+                ok = head.split(b" ")[1:2] == [b"200"]
+                tally[body.decode().strip() if ok else "error"] += 1
+                if not ok:
+                    print("request %d: answer %r" % (i + 1, data[:80]), file=sys.stderr)
+            except Exception as e:
                 tally["error"] += 1
+                try:
+                    port = s.getsockname()[1] if s else "-"
+                except OSError:
+                    port = "?"
+                print("request %d from port %s: %r after %.1f s" % (i + 1, port, e, time.monotonic() - start), file=sys.stderr)
         print(" ".join("%s=%d" % kv for kv in sorted(tally.items())))
         """#
 }

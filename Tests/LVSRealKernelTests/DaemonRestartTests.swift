@@ -99,7 +99,7 @@ import Testing
         let daemon = try Self.startDaemon(cli, netns: ns.name, interval: 600, log: log)
         defer { daemon.signal(SIGKILL) }
         try Self.waitFor("the daemon's first pass", timeout: 120) { Self.read(log).contains("reconcile pass done") }
-        #expect(try ns.check(["ipvsadm", "-Sn"]).split(separator: "\n").count == total)
+        #expect(try ns.ipvsadmSave().split(separator: "\n").count == total)
 
         // Empty the table behind the daemon's back; SIGHUP starts a pass that recreates it all.
         try ns.check(["ipvsadm", "-C"])
@@ -109,7 +109,7 @@ import Testing
         let status = daemon.wait(timeout: 120)
         #expect(status == 0, "exit \(String(describing: status))\n\(Self.read(log))")
         // The pass in progress ran to its end: every object is back, and every write has its row.
-        let lines = try ns.check(["ipvsadm", "-Sn"]).split(separator: "\n").count
+        let lines = try ns.ipvsadmSave().split(separator: "\n").count
         #expect(lines == total, Comment(rawValue: Self.tail(log)))
         let store = try Store(path: cli.databasePath)
         let runs = try store.runs()
@@ -144,7 +144,7 @@ import Testing
         #expect(status == 128 + SIGTERM, "exit \(String(describing: status)): \(Self.read(log))")
         #expect(Self.read(log).contains("signal 15 arrived during the apply"), "\(Self.read(log))")
 
-        let lines = try ns.check(["ipvsadm", "-Sn"]).split(separator: "\n").count
+        let lines = try ns.ipvsadmSave().split(separator: "\n").count
         #expect(lines == total, "the apply ran to its end")
         let store = try Store(path: cli.databasePath)
         let runs = try store.runs()

@@ -105,6 +105,18 @@ final class BackgroundProcess: @unchecked Sendable {
             environment: cli.environment, log: cli.directory.appendingPathComponent("httpd-\(address).log").path)
     }
 
+    /// Waits until the httpd on `address` serves its page: a daemon that started health checks
+    /// before httpd listened would see failures the test did not make.
+    func waitForHTTPD(_ ns: NetworkNamespace, _ address: String) throws {
+        var last = ""
+        let ready = try within(60) {
+            let r = try ns.run(["curl", "-s", "-m", "2", "http://\(address):8080/"])
+            last = "\(r)"
+            return r.stdout == "hello from \(address)\n"
+        }
+        if ready == nil { throw ProcessRunner.Failure(description: "httpd on \(address):8080 did not answer within 60 s: \(last)") }
+    }
+
     /// Polls until `body` is true or `seconds` pass; returns the seconds it took, or nil.
     func within(_ seconds: Double, _ body: () throws -> Bool) rethrows -> Double? {
         let start = Date()
@@ -133,6 +145,7 @@ final class BackgroundProcess: @unchecked Sendable {
         var httpd1 = try startHTTPD(ns, "192.0.2.11", cli)
         let httpd2 = try startHTTPD(ns, "192.0.2.12", cli)
         defer { httpd2.signal(SIGKILL) }
+        for a in ["192.0.2.11", "192.0.2.12"] { try waitForHTTPD(ns, a) }
 
         let applied = try cli.run(["apply", "-f", try cli.write("web.json", manifest()), "--netns", ns.name])
         try #require(applied.status == 0, "\(applied)")
@@ -154,7 +167,8 @@ final class BackgroundProcess: @unchecked Sendable {
 
         // Metrics with the IPVS series.
         var metrics = ""
-        let up = try within(30) {
+        // Start-up of the debug binary from the guest's 9p root is slow under load (DaemonLab waits 60 s too).
+        let up = try within(60) {
             let r = try ns.run(["curl", "-s", "-m", "2", "http://127.0.0.1:\(port)/metrics"])
             metrics = r.stdout
             return r.status == 0 && metrics.contains("lvsctl_real_server_health_up")
@@ -165,18 +179,23 @@ final class BackgroundProcess: @unchecked Sendable {
         #expect(metrics.contains("lvsctl_reconcile_last_success_timestamp_seconds"), "\(metrics)")
         #expect(try healthRows(cli) == 0)
 
-        // Stop one real server: weight 0 within interval × retry + interval (+ slack for TCG).
+        // Stop one real server: weight 0 within interval × retry + interval (6 s; the 30 s wait is slack
+        // for TCG under the parallel suite, and the time taken is printed; DaemonTrafficTests checks the bound).
         httpd1.signal(SIGTERM)
         _ = httpd1.wait(timeout: 5)
         // Should the signal not reach httpd (an `ip netns exec` that forks), a 404 fails the check too.
         let page = cli.directory.appendingPathComponent("www-192.0.2.11/index.html")
         try? FileManager.default.removeItem(at: page)
-        let down = try within(20) { try ns.check(["ipvsadm", "-Sn"]).contains("-r 192.0.2.11:8080 -m -w 0") }
+        let down = try within(30) { try ns.check(["ipvsadm", "-Sn"]).contains("-r 192.0.2.11:8080 -m -w 0") }
         let afterDown = try ns.check(["ipvsadm", "-Sn"])
+        print("daemon scenario: httpd stopped → weight 0 after \(down.map { String(format: "%.1f", $0) } ?? "-") s")
         #expect(down != nil, "weight not 0: \(afterDown)\n\(log())")
         #expect(try ns.check(["ipvsadm", "-Sn"]).contains("-r 192.0.2.12:8080 -m -w 1"))
-        #expect(within(5) { lines(notes).count >= 1 } != nil)
+        // The exec hook runs asynchronously, and the pass writes the kernel before its audit row:
+        // wait for each (TCG under load is slow to start a process), then count exactly.
+        #expect(within(20) { lines(notes).count >= 1 } != nil)
         #expect(lines(notes) == ["REALSERVER tcp/10.10.0.100:80/192.0.2.11:8080 DOWN"], "\(lines(notes))")
+        _ = try within(20) { try healthRows(cli) >= 1 }
         #expect(try healthRows(cli) == 1)
         #expect(try cli.run(["drift", "--netns", ns.name]).status == 0, "health weight 0 is not drift")
 
@@ -184,10 +203,13 @@ final class BackgroundProcess: @unchecked Sendable {
         httpd1 = try startHTTPD(ns, "192.0.2.11", cli)
         #expect(FileManager.default.fileExists(atPath: page.path))
         defer { httpd1.signal(SIGKILL) }
-        let restored = try within(20) { try ns.check(["ipvsadm", "-Sn"]).contains("-r 192.0.2.11:8080 -m -w 3") }
+        let restored = try within(30) { try ns.check(["ipvsadm", "-Sn"]).contains("-r 192.0.2.11:8080 -m -w 3") }
         let afterUp = try ns.check(["ipvsadm", "-Sn"])
+        print("daemon scenario: httpd restarted → weight 3 after \(restored.map { String(format: "%.1f", $0) } ?? "-") s")
         #expect(restored != nil, "weight not restored: \(afterUp)\n\(log())")
-        #expect(within(5) { lines(notes).count >= 2 } != nil)
+        #expect(within(20) { lines(notes).count >= 2 } != nil)
+        _ = try within(20) { try healthRows(cli) >= 2 }
+        // Nothing more while it stays up: two more check intervals.
         sleep(4)
         #expect(lines(notes) == [
             "REALSERVER tcp/10.10.0.100:80/192.0.2.11:8080 DOWN", "REALSERVER tcp/10.10.0.100:80/192.0.2.11:8080 UP",
@@ -196,7 +218,7 @@ final class BackgroundProcess: @unchecked Sendable {
 
         // SIGTERM: the daemon finishes and exits 0.
         daemon.signal(SIGTERM)
-        let status = daemon.wait(timeout: 20)
+        let status = daemon.wait(timeout: 60)
         #expect(status == 0, "daemon exit \(String(describing: status))\n\(log())")
         #expect(log().contains("reconcile.id="), "structured logs carry the pass id")
     }

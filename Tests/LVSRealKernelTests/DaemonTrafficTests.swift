@@ -60,7 +60,7 @@ import Testing
         try lab.startDaemon(interval: Self.interval)
 
         let before = try lab.requests(12)
-        #expect(before["r1", default: 0] > 0 && before["r2", default: 0] > 0 && before["error"] == nil, "\(before)")
+        #expect(before["r1", default: 0] > 0 && before["r2", default: 0] > 0 && before["error"] == nil, "\(before)\n\(lab.diagnostics)")
         #expect(before["sorry"] == nil)
 
         // 1. One real server stops: weight 0 within interval × retry + interval, no more requests reach it.
@@ -73,9 +73,12 @@ import Testing
         #expect(tookDown <= bound + 4, "took \(tookDown) s")
         #expect(try lab.table().contains(Self.rs("10.10.0.12") + " 1"))
         let afterDown = try lab.requests(12)
-        #expect(afterDown == ["r2": 12], "requests through the VIP after r1 went down: \(afterDown)")
-        try lab.waitFor("the DOWN notification", timeout: 10) { !lab.notes.isEmpty }
+        #expect(afterDown == ["r2": 12], "requests through the VIP after r1 went down: \(afterDown)\n\(lab.diagnostics)")
+        try lab.waitFor("the DOWN notification", timeout: 20) { !lab.notes.isEmpty }
         #expect(lab.notes == [r1Down], "\(lab.notes)")
+        // The pass writes the kernel first and its audit row after: the table can show weight 0
+        // a moment before the row is committed.
+        try lab.waitFor("the health audit row", timeout: 20) { try !lab.auditRows(origin: "health").isEmpty }
         let healthRows = try lab.auditRows(origin: "health")
         #expect(healthRows.count == 1, "\(healthRows)")
         #expect(healthRows.first?["realServer"] as? String == "10.10.0.11:80")
@@ -86,8 +89,8 @@ import Testing
         let tookUp = try lab.waitFor("r1 at weight 2", timeout: 60) { try lab.table().contains(Self.rs("10.10.0.11") + " 2") }
         print("daemon: r1 started → weight 2 after \(String(format: "%.1f", tookUp)) s")
         let afterUp = try lab.requests(12)
-        #expect(afterUp["r1", default: 0] > 0 && afterUp["error"] == nil && afterUp["sorry"] == nil, "\(afterUp)")
-        try lab.waitFor("the UP notification", timeout: 10) { lab.notes.count >= 2 }
+        #expect(afterUp["r1", default: 0] > 0 && afterUp["error"] == nil && afterUp["sorry"] == nil, "\(afterUp)\n\(lab.diagnostics)")
+        try lab.waitFor("the UP notification", timeout: 20) { lab.notes.count >= 2 }
         try waitForChecks(lab, ["r1", "r2"], 3)
         #expect(lab.notes == [r1Down, r1Up], "\(lab.notes)")
         #expect(try lab.auditRows(origin: "health").count == 2)
@@ -102,8 +105,8 @@ import Testing
                 && t.contains(Self.rs("10.10.0.12") + " 0")
         }
         let sorry = try lab.requests(8)
-        #expect(sorry == ["sorry": 8], "requests with every real server down: \(sorry)")
-        try lab.waitFor("the QUORUM_LOST notification", timeout: 10) { count(lab, lost) == 1 }
+        #expect(sorry == ["sorry": 8], "requests with every real server down: \(sorry)\n\(lab.diagnostics)")
+        try lab.waitFor("the QUORUM_LOST notification", timeout: 20) { count(lab, lost) == 1 }
 
         // 4. Both back: quorum gained once, the sorry server leaves, r1 and r2 serve again.
         try lab.startServer("r1")
@@ -114,8 +117,8 @@ import Testing
                 && !t.contains(Self.rs("10.10.0.13") + " 1")
         }
         let back = try lab.requests(12)
-        #expect(back["sorry"] == nil && back["error"] == nil && back["r1", default: 0] + back["r2", default: 0] == 12, "\(back)")
-        try lab.waitFor("the QUORUM_GAINED notification", timeout: 10) { count(lab, gained) == 1 }
+        #expect(back["sorry"] == nil && back["error"] == nil && back["r1", default: 0] + back["r2", default: 0] == 12, "\(back)\n\(lab.diagnostics)")
+        try lab.waitFor("the QUORUM_GAINED notification", timeout: 20) { count(lab, gained) == 1 }
         try waitForChecks(lab, ["r1", "r2"], 3)
         #expect(count(lab, lost) == 1 && count(lab, gained) == 1, "quorum notifications once each way: \(lab.notes)")
         #expect(count(lab, r1Down) == 2 && count(lab, r1Up) == 2, "\(lab.notes)")
@@ -198,11 +201,17 @@ import Testing
         daemon.signal(SIGHUP)
         try lab.waitFor("SIGHUP to repair the drift", timeout: 20) { try lab.table().contains(Self.rs("10.10.0.12") + " 1") }
         try lab.waitFor("the SIGHUP pass to be logged", timeout: 10) { lab.daemonLog.contains("reconcile.reason=sighup") }
-        let passLines = lab.daemonLog.split(separator: "\n").filter { $0.contains("reconcile pass done") }
-        #expect(passLines.count == 2 && passLines.last?.contains("reconcile.reason=sighup") == true, "\(passLines)")
-        #expect(passLines.last?.contains("reconcile.writes=1") == true, "\(passLines)")
+        // The passes up to the SIGHUP one: the startup pass, then the SIGHUP pass with the one
+        // repair. (A pass after it, such as one the store watcher starts when it reads the store
+        // while the SIGHUP pass records its run, is not what this checks.)
+        let allPasses = lab.daemonLog.split(separator: "\n").filter { $0.contains("reconcile pass done") }
+        let beforeSighup = allPasses.prefix(while: { !$0.contains("reconcile.reason=sighup") })
+        let passLines = Array(beforeSighup) + allPasses.dropFirst(beforeSighup.count).prefix(1)
+        #expect(passLines.count == 2 && passLines.first?.contains("reconcile.reason=startup") == true
+            && passLines.last?.contains("reconcile.reason=sighup") == true, "\(allPasses)")
+        #expect(passLines.last?.contains("reconcile.writes=1") == true, "\(allPasses)")
         #expect(lab.daemonLog.contains("SIGHUP: reconciling now"))
-        try lab.waitFor("the drift notification", timeout: 10) { lab.notes == ["MANIFEST web DRIFT_DETECTED"] }
+        try lab.waitFor("the drift notification", timeout: 20) { lab.notes == ["MANIFEST web DRIFT_DETECTED"] }
 
         // drain --no-apply: the running daemon applies the flag.
         let drain = try lab.lvsctl(["drain", "web", "10.10.0.11:80", "--no-apply", "-m", "kernel upgrade"])
@@ -238,6 +247,9 @@ import Testing
         try lab.waitFor("the daemon's pass after the undrain", timeout: 20) {
             lab.daemonLog.dropFirst(mark).contains("reconcile.reason=store")
         }
+        // The pass hands QUORUM_GAINED to the notifier just before it logs; the exec hook that
+        // writes the line runs after, asynchronously.
+        try lab.waitFor("the QUORUM_GAINED notification", timeout: 20) { lab.notes.count >= 3 }
         #expect(lab.notes.dropFirst() == ["SERVICE \(Self.vip) QUORUM_LOST", "SERVICE \(Self.vip) QUORUM_GAINED"], "\(lab.notes)")
 
         // A manifest with an exec check: stored and applied by the CLI, refused by this daemon

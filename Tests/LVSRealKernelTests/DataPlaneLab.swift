@@ -46,6 +46,16 @@ final class DataPlaneLab: @unchecked Sendable {
                     """)
                 pids.append(try background(ns, "python3 \(dir.path)/server.py r\(n)"))
             }
+            // The echo servers greet on their own addresses before any test connects: the client
+            // makes one connection only, and a refused one would leave it without a server.
+            for (n, address) in [(1, "10.10.0.11"), (2, "10.10.0.12")] {
+                try waitFor("r\(n)'s echo server to greet on \(address):80", timeout: 60) {
+                    let r = try ProcessRunner.run([
+                        "ip", "netns", "exec", d, "timeout", "5", "bash", "-c", "exec 3<>/dev/tcp/\(address)/80 && head -n 1 <&3",
+                    ])
+                    return r.stdout == "r\(n)\n"
+                }
+            }
         } catch {
             close()
             throw error

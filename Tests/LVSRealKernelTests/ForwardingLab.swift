@@ -115,7 +115,7 @@ final class ForwardingLab: @unchecked Sendable {
     /// Sends `count` HTTP requests from the client, each on a new connection (one curl, URL
     /// globbing, `Connection: close`); returns how many answers each real server gave. Lines
     /// that are not a server name count under "other".
-    func requests(_ count: Int, timeout: Int = 5) throws -> [String: Int] {
+    func requests(_ count: Int, timeout: Int = 10) throws -> [String: Int] {
         let r = try ProcessRunner.run([
             "ip", "netns", "exec", client, "curl", "-s", "-m", "\(timeout)", "-H", "Connection: close",
             "http://\(Self.vip)/?[1-\(count)]",
@@ -128,9 +128,17 @@ final class ForwardingLab: @unchecked Sendable {
         return split
     }
 
-    /// `ipvsadm ARGS` in the director.
+    /// `ipvsadm ARGS` in the director, run until two runs in a row print the same: a listing can
+    /// repeat a service when another test's namespace gains services during the dump (see
+    /// `NetworkNamespace.ipvsadmSave`), and `-Sn` is compared exactly.
     func ipvsadm(_ args: String) throws -> String {
-        try sh("ip netns exec \(director) ipvsadm \(args)")
+        var previous = try sh("ip netns exec \(director) ipvsadm \(args)")
+        for _ in 0..<5 {
+            let next = try sh("ip netns exec \(director) ipvsadm \(args)")
+            if next == previous { return next }
+            previous = next
+        }
+        return previous
     }
 
     @discardableResult

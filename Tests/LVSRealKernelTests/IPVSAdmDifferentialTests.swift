@@ -58,8 +58,8 @@ struct IPVSAdmDifferentialTests {
     /// Checks that `ipvsadm -Ln --thresholds` shows the thresholds of `live`, real server by real
     /// server, pairing its lines with the `-a` lines of `ipvsadm -Sn` (both use the same order).
     static func checkThresholds(_ ns: NetworkNamespace, _ live: LiveTable) throws {
-        let save = try ns.check(["ipvsadm", "-Sn"]).split(separator: "\n").filter { $0.hasPrefix("-a ") }
-        let listing = try ns.check(["ipvsadm", "-Ln", "--thresholds"])
+        let save = try ns.ipvsadmSave().split(separator: "\n").filter { $0.hasPrefix("-a ") }
+        let listing = try ns.ipvsadm(["-Ln", "--thresholds"])
         let listed = thresholds(listing)
         if save.count != listed.count {
             let odd = listing.split(separator: "\n").filter { !$0.hasPrefix("  -> ") && !$0.hasPrefix("TCP") && !$0.hasPrefix("UDP") && !$0.hasPrefix("SCTP") && !$0.hasPrefix("FWM") }
@@ -110,7 +110,7 @@ struct IPVSAdmDifferentialTests {
         let outcomes = kb.execute(Self.writes(live.table), stopOnError: true)
         #expect(outcomes.allSatisfy { $0 == .applied }, "\(outcomes.compactMap(\.error))")
         #expect(try b.ipvsadmSave() == saved)
-        #expect(try b.check(["ipvsadm", "-Ln", "--thresholds"]) == (try a.check(["ipvsadm", "-Ln", "--thresholds"])))
+        #expect(try b.ipvsadm(["-Ln", "--thresholds"]) == (try a.ipvsadm(["-Ln", "--thresholds"])))
         #expect(try kb.snapshot().table == live.table)
     }
 

@@ -59,7 +59,7 @@ import Testing
         defer { lv.close() }
         let applied = try cli.run(["apply", "-f", path, "--netns", lv.name])
         #expect(applied.status == 0, "\(applied)")
-        let expected = try lv.check(["ipvsadm", "-Sn"])
+        let expected = try lv.ipvsadmSave()
         #expect(expected.split(separator: "\n").count == 11, "four services, seven real servers:\n\(expected)")
 
         let exported = try cli.run(["export", "--format", "keepalived", "-f", path])

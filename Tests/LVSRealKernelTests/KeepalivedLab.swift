@@ -15,7 +15,8 @@ enum KeepalivedLab {
     static func table(conf: String, subnets: [String], addresses: [String], expected: String, scratch: String) throws -> (table: String, log: String) {
         let ka = try NetworkNamespace(prefix: "ka")
         defer { ka.close() }
-        let srv = "kasrv\(UInt32.random(in: 0...UInt32.max) % 100_000)"
+        // As unique as NetworkNamespace's names: the keepalived tests run beside each other.
+        let srv = "kasrv-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         let web = scratch + "/www"
         try FileManager.default.createDirectory(atPath: web, withIntermediateDirectories: true)
         try Data("ok\n".utf8).write(to: URL(fileURLWithPath: web + "/index.html"))
@@ -49,7 +50,7 @@ enum KeepalivedLab {
         var live = ""
         let deadline = Date().addingTimeInterval(90)
         while Date() < deadline {
-            live = try ka.check(["ipvsadm", "-Sn"])
+            live = try ka.ipvsadmSave()
             if live == expected { break }
             Thread.sleep(forTimeInterval: 1)
         }

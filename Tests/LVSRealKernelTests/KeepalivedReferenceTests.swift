@@ -91,7 +91,7 @@ import Testing
         #expect(imported.status == 0, "\(imported)")
         let applied = try cli.run(["apply", "-f", manifest, "--netns", lv.name])
         #expect(applied.status == 0, "\(applied)")
-        let expected = try lv.check(["ipvsadm", "-Sn"])
+        let expected = try lv.ipvsadmSave()
         #expect(!expected.isEmpty)
 
         // keepalived's side: its own namespace, real servers answering in a second one.

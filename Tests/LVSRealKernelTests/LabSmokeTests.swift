@@ -31,7 +31,7 @@ import Testing
         try withScratchNamespace { ns in
             try ns.run("ipvsadm", "-A", "-t", "10.0.0.1:80", "-s", "rr")
             try ns.run("ipvsadm", "-a", "-t", "10.0.0.1:80", "-r", "10.0.0.2:8080", "-m", "-w", "2")
-            let saved = try ns.run("ipvsadm", "-Sn").split(separator: "\n").map(String.init)
+            let saved = try ns.save().split(separator: "\n").map(String.init)
             #expect(saved == ["-A -t 10.0.0.1:80 -s rr", "-a -t 10.0.0.1:80 -r 10.0.0.2:8080 -m -w 2"])
         }
     }
@@ -42,7 +42,7 @@ import Testing
         try withScratchNamespace { ns in
             try ns.run("ipvsadm", "-A", "-t", "10.0.0.1:80", "-s", "wrr")
             try ns.run("ipvsadm", "-a", "-t", "10.0.0.1:80", "-r", "10.0.0.3:8080", "-g", "-w", "3")
-            let saved = try ns.run("ipvsadm", "-Sn").split(separator: "\n").map(String.init)
+            let saved = try ns.save().split(separator: "\n").map(String.init)
             #expect(saved == ["-A -t 10.0.0.1:80 -s wrr", "-a -t 10.0.0.1:80 -r 10.0.0.3:80 -g -w 3"])
         }
     }
@@ -51,10 +51,10 @@ import Testing
         try withScratchNamespace { first in
             try first.run("ipvsadm", "-A", "-u", "10.0.0.9:53", "-s", "wlc")
             try withScratchNamespace { second in
-                let table = try second.run("ipvsadm", "-Sn")
+                let table = try second.save()
                 #expect(table == "", "a fresh namespace must start with an empty IPVS table")
             }
-            let table = try first.run("ipvsadm", "-Sn")
+            let table = try first.save()
             #expect(table == "-A -u 10.0.0.9:53 -s wlc\n")
         }
     }
@@ -64,7 +64,7 @@ import Testing
     func schedulerIsAvailable(_ scheduler: SchedulerCase) throws {
         try withScratchNamespace { ns in
             try ns.run("ipvsadm", "-A", "-t", "10.0.0.1:80", "-s", scheduler.name)
-            let table = try ns.run("ipvsadm", "-Sn")
+            let table = try ns.save()
             #expect(table == "-A -t 10.0.0.1:80 -s \(scheduler.name)\n")
         }
     }
@@ -90,6 +90,20 @@ private struct ScratchNamespace {
     @discardableResult
     func run(_ arguments: String...) throws -> String {
         try runCommand(["ip", "netns", "exec", name] + arguments)
+    }
+
+    /// `ipvsadm -Sn`, run until two runs in a row print the same. The kernel ends a dump on a
+    /// second call that resumes at a count of every namespace's services, so a service added
+    /// meanwhile in another namespace (these tests run side by side) can make ipvsadm print
+    /// this namespace's service twice.
+    func save() throws -> String {
+        var previous = try run("ipvsadm", "-Sn")
+        for _ in 0..<5 {
+            let next = try run("ipvsadm", "-Sn")
+            if next == previous { return next }
+            previous = next
+        }
+        return previous
     }
 }
 

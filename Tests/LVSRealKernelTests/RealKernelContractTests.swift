@@ -24,8 +24,8 @@ struct RealKernelContractTests {
         try ka.execute(.createService(VirtualService(id: .address(.tcp, .v4(0xc000_020a), port: 80))))
         #expect(try ka.snapshot().services.count == 1)
         #expect(try kb.snapshot().services.isEmpty)
-        #expect(try a.check(["ipvsadm", "-Sn"]) == "-A -t 192.0.2.10:80 -s wlc\n")
-        #expect(try b.check(["ipvsadm", "-Sn"]) == "")
+        #expect(try a.ipvsadmSave() == "-A -t 192.0.2.10:80 -s wlc\n")
+        #expect(try b.ipvsadmSave() == "")
     }
 
     @Test("GET_INFO reports IPVS 1.2.1 or later, and doit GETs stay in step")
