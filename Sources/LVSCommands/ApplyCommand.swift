@@ -162,7 +162,10 @@ extension LVSCommand {
                 manifest: state.manifest, contentHash: hash, author: global.author, message: message,
                 sourcePath: loading.path == "-" ? nil : loading.path, kind: .apply
             ) { piece in
-                Manifest.encode(state, chunkSize: 1 << 16, to: piece)
+                // Rendered on another thread while this one stores the pieces before.
+                PieceStream("lvsctl-revision") { produce in
+                    Manifest.encode(state, chunkSize: 1 << 18, to: produce)
+                }.forEach(piece)
             }
         }
 
@@ -198,7 +201,7 @@ extension LVSCommand {
                     if let revision { line += " \(revision.manifest) revision \(revision.number)" } else { line += " the manifest" }
                     print(line + ".")
                 } else {
-                    print(PlanRenderer(plan: plan).render(), terminator: "")
+                    PlanRenderer(plan: plan).print()
                 }
                 if let applied, applied.report.writes > 0, let revision {
                     print("Applied \(applied.report.applied) change\(applied.report.applied == 1 ? "" : "s") "

@@ -174,6 +174,53 @@ final class ManifestLoading: @unchecked Sendable {
     }
 }
 
+/// Bytes made on a thread of its own, handed over in order, a few pieces at a time: the thread
+/// renders the next pieces while the caller stores the ones before (saving a large revision:
+/// rendering its canonical form and SQLite's inserts each take about half of the time).
+final class PieceStream: @unchecked Sendable {
+    private let condition = NSCondition()
+    /// Guarded by `condition`.
+    private var pieces: [[UInt8]] = []
+    private var finished = false
+    /// Pieces made and not yet taken, at most: the memory in flight is this many pieces.
+    private static let window = 4
+
+    /// Starts `produce` on a thread named `name`; it hands each piece to the function it is given.
+    init(_ name: String, _ produce: @escaping @Sendable (_ piece: (UnsafeRawBufferPointer) -> Void) -> Void) {
+        let thread = Thread { [self] in
+            produce { piece in
+                condition.lock()
+                while pieces.count >= Self.window { condition.wait() }
+                pieces.append(Array(piece))
+                condition.broadcast()
+                condition.unlock()
+            }
+            condition.lock()
+            finished = true
+            condition.broadcast()
+            condition.unlock()
+        }
+        thread.name = name
+        thread.start()
+    }
+
+    /// Hands every piece to `body`, in order, as they come; returns when the thread is done.
+    func forEach(_ body: (UnsafeRawBufferPointer) -> Void) {
+        while true {
+            condition.lock()
+            while pieces.isEmpty && !finished { condition.wait() }
+            guard !pieces.isEmpty else {
+                condition.unlock()
+                return
+            }
+            let piece = pieces.removeFirst()
+            condition.broadcast()
+            condition.unlock()
+            piece.withUnsafeBytes(body)
+        }
+    }
+}
+
 /// A value made on a thread of its own; ``value()`` waits for it and returns it or throws its
 /// error.
 final class Background<T>: @unchecked Sendable {

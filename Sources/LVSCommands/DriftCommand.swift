@@ -95,14 +95,14 @@ extension LVSCommand {
                         let reconciler = Reconciler(store: store, kernel: kernel)
                         let planned = try reconciler.plan(states, policy: policy)
                         guard planned.plan.isApplyable else {
-                            print(PlanRenderer(plan: planned.plan).render(), terminator: "")
+                            PlanRenderer(plan: planned.plan).print()
                             throw ExitCode(1)
                         }
                         let outcome = try reconciler.apply(
                             planned.plan, revisions: revisions, origin: .driftFix, author: global.author,
                             verifyFingerprint: false)
                         if global.output == .text {
-                            print(PlanRenderer(plan: planned.plan).render(), terminator: "")
+                            PlanRenderer(plan: planned.plan).print()
                             print("Fixed: applied \(outcome.report.applied) change\(outcome.report.applied == 1 ? "" : "s").")
                         }
                     }

@@ -64,7 +64,7 @@ extension LVSCommand {
                     try encoder.encode(saved).write(to: URL(fileURLWithPath: out), options: .atomic)
                 }
                 switch global.output {
-                case .text: print(PlanRenderer(plan: plan).render(), terminator: "")
+                case .text: PlanRenderer(plan: plan).print()
                 case .json: try printJSON(plan)
                 }
                 PhaseTrace.mark("render")

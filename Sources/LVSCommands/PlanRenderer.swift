@@ -6,8 +6,30 @@ import LVSPlan
 struct PlanRenderer {
     var plan: Plan
 
+    /// The whole text.
     func render() -> String {
+        var text = ""
+        render { text += $0 }
+        return text
+    }
+
+    /// Prints the text to standard output as it is rendered: a plan of 100,000 writes is tens of
+    /// megabytes of text, which need not be in memory at once.
+    func print() {
+        render { Swift.print($0, terminator: "") }
+    }
+
+    /// Renders the text in pieces of about 64 KiB, handed to `write` in order.
+    func render(_ write: (String) -> Void) {
         var out = ""
+        out.reserveCapacity(Self.pieceBytes + 1024)
+        func flushIfLong() {
+            if out.utf8.count >= Self.pieceBytes {
+                write(out)
+                out.removeAll(keepingCapacity: true)
+            }
+        }
+        defer { if !out.isEmpty { write(out) } }
         if plan.changes.isEmpty {
             out += "No changes. The IPVS table matches the manifest.\n"
         } else {
@@ -18,6 +40,7 @@ struct PlanRenderer {
                 out += "\n"
                 let origin = c.path.isEmpty ? c.manifest : "\(c.manifest): \(c.path)"
                 out += "      from \(origin)\n"
+                flushIfLong()
             }
             out += "\n"
         }
@@ -38,6 +61,7 @@ struct PlanRenderer {
             out += "Plan: \(c.add) to add, \(c.change) to change, \(c.remove) to remove "
                 + "(\(plan.changes.count) kernel write\(plan.changes.count == 1 ? "" : "s")).\n"
         }
-        return out
     }
+
+    private static let pieceBytes = 64 * 1024
 }

@@ -43,7 +43,7 @@ extension LVSCommand {
                 let reconciler = Reconciler(store: store, kernel: kernel)
                 try store.withWriterLock(timeout: lock.timeout) {
                     let planned = try reconciler.plan([state], policy: policyOptions.policy)
-                    print(PlanRenderer(plan: planned.plan).render(), terminator: "")
+                    PlanRenderer(plan: planned.plan).print()
                     guard planned.plan.isApplyable else { throw ExitCode(1) }
                     if dryRun { return }
                     let revision = try store.saveRevision(
