@@ -175,8 +175,8 @@ final class ManifestLoading: @unchecked Sendable {
 }
 
 /// Bytes made on a thread of its own, handed over in order, a few pieces at a time: the thread
-/// renders the next pieces while the caller stores the ones before (saving a large revision:
-/// rendering its canonical form and SQLite's inserts each take about half of the time).
+/// renders the next pieces while the caller stores the ones before (saving a large revision: in
+/// the lab guest, rendering 24 MB of canonical form took 0.6 s and SQLite's inserts of it 1.3 s).
 final class PieceStream: @unchecked Sendable {
     private let condition = NSCondition()
     /// Guarded by `condition`.

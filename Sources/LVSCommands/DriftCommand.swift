@@ -58,8 +58,19 @@ extension LVSCommand {
                 policy.weightOverrides = overlay.weightOverrides
                 let live = try kernel.snapshot()
                 let owners = try store.owners()
+                // A real server being drained (removed from the manifest, weight 0 until its
+                // connections end) is still in the kernel on purpose: not drift, as in the daemon.
+                let drains = Set(try store.drains().map { ServiceRealServerKey(service: $0.service, realServer: $0.realServer) })
+                var draining: [ServiceRealServerKey] = []
                 let items = Drift.compute(
-                    desired: states, live: live, owners: owners, weightOverrides: overlay.weightOverrides)
+                    desired: states, live: live, owners: owners, weightOverrides: overlay.weightOverrides
+                ).filter { item in
+                    guard item.kind == .unexpected, let s = item.service, let r = item.realServer else { return true }
+                    let key = ServiceRealServerKey(service: s, realServer: r)
+                    guard drains.contains(key) else { return true }
+                    draining.append(key)
+                    return false
+                }
                 let foreign = Drift.foreign(desired: states, live: live, owners: owners)
                 var reports: [DriftReport] = []
                 for item in items {
@@ -83,12 +94,18 @@ extension LVSCommand {
                         }
                         print(line)
                     }
+                    if !draining.isEmpty {
+                        print("Draining (removed from the manifest; deleted when their connections end):")
+                        for d in draining { print("  \(d.realServer) of \(d.service)") }
+                    }
                     if !foreign.isEmpty {
                         print("Foreign services (not managed by lvsctl, left alone):")
                         for f in foreign { print("  \(f)") }
                     }
                 case .json:
-                    try printJSON(DriftJSON(drift: reports, foreign: foreign.map { "\($0)" }))
+                    try printJSON(DriftJSON(
+                        drift: reports, foreign: foreign.map { "\($0)" },
+                        draining: draining.map { DrainingJSON(service: "\($0.service)", realServer: "\($0.realServer)") }))
                 }
                 if fix && drifted {
                     try store.withWriterLock(timeout: lock.timeout) {
@@ -142,4 +159,11 @@ struct DriftReport: Encodable {
 private struct DriftJSON: Encodable {
     var drift: [DriftReport]
     var foreign: [String]
+    /// Real servers being drained: in the kernel on purpose, not drift.
+    var draining: [DrainingJSON]
+}
+
+private struct DrainingJSON: Encodable {
+    var service: String
+    var realServer: String
 }

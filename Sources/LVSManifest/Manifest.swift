@@ -116,9 +116,9 @@ public enum Manifest {
         ManifestEncoder.canonicalText(state)
     }
 
-    /// The text `encode` makes, in pieces of at most `chunkSize` bytes handed to `chunk` in
-    /// order, without ever holding the whole: for a large table the text is tens of megabytes
-    /// (the store saves a revision this way).
+    /// The text `encode` makes, in pieces of `chunkSize` bytes (at least 64; the last one
+    /// shorter) handed to `chunk` in order, without ever holding the whole: for a large table
+    /// the text is tens of megabytes (`apply` saves a revision this way).
     public static func encode(_ state: DesiredState, chunkSize: Int, to chunk: (UnsafeRawBufferPointer) -> Void) {
         ManifestEncoder.canonicalChunks(state, size: chunkSize, to: chunk)
     }

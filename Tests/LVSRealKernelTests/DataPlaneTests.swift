@@ -77,6 +77,17 @@ import Testing
         #expect(table.contains("-r 10.10.0.12:80 -g -w 1"), "\(table)")
         #expect(try cli.run(["apply", "-f", onlyR2, "--allow-removal"]).status == 0)
         #expect(try lab.ipvsadm("-Sn").contains("10.10.0.11:80"), "not deleted while connected")
+        // A draining real server is in the kernel on purpose: `drift` (from cron) is clean and
+        // lists it as draining.
+        let drift = try cli.run(["drift"])
+        #expect(drift.status == 0, "\(drift)")
+        #expect(drift.stdout.contains("No drift") && drift.stdout.contains("Draining"), "\(drift)")
+        #expect(drift.stdout.contains("  10.10.0.11:80 of "), "\(drift)")
+        let driftJSON = try cli.run(["drift", "--output", "json"])
+        let parsed = try JSONSerialization.jsonObject(with: Data(driftJSON.stdout.utf8)) as? [String: Any]
+        let drainingJSON = parsed?["draining"] as? [[String: String]]
+        #expect(driftJSON.status == 0 && (parsed?["drift"] as? [Any])?.isEmpty == true, "\(driftJSON)")
+        #expect(drainingJSON?.map { $0["realServer"] } == ["10.10.0.11:80"], "\(driftJSON)")
 
         // An `apply --wait` killed while it waits leaves the drain in the store…
         let bin = CLIRunner.binary
