@@ -144,12 +144,10 @@ public final class RouteNetlink {
             let index = Int32(bitPattern: readLE32(m.payload, 4))
             // IFA_LOCAL is the interface's own address (differs from IFA_ADDRESS on point-to-point
             // links); IPv6 only sends IFA_ADDRESS.
-            var local: [UInt8]?, address: [UInt8]?
-            Self.forEachAttribute(m.payload, from: 8) { type, value in
-                if type == C.ifaLocal { local = value }
-                if type == C.ifaAddress { address = value }
-            }
-            guard let bytes = local ?? address, let a = IPAddress(family: family, bytes: bytes) else { continue }
+            let attributes = NetlinkAttributes(m.payload, start: 8, end: m.payload.count)
+            guard let bytes = attributes[C.ifaLocal] ?? attributes[C.ifaAddress],
+                  let a = IPAddress(family: family, bytes: bytes)
+            else { continue }
             out.append(InterfaceAddress(interfaceIndex: index, address: a, prefixLength: prefix))
         }
         return out
@@ -246,16 +244,6 @@ public final class RouteNetlink {
         put16(&b, type)
         b += value
         while b.count % 4 != 0 { b.append(0) }
-    }
-
-    static func forEachAttribute(_ p: [UInt8], from start: Int, _ body: (UInt16, [UInt8]) -> Void) {
-        var off = start
-        while off + 4 <= p.count {
-            let len = Int(readLE16(p, off))
-            guard len >= 4, off + len <= p.count else { return }
-            body(readLE16(p, off + 2) & 0x3fff, Array(p[(off + 4)..<(off + len)]))
-            off += (len + 3) & ~3
-        }
     }
 
     static func put16(_ b: inout [UInt8], _ v: UInt16) { b += [UInt8(v & 0xff), UInt8(v >> 8)] }

@@ -19,9 +19,9 @@ import Testing
         RouteNetlink.appendAttribute(&b, type: 2, [10, 10, 0, 100])
         RouteNetlink.appendAttribute(&b, type: 3, Array("lo".utf8) + [0])
         #expect(b == [8, 0, 2, 0, 10, 10, 0, 100, 7, 0, 3, 0, 0x6c, 0x6f, 0, 0])
-        var seen: [(UInt16, [UInt8])] = []
-        RouteNetlink.forEachAttribute(b, from: 0) { seen.append(($0, $1)) }
-        #expect(seen.map(\.0) == [2, 3])
-        #expect(seen.map(\.1) == [[10, 10, 0, 100], [0x6c, 0x6f, 0]])
+        // Read back as an address reply's attributes are (after the 8-byte ifaddrmsg).
+        let read = NetlinkAttributes([0, 0, 0, 0, 0, 0, 0, 0] + b, start: 8, end: 8 + b.count)
+        #expect(read.types == [2, 3])
+        #expect(read[2] == [10, 10, 0, 100] && read[3] == [0x6c, 0x6f, 0])
     }
 }
