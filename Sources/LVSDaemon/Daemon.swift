@@ -244,7 +244,7 @@ public final class Daemon: Sendable {
         func run() async throws {
             let d = daemon
             let hup = await UnixSignalsSequence(trapping: .sighup)
-            _ = try? await cancelWhenGracefulShutdown {
+            _ = await cancelWhenGracefulShutdown {
                 await withTaskGroup(of: Void.self) { group in
                     group.addTask {
                         for await _ in hup {

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 public import LVSNotify
 
 /// The daemon's settings, read from a JSON file (`--config`, default `/etc/lvsctl/daemon.json`).

@@ -17,39 +17,12 @@ public enum ExecProbe {
         guard let path = resolve(program) else {
             return .failure("program not found: \(program)")
         }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = Array(command.dropFirst())
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        let box = ProcessBox(process)
-        return await withCheckedContinuation { (continuation: CheckedContinuation<ProbeResult, Never>) in
-            let once = Once(continuation)
-            process.terminationHandler = { p in
-                switch p.terminationReason {
-                case .exit:
-                    once.resume(p.terminationStatus == 0 ? .success : .failure("exit status \(p.terminationStatus)"))
-                case .uncaughtSignal:
-                    once.resume(.failure("killed by signal \(p.terminationStatus)"))
-                @unknown default:
-                    once.resume(.failure("ended with status \(p.terminationStatus)"))
-                }
-            }
-            do {
-                try process.run()
-            } catch {
-                once.resume(.failure("cannot run \(path): \(error.localizedDescription)"))
-                return
-            }
-            afterDelay(max(timeout, 0)) {
-                guard box.process.isRunning else { return }
-                once.resume(.failure("timeout after \(formatSeconds(timeout)) s"))
-                box.process.terminate()
-                afterDelay(0.5) {
-                    if box.process.isRunning { kill(box.process.processIdentifier, SIGKILL) }
-                }
-            }
+        switch await runProgram(path: path, arguments: Array(command.dropFirst()), timeout: timeout) {
+        case .exited(0): return .success
+        case .exited(let status): return .failure("exit status \(status)")
+        case .signalled(let signal): return .failure("killed by signal \(signal)")
+        case .timedOut: return .failure("timeout after \(formatSeconds(timeout)) s")
+        case .failedToStart(let why): return .failure("cannot run \(path): \(why)")
         }
     }
 
@@ -62,23 +35,5 @@ public enum ExecProbe {
             if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
         }
         return nil
-    }
-
-    final class ProcessBox: @unchecked Sendable {
-        let process: Process
-        init(_ p: Process) { process = p }
-    }
-
-    final class Once: @unchecked Sendable {
-        private let lock = NSLock()
-        private var continuation: CheckedContinuation<ProbeResult, Never>?
-        init(_ c: CheckedContinuation<ProbeResult, Never>) { continuation = c }
-        func resume(_ r: ProbeResult) {
-            lock.lock()
-            let c = continuation
-            continuation = nil
-            lock.unlock()
-            c?.resume(returning: r)
-        }
     }
 }
