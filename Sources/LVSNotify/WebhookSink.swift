@@ -112,8 +112,6 @@ public struct WebhookSink: NotificationSink {
         case .status(let code): throw DeliveryError("webhook \(url) answered HTTP \(code)")
         case .timedOut:
             throw DeliveryError("webhook \(url) did not answer within \(formatSeconds(timeout)) s")
-        case .failed(let why) where why.hasPrefix("timeout after"):
-            throw DeliveryError("webhook \(url) did not answer within \(formatSeconds(timeout)) s")
         case .failed(let why): throw DeliveryError("webhook \(url) failed: \(why)")
         }
     }
@@ -165,5 +163,7 @@ public struct WebhookSink: NotificationSink {
         func end() -> WebhookOutcome { .failed("the connection closed before an HTTP status line") }
 
         func failed(_ why: String) -> WebhookOutcome { .failed(why) }
+
+        func timedOut(after seconds: Double) -> WebhookOutcome { .timedOut }
     }
 }

@@ -15,9 +15,15 @@ package protocol TLSResponseJudge: Sendable {
     mutating func feed(_ bytes: [UInt8]) -> Verdict?
     /// The verdict when the server closed the connection.
     mutating func end() -> Verdict
-    /// The verdict for a failure before an answer: `connect refused`, `timeout after 3 s`,
-    /// `TLS handshake failed: …`.
+    /// The verdict for a failure before an answer: `connect refused`, `TLS handshake failed: …`.
     func failed(_ why: String) -> Verdict
+    /// The verdict when the deadline passed first (connecting, handshaking or reading).
+    func timedOut(after seconds: Double) -> Verdict
+}
+
+extension TLSResponseJudge {
+    /// A failure saying `timeout after N s`, as the probes word it.
+    package func timedOut(after seconds: Double) -> Verdict { failed("timeout after \(formatSeconds(seconds)) s") }
 }
 
 /// One request over TLS (SwiftNIO and NIOSSL, BoringSSL), shared by `https` health checks and
@@ -65,7 +71,7 @@ package enum TLSExchange {
         let loop = MultiThreadedEventLoopGroup.singleton.next()
         let exchange = Exchange(loop: loop, judge: judge)
         let deadline = loop.scheduleTask(in: .nanoseconds(Int64(max(timeout, 0) * 1e9))) {
-            exchange.fail("timeout after \(formatSeconds(timeout)) s")
+            exchange.finish(exchange.judge.timedOut(after: timeout))
         }
         ClientBootstrap(group: loop)
             .connectTimeout(.nanoseconds(Int64(max(timeout, 0) * 1e9)))
@@ -82,8 +88,10 @@ package enum TLSExchange {
                 case .success(let channel):
                     exchange.attach(channel)
                     channel.writeAndFlush(ByteBuffer(bytes: request), promise: nil)
+                case .failure(ChannelError.connectTimeout):
+                    exchange.finish(exchange.judge.timedOut(after: timeout))
                 case .failure(let error):
-                    exchange.fail(describe(error, timeout: timeout))
+                    exchange.fail(describe(error))
                 }
             }
         let verdict = (try? await exchange.promise.futureResult.get()) ?? judge.failed("no verdict")
@@ -91,11 +99,9 @@ package enum TLSExchange {
         return verdict
     }
 
-    /// What failed, in the words of the probes: `connect refused`, `timeout after 3 s`,
-    /// `TLS handshake failed: …`.
-    package static func describe(_ error: any Error, timeout: Double) -> String {
+    /// What failed, in the words of the probes: `connect refused`, `TLS handshake failed: …`.
+    package static func describe(_ error: any Error) -> String {
         if let e = error as? IOError, e.errnoCode == ECONNREFUSED { return "connect refused" }
-        if let e = error as? ChannelError, case .connectTimeout = e { return "timeout after \(formatSeconds(timeout)) s" }
         if let e = error as? NIOConnectionError, e.connectionErrors.contains(where: {
             ($0.error as? IOError)?.errnoCode == ECONNREFUSED
         }) {
@@ -167,7 +173,7 @@ package enum TLSExchange {
         func errorCaught(context: ChannelHandlerContext, error: any Error) {
             // A server that closes without close_notify after a complete response is common.
             if let e = error as? NIOSSLError, case .uncleanShutdown = e { return }
-            exchange.fail(TLSExchange.describe(error, timeout: 0))
+            exchange.fail(TLSExchange.describe(error))
         }
     }
 }

@@ -128,6 +128,26 @@ final class TempDir: @unchecked Sendable {
         #expect(elapsed >= .milliseconds(450))
         #expect(elapsed < .seconds(25))  // the server would answer only after 30 s
     }
+
+    /// https: a server that accepts and never speaks TLS holds the handshake until the deadline,
+    /// which is reported as a timeout like http's (TLSExchange's deadline, not an error text).
+    @Test func silentHTTPSServerTimesOut() async throws {
+        let server = try LoopbackServer { conn in
+            Thread.sleep(forTimeInterval: 30)
+            _ = conn
+        }
+        defer { server.stop() }
+        let url = try #require(URL(string: "https://127.0.0.1:\(server.port)/hook"))
+        let start = ContinuousClock.now
+        await #expect(throws: DeliveryError("webhook \(url) did not answer within 0.5 s")) {
+            try await WebhookSink(config: WebhookConfig(url: url, timeout: 0.5)).send(down())
+        }
+        #expect(ContinuousClock.now - start < .seconds(25))
+        let closed = try #require(URL(string: "https://127.0.0.1:\(try LoopbackServer.closedPort())/hook"))
+        await #expect(throws: DeliveryError("webhook \(closed) failed: connect refused")) {
+            try await WebhookSink(config: WebhookConfig(url: closed, timeout: 2)).send(down())
+        }
+    }
 }
 
 /// A tiny SMTP server: records the commands and the DATA it receives.
