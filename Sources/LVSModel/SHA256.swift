@@ -64,12 +64,6 @@ public enum SHA256 {
             pending.append(contentsOf: piece[(offset + whole)...])
         }
 
-        /// Adds the UTF-8 of `text`, read in place.
-        public mutating func update(_ text: String) {
-            var text = text
-            text.withUTF8 { update(UnsafeRawBufferPointer($0)) }
-        }
-
         /// The 32-byte digest of everything added.
         public mutating func finalize() -> [UInt8] {
             let bitLength = length &* 8
