@@ -72,7 +72,7 @@ public struct KeepalivedNode: Hashable, Sendable {
             if var owner = done.owner {
                 diagnostics.append(Diagnostic(
                     .error, file: owner.file, line: owner.line,
-                    message: "block '\(owner.keyword)' opened here is never closed",
+                    message: "block '\(excerpt: owner.keyword)' opened here is never closed",
                     hint: "add the missing '}'"))
                 owner.children = done.children
                 if owner.keyword != "{" { stack[stack.count - 1].children.append(owner) }
