@@ -41,6 +41,10 @@ public enum IPVSAdmImport {
             if lo == hi || bytes[lo] == UInt8(ascii: "#") { continue }
             parser.line(String(decoding: bytes[lo..<hi], as: UTF8.self), number: lineNo)
         }
+        if parser.services.isEmpty && parser.diagnostics.isEmpty && parser.timeouts == nil {
+            parser.warn(1, bytes.isEmpty ? "the dump is empty: the manifest has no services" : "the dump has no services",
+                        hint: "ipvsadm -Sn prints nothing for an empty table; check that this is the dump you meant")
+        }
         var state = DesiredState(manifest: manifestName)
         state.services = parser.services
         if let t = parser.timeouts { state.settings.timeouts = t }
@@ -274,10 +278,14 @@ public enum IPVSAdmImport {
                 return
             }
             guard let id = serviceID(opts: opts, flags: flags, line: n) else { return }
-            var service = VirtualService(id: id, scheduler: Scheduler(opts["-s"] ?? "wlc"))
-            if let s = opts["-s"], !Scheduler.known.contains(Scheduler(s)) && s != "none" {
-                warn(n, "scheduler '\(excerpt: s)' is not one the kernel ships", hint: "check the spelling")
+            if let s = opts["-s"], !Scheduler.known.contains(Scheduler(s)) {
+                // ipvsadm -Sn prints what the kernel runs, and the kernel only runs the schedulers
+                // it ships (a manifest cannot name another one either).
+                error(n, "unknown scheduler '\(excerpt: s)'",
+                      hint: "use one of \(Scheduler.known.map(\.rawValue).joined(separator: ", "))")
+                return
             }
+            var service = VirtualService(id: id, scheduler: Scheduler(opts["-s"] ?? "wlc"))
             if flags.contains("-p") {
                 var timeout: UInt32 = 360
                 if let p = persistent {

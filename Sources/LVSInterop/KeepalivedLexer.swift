@@ -48,8 +48,11 @@ public struct KeepalivedLexer {
     /// Files larger than this are refused; keepalived.conf files are small.
     static let maxFileSize = 16 << 20
     /// The most text the top file and its includes may expand to (a file included in several
-    /// blocks counts each time).
-    static let maxTotalSize = 64 << 20
+    /// blocks counts each time): as much as one file may hold, about 80,000 virtual servers.
+    static let maxTotalSize = 16 << 20
+    /// The most include expansions (files read or expanded again inside blocks) of one import.
+    static let maxExpansions = 20_000
+
     /// Include nesting deeper than this is reported as an error (keepalived has no limit, but
     /// anything this deep is a mistake).
     static let maxIncludeDepth = 32
@@ -65,6 +68,7 @@ public struct KeepalivedLexer {
     /// Bytes expanded so far, against `maxTotalSize`.
     private var totalSize = 0
     private var totalSizeReported = false
+    private var expansions = 0
     /// `{` minus `}` statements so far: whether an include is inside a block.
     private var braceDepth = 0
 
@@ -173,6 +177,13 @@ public struct KeepalivedLexer {
 
     /// Removes comments and surrounding white space; `\#` and `\!` outside quotes become literal.
     private mutating func decomment(_ s: UnsafeBufferPointer<UInt8>, file: String, line: Int) -> [UInt8] {
+        // Most lines have no quote, comment or backslash: they are only trimmed.
+        if !s.contains(where: { $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "#") || $0 == UInt8(ascii: "!") || $0 == UInt8(ascii: "\\") }) {
+            var lo = 0, hi = s.count
+            while lo < hi && KeepalivedLexer.isSpace(s[lo]) { lo += 1 }
+            while hi > lo && KeepalivedLexer.isSpace(s[hi - 1]) { hi -= 1 }
+            return Array(s[lo..<hi])
+        }
         var out: [UInt8] = []
         out.reserveCapacity(s.count)
         var quote = false
@@ -280,12 +291,17 @@ public struct KeepalivedLexer {
                 }
                 cache[canonical] = bytes
             }
-            if totalSize + bytes.count > KeepalivedLexer.maxTotalSize {
+            expansions += 1
+            let tooMany = expansions > KeepalivedLexer.maxExpansions
+            if tooMany || totalSize + bytes.count > KeepalivedLexer.maxTotalSize {
                 if !totalSizeReported {
                     totalSizeReported = true
+                    let what = tooMany
+                        ? "more than \(KeepalivedLexer.maxExpansions) include expansions"
+                        : "more than \(KeepalivedLexer.maxTotalSize >> 20) MiB"
                     diagnostics.append(Diagnostic(
                         .error, file: file, path: kind, line: line,
-                        message: "include \(excerpt: match): the configuration and its includes expand to more than \(KeepalivedLexer.maxTotalSize >> 20) MiB; the rest is not read",
+                        message: "include \(excerpt: match): the configuration and its includes expand to \(what); the rest is not read",
                         hint: "a file included from many blocks, or includes that include each other many times over, multiply the text; include each file once"))
                 }
                 return
@@ -296,6 +312,10 @@ public struct KeepalivedLexer {
 
     /// Splits a decommented line at braces outside quotes and tokenises each piece.
     private mutating func splitStatements(_ line: [UInt8], file: String, line lineNo: Int) {
+        if !line.contains(where: { $0 == UInt8(ascii: "{") || $0 == UInt8(ascii: "}") }) {
+            flush(line[...], file: file, line: lineNo)
+            return
+        }
         var pieceStart = 0
         var quote = false
         for (i, c) in line.enumerated() {

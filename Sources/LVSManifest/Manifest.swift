@@ -16,6 +16,9 @@ import LVSModel
 /// A `lowerThreshold` above an `upperThreshold` of 0 is an error too (the kernel answers ERANGE).
 /// Service-level `forwarding`/`tunnel` are defaults for the real servers and the sorry server.
 public enum Manifest {
+    /// The largest invalid input whose normalised text `ManifestResult.canonicalJSON` holds.
+    public static let maxNormalisedSize = 1 << 20
+
     /// The largest manifest file `load` reads: far above a 10,000 × 10 table (about 5 MB).
     public static let maxSize = InputFile.defaultLimit
 
@@ -89,7 +92,10 @@ public enum Manifest {
         let state = ManifestDecoder(collector, capabilities: capabilities).decode(root, streamed: streamed)
         if state == nil || collector.sorted.hasErrors {
             // Still normalised, so tools can show what was read; not a storable revision. The
-            // tree above lacks the services, so this (rare, small) case parses again.
+            // tree above lacks the services, so this (rare, small) case parses again. Not for an
+            // input above `maxNormalisedSize`: nobody reads megabytes of an invalid document, and
+            // parsing and rendering it again tripled the time to report its errors.
+            guard bytes.count <= maxNormalisedSize else { return (nil, nil) }
             return (nil, JSONParser.parse(bytes).root.map { JSONValue($0).canonicalText })
         }
         return (state, nil)
@@ -151,7 +157,8 @@ public struct ManifestResult: Sendable {
     /// Every problem found (errors and warnings), in source order.
     public var diagnostics: [Diagnostic]
     /// The canonical form (see `Manifest`): of the validated state when `state` is set; of the
-    /// parsed JSON (sorted keys, no defaults) when there were errors; "" when the JSON did not parse.
+    /// parsed JSON (sorted keys, no defaults) when there were errors; "" when the JSON did not
+    /// parse, or when it had errors and is larger than `Manifest.maxNormalisedSize`.
     public var canonicalJSON: String
     /// SHA-256 of `canonicalJSON` as 64 hex digits.
     public var contentHash: String

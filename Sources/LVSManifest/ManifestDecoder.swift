@@ -126,7 +126,7 @@ final class ManifestDecoder {
         guard let a = IPAddress.parsingManifest(s) else {
             var hint = "write an IPv4 or IPv6 address literally, such as 10.0.0.1 or 2001:db8::1 (no host names)"
             if s.contains("/") { hint = "remove the prefix length; only the address goes here" }
-            else if s.filter({ $0 == ":" }).count == 1 || s.hasPrefix("[") { hint = "put the port in \"port\"; only the address goes here" }
+            else if s.utf8.lazy.filter({ $0 == UInt8(ascii: ":") }).count == 1 || s.hasPrefix("[") { hint = "put the port in \"port\"; only the address goes here" }
             diagnostics.error(path, pos, "'\(excerpt: s)' is not an IPv4 or IPv6 address", hint: hint)
             return nil
         }

@@ -36,18 +36,35 @@ struct ObjectReader {
         }
         var m: [JSONMember] = []
         m.reserveCapacity(list.count)
+        var unknown = 0
         for member in list {
             if known.contains(member.key) {
                 m.append(member)
-            } else {
+                continue
+            }
+            unknown += 1
+            if unknown <= ObjectReader.unknownFieldsReported {
                 var hint = "known fields are: \(known.joined(separator: ", "))"
                 if let near = closest(member.key, in: known) { hint = "did you mean '\(near)'?" }
-                diagnostics.error(join(path, member.key), member.keyPosition,
+                // The key as written in the path (machines read it; descriptions escape it), but
+                // not a megabyte of it.
+                let key = member.key.utf8.count <= Escaped.excerptLimit ? member.key : Escaped.excerpt(member.key)
+                diagnostics.error(join(path, key), member.keyPosition,
                                   "unknown field '\(excerpt: member.key)' in \(what)", hint: hint)
             }
         }
+        if unknown > ObjectReader.unknownFieldsReported {
+            let rest = unknown - ObjectReader.unknownFieldsReported
+            diagnostics.error(path, node.position,
+                              "\(what) has \(rest) more unknown field\(rest == 1 ? "" : "s") (\(unknown) in all; the first \(ObjectReader.unknownFieldsReported) are listed)",
+                              hint: "known fields are: \(known.joined(separator: ", "))")
+        }
         members = m
     }
+
+    /// How many unknown fields of one object are reported one by one; the rest are counted in
+    /// one more error (40,000 unknown keys made 40,000 lines nobody reads).
+    static let unknownFieldsReported = 20
 
     /// The JSON path of the object.
     var path: String { ObjectReader.path(base, index) }

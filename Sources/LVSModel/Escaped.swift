@@ -13,7 +13,11 @@ public enum Escaped {
     /// included), DEL, C1 controls, the line and paragraph separators and the bidirectional
     /// overrides (which reorder what the terminal shows). Everything else is unchanged.
     public static func text(_ s: String) -> String {
-        guard s.unicodeScalars.contains(where: needsEscape) else { return s }
+        // Every scalar that needs escaping has a UTF-8 form starting with a byte below 0x20, 0x7F,
+        // 0xC2 (C1 controls) or 0xE2 (the separators and overrides): most texts have none.
+        guard s.utf8.contains(where: { $0 < 0x20 || $0 == 0x7F || $0 == 0xC2 || $0 == 0xE2 }),
+            s.unicodeScalars.contains(where: needsEscape)
+        else { return s }
         var out = String.UnicodeScalarView()
         for u in s.unicodeScalars {
             if needsEscape(u) {
@@ -28,6 +32,7 @@ public enum Escaped {
     /// At most `limit` characters of `s` (escaped as `text` does), with `…` when cut: for quoting
     /// an input value in a message.
     public static func excerpt(_ s: some StringProtocol, limit: Int = excerptLimit) -> String {
+        if s.utf8.count <= limit { return text(String(s)) }  // no more scalars than bytes
         var end = s.unicodeScalars.startIndex
         var count = 0
         while end != s.unicodeScalars.endIndex && count < limit {

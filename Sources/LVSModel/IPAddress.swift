@@ -63,6 +63,9 @@ public enum IPAddress: Hashable, Sendable {
 
     /// Parses an IPv4 or IPv6 address; returns nil for anything else (no host names).
     public init?(_ text: some StringProtocol) {
+        // The longest address literal (IPv6 with an embedded IPv4 part) has 45 characters;
+        // anything much longer is refused before the parsers split it.
+        guard text.utf8.count <= 64 else { return nil }
         let s = String(text)
         if s.contains(":") {
             guard let b = IPAddress.parseV6(s) else { return nil }

@@ -171,11 +171,32 @@ let oneVS = """
         try dir.write("b30.conf", "real_server 10.0.1.1 80 {\n weight 1\n}\n" + String(repeating: "# padding\n", count: 100))
         let start = ContinuousClock.now
         let r = KeepalivedImporter.importFile(path: dir.path + "/keepalived.conf", manifestName: "d")
-        #expect(ContinuousClock.now - start < .seconds(20))
-        let e = try #require(r.diagnostics.errors.first { $0.message.contains("expand to more than 64 MiB") })
+        #expect(ContinuousClock.now - start < .seconds(5))
+        let e = try #require(r.diagnostics.errors.first { $0.message.contains("expand to more than 20000 include expansions") })
         #expect(e.line != nil)
         #expect(e.file?.hasSuffix(".conf") == true)
         #expect(r.state == nil)
+    }
+
+    @Test func aFileIncludedInManyBlocksStopsAtTheTotalSizeLimit() throws {
+        let dir = try ScratchDirectory()
+        // A real server and 1 MiB of comments, included in 100 virtual servers: 100 MiB expanded.
+        try dir.write("servers.conf", "real_server 10.0.1.1 80 {\n weight 1\n}\n"
+            + String(repeating: "# a comment to make the file large\n", count: (1 << 20) / 35))
+        try dir.write("keepalived.conf", (0..<100).map { "virtual_server 10.0.0.\($0) 80 {\n lb_kind DR\n protocol TCP\n include servers.conf\n}\n" }.joined())
+        let r = KeepalivedImporter.importFile(path: dir.path + "/keepalived.conf", manifestName: "m")
+        let e = try #require(r.diagnostics.errors.first)
+        #expect(e.message.contains("expand to more than 16 MiB"), "\(e)")
+        // The 16th include is the one past the limit.
+        #expect(e.line == 15 * 5 + 4)
+        #expect(r.state == nil)
+    }
+
+    @Test func blocksNestedTooDeepAreAnErrorNotACrash() throws {
+        let r = kaImport(String(repeating: "virtual_server 10.0.0.1 80 {\n", count: 50_000))
+        let e = try #require(r.diagnostics.errors.first)
+        #expect(e.message.contains("nested deeper than 16 levels"))
+        #expect(e.line == 17)
     }
 
     @Test func includesNestedTooDeepAreAnErrorNamingTheLine() throws {
@@ -260,6 +281,18 @@ let oneVS = """
 }
 
 @Suite struct IPVSAdmHygieneTests {
+    @Test func anUnknownSchedulerIsAnErrorAtTheDumpLine() throws {
+        let r = IPVSAdmImport.parse("-A -t 10.0.0.1:80 -s fastest\n", file: "dump", manifestName: "m")
+        #expect(r.state == nil)
+        #expect(r.diagnostics.map(\.description).first?.hasPrefix("dump:1: error: unknown scheduler 'fastest'") == true)
+    }
+
+    @Test func anEmptyDumpIsSaidToBeEmpty() throws {
+        let r = IPVSAdmImport.parse("", file: "dump", manifestName: "m")
+        #expect(r.diagnostics.map(\.message) == ["the dump is empty: the manifest has no services"])
+        #expect(r.state?.services.isEmpty == true)
+    }
+
     @Test func crlfDumpImportsExactlyLikeLF() throws {
         let dump = """
             -A -t 10.0.0.1:80 -s wrr -p 300
