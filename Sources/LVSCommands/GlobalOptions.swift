@@ -1,11 +1,5 @@
 import ArgumentParser
 
-/// Output format for commands that print results.
-public enum OutputFormat: String, ExpressibleByArgument, CaseIterable, Sendable {
-    case text
-    case json
-}
-
 /// Options shared by every command that touches the store or the kernel.
 struct GlobalOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp(
