@@ -175,7 +175,9 @@ let package = Package(
             swiftSettings: strictness),
         .testTarget(
             name: "LVSCommandsTests",
-            dependencies: ["LVSCommands", "LVSTestSupport", "LVSManifest", "LVSModel", "LVSKernel", "LVSStore", "LVSNetlink"],
+            dependencies: [
+                "LVSCommands", "LVSTestSupport", "LVSManifest", "LVSModel", "LVSKernel", "LVSStore", "LVSNetlink", "LVSPlan",
+            ],
             swiftSettings: strictness),
 
         // Real-kernel tests: run only inside the lab guest (or on a host with IPVS, as root).
