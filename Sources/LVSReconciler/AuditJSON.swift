@@ -68,8 +68,8 @@ final class AuditJSON {
         case .realServer(let r):
             let id = r.id.description
             guard plain(id) else { return nil }
-            return "{\"realServer\":{\"forwarding\":\"\(r.forwarding)\",\"id\":\"\(id)\",\"lowerThreshold\":\(r.lowerThreshold),"
-                + "\"tunnel\":{\"checksum\":\"\(r.tunnel.checksum)\",\"port\":\(r.tunnel.port),\"type\":\"\(r.tunnel.type)\"},"
+            return "{\"realServer\":{\"forwarding\":\"\(r.forwarding.description)\",\"id\":\"\(id)\",\"lowerThreshold\":\(r.lowerThreshold),"
+                + "\"tunnel\":{\"checksum\":\"\(r.tunnel.checksum.description)\",\"port\":\(r.tunnel.port),\"type\":\"\(r.tunnel.type.description)\"},"
                 + "\"upperThreshold\":\(r.upperThreshold),\"weight\":\(r.weight)}}"
         default:
             return nil
