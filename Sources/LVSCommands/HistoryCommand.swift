@@ -21,10 +21,10 @@ extension LVSCommand {
         @Option(help: ArgumentHelp("Only changes to this real server (10.0.0.11:80).", valueName: "address:port"))
         var realServer: String?
 
-        @Option(help: ArgumentHelp("Only changes since this time (ISO 8601, or 30m, 2h, 7d ago).", valueName: "time"))
+        @Option(help: ArgumentHelp("Only changes since this time (RFC 3339, or 30m, 2h, 7d ago).", valueName: "time"))
         var since: String?
 
-        @Option(help: ArgumentHelp("Only changes before this time (ISO 8601, or 30m, 2h, 7d ago).", valueName: "time"))
+        @Option(help: ArgumentHelp("Only changes before this time (RFC 3339, or 30m, 2h, 7d ago).", valueName: "time"))
         var until: String?
 
         @Option(help: "At most this many rows.")
@@ -60,12 +60,13 @@ extension LVSCommand {
     }
 }
 
-/// `2026-11-25T10:00:00Z`, or a duration ago: `30s`, `15m`, `2h`, `7d`.
+/// `2026-11-25T10:00:00Z` (RFC 3339), or a duration ago: `30s`, `15m`, `2h`, `7d`.
 func parseTime(_ text: String, option: String, now: Date = Date()) throws -> Date {
-    if let d = ISO8601DateFormatter().date(from: text) { return d }
+    // RFC 3339, as every machine format writes times (with or without milliseconds).
+    if let t = RFC3339.parse(text) { return Date(timeIntervalSince1970: t) }
     let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86400]
     if let unit = text.last, let factor = units[unit], let n = Double(text.dropLast()), n >= 0 {
         return now.addingTimeInterval(-n * factor)
     }
-    throw CLIError("\(option) \(text): not a time; use ISO 8601 (2026-11-25T10:00:00Z) or a duration ago (30m, 2h, 7d)")
+    throw CLIError("\(option) \(text): not a time; use RFC 3339 (2026-11-25T10:00:00Z) or a duration ago (30m, 2h, 7d)")
 }

@@ -4,11 +4,13 @@
 ///
 /// What must stay true: whole seconds are written without a fraction, anything else with
 /// milliseconds; `string(parse(string(t)))` equals `string(t)` (saved plans are digested over
-/// their re-encoded text).
+/// their re-encoded text); `parse(string(t)) <= t`.
 public enum RFC3339 {
-    /// `t` seconds since 1970-01-01T00:00:00Z, to the millisecond.
+    /// `t` seconds since 1970-01-01T00:00:00Z, to the millisecond, truncated (never later than
+    /// `t`: a time copied from the output into `--since` still includes its own row). Floating
+    /// noise below a microsecond is not truncated away.
     public static func string(_ t: Double) -> String {
-        let ms = Int64((t * 1000).rounded())
+        let ms = Int64((t * 1000 + 0.0005).rounded(.down))
         var seconds = ms / 1000
         var fraction = ms % 1000
         if fraction < 0 {

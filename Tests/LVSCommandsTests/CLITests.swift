@@ -185,6 +185,10 @@ import Testing
         let entries = try #require(try document(["history"])["entries"] as? [[String: Any]])
         #expect(entries.contains { $0["after"] is [String: Any] }, "\(entries)")
         #expect(!entries.contains { $0["after"] is String || $0["before"] is String }, "\(entries)")
+        // A time from the output is a time the input takes (RFC 3339, milliseconds and all).
+        let at = try #require(entries.last?["at"] as? String)
+        let since = try #require(try document(["history", "--since", at])["entries"] as? [[String: Any]])
+        #expect(since.count == entries.count, "\(at)")
     }
 
     /// `-o` is the output format everywhere: import writes its manifest with `--out`, and

@@ -19,6 +19,15 @@ import Testing
         #expect(RFC3339.string(RFC3339.parse(text) ?? .nan) == text)
     }
 
+    @Test func truncatesToTheMillisecond() {
+        #expect(RFC3339.string(1_780_000_000.2509) == "2026-05-28T20:26:40.250Z")
+        #expect(RFC3339.string(1_780_000_000.123) == "2026-05-28T20:26:40.123Z")
+        for t in stride(from: 1_780_000_000.0, to: 1_780_000_001.0, by: 0.000_37) {
+            let back = RFC3339.parse(RFC3339.string(t)) ?? .nan
+            #expect(back <= t + 1e-6 && t - back < 0.001, "\(t)")
+        }
+    }
+
     @Test func readsOffsetsAndLongerFractions() {
         #expect(RFC3339.parse("2026-05-28T22:26:40+02:00") == 1_780_000_000)
         #expect(RFC3339.parse("2026-05-28T20:26:40.123456Z") == 1_780_000_000.123)
