@@ -3,6 +3,7 @@ import Foundation
 import LVSManifest
 import LVSModel
 import LVSPlan
+import LVSRealServer
 import LVSStore
 import Testing
 

@@ -1,6 +1,7 @@
 import Foundation
 import LVSModel
 import LVSPlan
+import LVSRealServer
 import LVSStore
 
 // Every command's output, text and JSON, in one place. Each document is a machine format
