@@ -180,7 +180,9 @@ let package = Package(
             swiftSettings: strictness),
         .testTarget(
             name: "LVSCommandsTests",
-            dependencies: ["LVSCommands", "LVSTestSupport", "LVSManifest", "LVSModel"],
+            dependencies: [
+                "LVSCommands", "LVSTestSupport", "LVSManifest", "LVSModel", "LVSPlan", "LVSStore", "LVSRealServer",
+            ],
             swiftSettings: strictness),
         .testTarget(
             name: "LVSRealServerTests", dependencies: ["LVSRealServer", "LVSNetlink", "LVSModel"],

@@ -35,7 +35,7 @@ extension IPVSKernel {
 }
 
 /// One change to the kernel's IPVS state: one netlink request.
-public enum KernelWrite: Hashable, Sendable, Codable, CustomStringConvertible {
+public enum KernelWrite: Hashable, Sendable, CustomStringConvertible {
     /// `IPVS_CMD_NEW_SERVICE`.
     case createService(VirtualService)
     /// `IPVS_CMD_SET_SERVICE`: a full replace of the editable attributes.

@@ -1,5 +1,5 @@
 /// The desired state one manifest declares, after validation: what the planner works from.
-public struct DesiredState: Hashable, Sendable, Codable {
+public struct DesiredState: Hashable, Sendable {
     /// The manifest's `name`; it owns the services listed here.
     public var manifest: String
     public var services: [ServiceSpec]
@@ -18,7 +18,7 @@ public struct DesiredState: Hashable, Sendable, Codable {
 }
 
 /// One virtual service as declared, with the policy around it.
-public struct ServiceSpec: Hashable, Sendable, Codable {
+public struct ServiceSpec: Hashable, Sendable {
     /// The manifest's name for the service (`web-http`); unique within a manifest.
     public var name: String
     public var service: VirtualService
@@ -55,7 +55,7 @@ public struct ServiceSpec: Hashable, Sendable, Codable {
 }
 
 /// One real server as declared.
-public struct RealServerSpec: Hashable, Sendable, Codable {
+public struct RealServerSpec: Hashable, Sendable {
     public var server: RealServer
     /// Overrides the service's health check for this server.
     public var healthCheck: HealthCheck? {
@@ -80,24 +80,6 @@ public struct RealServerSpec: Hashable, Sendable, Codable {
         hasher.combine(server)
         hasher.combine(healthCheck)
     }
-
-    // Coded as the two stored properties used to be.
-    private enum CodingKeys: String, CodingKey {
-        case server, healthCheck
-    }
-
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        self.init(
-            server: try c.decode(RealServer.self, forKey: .server),
-            healthCheck: try c.decodeIfPresent(HealthCheck.self, forKey: .healthCheck))
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(server, forKey: .server)
-        try c.encodeIfPresent(healthCheck, forKey: .healthCheck)
-    }
 }
 
 /// An immutable health check on the heap (see `RealServerSpec`); a new one replaces it on every
@@ -108,7 +90,7 @@ private final class HealthCheckBox: Sendable {
 }
 
 /// Kernel-wide settings a manifest may declare. Absent fields are left as they are.
-public struct GlobalSettings: Hashable, Sendable, Codable {
+public struct GlobalSettings: Hashable, Sendable {
     public var timeouts: Timeouts?
     /// nil = leave the sync daemons alone; [] = none should run.
     public var syncDaemons: [SyncDaemon]?
@@ -120,7 +102,7 @@ public struct GlobalSettings: Hashable, Sendable, Codable {
 }
 
 /// A health check with keepalived's semantics (names follow keepalived where they exist).
-public struct HealthCheck: Hashable, Sendable, Codable {
+public struct HealthCheck: Hashable, Sendable {
     public enum Kind: String, Hashable, Sendable, Codable {
         /// Connect to address:port (`TCP_CHECK`).
         case tcp

@@ -1,7 +1,7 @@
 /// The configuration of an IPVS table: services with their real servers, and the kernel-wide
 /// settings. Used for both the desired state and the configuration part of a live snapshot.
-public struct IPVSTable: Hashable, Sendable, Codable {
-    public struct Entry: Hashable, Sendable, Codable {
+public struct IPVSTable: Hashable, Sendable {
+    public struct Entry: Hashable, Sendable {
         public var service: VirtualService
         /// Real servers sorted by `RealServer.ID`.
         public var realServers: [RealServer]
@@ -25,7 +25,7 @@ public struct IPVSTable: Hashable, Sendable, Codable {
 }
 
 /// 64-bit IPVS counters and rate estimates (`IPVS_STATS_ATTR_*` in `STATS64`).
-public struct IPVSStats: Hashable, Sendable, Codable {
+public struct IPVSStats: Hashable, Sendable {
     public var connections: UInt64 = 0
     public var inPackets: UInt64 = 0
     public var outPackets: UInt64 = 0
@@ -40,7 +40,7 @@ public struct IPVSStats: Hashable, Sendable, Codable {
 }
 
 /// What the kernel reports for one service: its configuration, counters and real servers.
-public struct LiveService: Hashable, Sendable, Codable {
+public struct LiveService: Hashable, Sendable {
     public var service: VirtualService
     public var stats: IPVSStats
     public var realServers: [LiveRealServer]
@@ -53,7 +53,7 @@ public struct LiveService: Hashable, Sendable, Codable {
 }
 
 /// What the kernel reports for one real server.
-public struct LiveRealServer: Hashable, Sendable, Codable {
+public struct LiveRealServer: Hashable, Sendable {
     public var server: RealServer
     public var activeConnections: UInt32
     public var inactiveConnections: UInt32
@@ -74,7 +74,7 @@ public struct LiveRealServer: Hashable, Sendable, Codable {
 }
 
 /// A read of the whole live kernel state of one network namespace.
-public struct LiveTable: Hashable, Sendable, Codable {
+public struct LiveTable: Hashable, Sendable {
     /// Services sorted by `VirtualService.ID`; real servers sorted by `RealServer.ID`.
     public var services: [LiveService]
     public var timeouts: Timeouts
@@ -132,7 +132,7 @@ public struct LiveTable: Hashable, Sendable, Codable {
 
 /// IPVS connection timeouts in seconds (`IPVS_CMD_ATTR_TIMEOUT_*`, `ipvsadm --set`).
 /// In a request, 0 means "leave unchanged".
-public struct Timeouts: Hashable, Sendable, Codable {
+public struct Timeouts: Hashable, Sendable {
     public var tcp: UInt32
     public var tcpFin: UInt32
     public var udp: UInt32
@@ -146,8 +146,8 @@ public struct Timeouts: Hashable, Sendable, Codable {
 }
 
 /// A connection-synchronisation daemon (`IPVS_CMD_ATTR_DAEMON`).
-public struct SyncDaemon: Hashable, Sendable, Codable {
-    public enum State: UInt32, Hashable, Sendable, Codable, CustomStringConvertible {
+public struct SyncDaemon: Hashable, Sendable {
+    public enum State: UInt32, Hashable, Sendable, CustomStringConvertible {
         case master = 1
         case backup = 2
         public var description: String { self == .master ? "master" : "backup" }
@@ -180,7 +180,7 @@ public struct SyncDaemon: Hashable, Sendable, Codable {
 }
 
 /// `IPVS_CMD_GET_INFO`: the IPVS version and connection table size.
-public struct KernelInfo: Hashable, Sendable, Codable {
+public struct KernelInfo: Hashable, Sendable {
     public var version: UInt32
     public var connectionTableSize: UInt32
     public init(version: UInt32, connectionTableSize: UInt32) {

@@ -5,6 +5,9 @@ public import LVSModel
 /// `before` and `after` carry full objects so that the applier can send a full replace on every
 /// SET and undo a change without reading the kernel again. `reason` is for display only: nothing
 /// may decide anything from it.
+///
+/// Its JSON (``encode(to:)``) is part of the plan format and of saved plans: explicit keys, the
+/// reason as a code with its values.
 public struct Change: Hashable, Sendable, Codable {
     /// What the change does.
     public enum Action: String, Hashable, Sendable, Codable, CaseIterable {
@@ -49,8 +52,8 @@ public struct Change: Hashable, Sendable, Codable {
 
     /// The manifest the change comes from (the owner, for deletions).
     public var manifest: String
-    /// Why, for people: `weight 100 → 50`, `not in manifest`. Display only.
-    public var reason: String
+    /// Why: a typed value; ``reasonText`` is the sentence (`weight 100 → 50`). Display only.
+    public var reason: Reason
     /// The service changed; nil for timeouts and sync daemons.
     public var service: VirtualService.ID?
     public var action: Action
@@ -132,7 +135,7 @@ public struct Change: Hashable, Sendable, Codable {
 
     public init(
         action: Action, manifest: String, service: VirtualService.ID? = nil, realServer: RealServer.ID? = nil,
-        before: Value? = nil, after: Value? = nil, path: String, reason: String
+        before: Value? = nil, after: Value? = nil, path: String, reason: Reason
     ) {
         self.init(
             action: action, manifest: manifest, service: service, realServer: realServer, before: before, after: after,
@@ -141,7 +144,7 @@ public struct Change: Hashable, Sendable, Codable {
 
     init(
         action: Action, manifest: String, service: VirtualService.ID? = nil, realServer: RealServer.ID? = nil,
-        before: Value? = nil, after: Value? = nil, place: Place, reason: String
+        before: Value? = nil, after: Value? = nil, place: Place, reason: Reason
     ) {
         self.action = action
         self.manifest = manifest
@@ -173,7 +176,7 @@ public struct Change: Hashable, Sendable, Codable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case action, manifest, service, realServer, before, after, path, reason
+        case action, manifest, service, realServer, before, after, path, reason, message
     }
 
     public init(from decoder: any Decoder) throws {
@@ -186,7 +189,7 @@ public struct Change: Hashable, Sendable, Codable {
             before: try c.decodeIfPresent(Value.self, forKey: .before),
             after: try c.decodeIfPresent(Value.self, forKey: .after),
             path: try c.decode(String.self, forKey: .path),
-            reason: try c.decode(String.self, forKey: .reason))
+            reason: try c.decode(Reason.self, forKey: .reason))
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -199,13 +202,15 @@ public struct Change: Hashable, Sendable, Codable {
         try c.encodeIfPresent(after, forKey: .after)
         try c.encode(path, forKey: .path)
         try c.encode(reason, forKey: .reason)
+        // The sentence, for readers that show it; written from the values, never read back.
+        try c.encode(reasonText, forKey: .message)
     }
 
     /// `+ add real server 10.0.0.1:80 to tcp/10.0.0.100:80 (web: services[0].realServers[0]): new`.
     public var summary: String {
         var s = "\(action.symbol) \(subject)"
         s += " (\(manifest)\(path.isEmpty ? "" : ": \(path)"))"
-        if !reason.isEmpty { s += ": \(reason)" }
+        s += ": \(reasonText)"
         return s
     }
 

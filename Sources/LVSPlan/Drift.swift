@@ -1,7 +1,7 @@
 public import LVSModel
 
 /// One difference between what a manifest declares and what the kernel has.
-public struct DriftItem: Hashable, Sendable, Codable, CustomStringConvertible {
+public struct DriftItem: Hashable, Sendable, CustomStringConvertible {
     public enum Kind: String, Hashable, Sendable, Codable {
         /// Declared but not in the kernel.
         case missing

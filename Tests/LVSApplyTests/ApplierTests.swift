@@ -118,7 +118,7 @@ struct ApplierTests {
         h.now = 1030
         let expired = try h.plan([smaller])
         #expect(expired.changes.map(\.action) == [.deleteRealServer])
-        #expect(expired.changes.first?.reason == "drain timeout 30 s expired (5 connections left)")
+        #expect(expired.changes.first?.reasonText == "drain timeout 30 s expired (5 connections left)")
         try h.apply(expired)
         #expect(try h.plan([smaller]).isEmpty)
         #expect(h.drains.isEmpty)
