@@ -285,12 +285,18 @@ extension ManifestDecoder {
         }
 
         var password: String?
+        var authOK = true
         if let a = r.object("authentication", what: "authentication", known: ManifestFields.vrrpAuthentication) {
             let type = a.choice("type", ["PASS"], required: true, what: "authentication type")
             let pw = a.string("password", required: true, hint: "1 to 8 characters")
             if let pw, pw.isEmpty || pw.utf8.count > 8 {
                 diagnostics.error(a.at("password"), a.position("password"), "the password must have 1 to 8 characters",
                                   hint: "keepalived uses the first 8 characters only")
+            } else if addresses.first?.0.address.family == .ipv6 {
+                diagnostics.error(r.at("authentication"), r.keyPosition("authentication"),
+                                  "an IPv6 instance uses VRRP version 3, which has no authentication",
+                                  hint: "remove 'authentication' (keepalived ignores it, and its config test fails on it)")
+                authOK = false
             } else if type != nil, let pw {
                 password = pw
                 diagnostics.warning(r.at("authentication"), r.keyPosition("authentication"),
@@ -300,7 +306,7 @@ extension ManifestDecoder {
         }
 
         var instance: VRRPInstance?
-        if let name, let interface, let vrid, addressesOK, priorityOK, unicastOK, trackOK {
+        if let name, let interface, let vrid, addressesOK, priorityOK, unicastOK, trackOK, authOK {
             instance = VRRPInstance(
                 name: name, interface: interface, virtualRouterID: UInt8(vrid), advertInterval: UInt32(advert ?? 1),
                 addresses: addresses.map { var a = $0.0; if a.device == nil { a.device = interface }; return a },

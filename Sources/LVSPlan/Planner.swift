@@ -380,6 +380,14 @@ private struct Builder {
             }
         }
 
+        // The director pair's VRRP is one configuration per director: one manifest owns it.
+        let withVRRP = inScope.filter { $0.vrrp != nil }
+        for other in withVRRP.dropFirst() {
+            violations.append(GuardViolation(
+                kind: .settingsConflict, service: nil, manifest: other.manifest,
+                message: "declares a vrrp section, as does manifest \(withVRRP[0].manifest); declare the director pair's VRRP in one manifest only"))
+        }
+
         let withDaemons = inScope.filter { $0.settings.syncDaemons != nil }
         if let first = withDaemons.first, let wanted = first.settings.syncDaemons {
             for other in withDaemons.dropFirst() where other.settings.syncDaemons != wanted {

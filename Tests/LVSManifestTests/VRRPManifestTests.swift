@@ -173,6 +173,13 @@ struct VRRPManifestTests {
             {"instances": [{"name": "VI_1", "interface": "eth0", "virtualRouterId": 51, "addresses": ["10.10.0.100/24"],
               "priority": {"d1": 150, "d2": 100}, "authentication": {"type": "PASS", "password": "1111"}}]}
             """, expected: [(.warning, "vrrp.instances[0].authentication", "PASS authentication is legacy")]),
+        Bad(name: "authentication on an IPv6 instance", vrrp: """
+            {"instances": [{"name": "VI_6", "interface": "eth0", "virtualRouterId": 61, "addresses": ["2001:db8::100/64"],
+              "priority": {"d1": 150, "d2": 100}, "authentication": {"type": "PASS", "password": "1111"}}]}
+            """, expected: [
+                (.warning, "vrrp.instances[0].addresses[0]", "no service of this manifest has the address 2001:db8::100"),
+                (.error, "vrrp.instances[0].authentication", "an IPv6 instance uses VRRP version 3, which has no authentication"),
+            ]),
         Bad(name: "ranges, preemptDelay without preempt, unicast gaps", vrrp: """
             {"instances": [{"name": "VI_1", "interface": "eth0", "virtualRouterId": 0, "addresses": ["10.10.0.100/24"],
               "priority": {"d1": 255, "d2": 100}, "preempt": false, "preemptDelay": 5,

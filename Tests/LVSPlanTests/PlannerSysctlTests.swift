@@ -106,6 +106,17 @@ struct PlannerSysctlTests {
         #expect(Change.Action.setSysctls.symbol == "~")
     }
 
+    @Test func oneManifestOwnsTheVRRPSection() {
+        let vrrp = VRRPConfig(instances: [VRRPInstance(name: "VI_1", interface: "eth0", virtualRouterID: 51, priority: ["d1": 150])])
+        let a = DesiredState(manifest: "a", vrrp: vrrp), b = DesiredState(manifest: "b", vrrp: vrrp)
+        let one = Planner.plan(PlanInput(desired: [a, DesiredState(manifest: "c")], live: LiveTable(), now: 0))
+        #expect(one.violations.isEmpty)
+        let two = Planner.plan(PlanInput(desired: [b, a], live: LiveTable(), now: 0))
+        #expect(two.violations.map(\.kind) == [.settingsConflict])
+        #expect(two.violations.first?.manifest == "b")
+        #expect(two.violations.first?.message.contains("as does manifest a") == true)
+    }
+
     @Test func changeValueRoundTripsThroughJSON() throws {
         let v = Change.Value.sysctls(IPVSSysctls(sloppyTcp: true, syncThreshold: .init(threshold: 2, period: 40)))
         let data = try JSONEncoder().encode(v)

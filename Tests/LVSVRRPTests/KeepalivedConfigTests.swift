@@ -294,7 +294,14 @@ struct KeepalivedConfigTests {
         var checked = 0
         // Any other interface can be tracked (keepalived refuses to track the instance's own).
         let other = ((try? FileManager.default.contentsOfDirectory(atPath: "/sys/class/net")) ?? []).sorted().first { $0 != interface } ?? "lo"
-        for (label, v) in [("pair", pair), ("dual-active with unicast", dualActive(interface: interface, track: other))] {
+        let v6 = VRRPConfig(instances: [
+            VRRPInstance(
+                name: "VI_6", interface: interface, virtualRouterID: 61,
+                addresses: [VRRPAddress(address: IPAddress("2001:db8::100")!, prefixLength: 64, device: interface)],
+                priority: ["d1": 150, "d2": 100],
+                unicast: ["d1": VRRPUnicast(peers: [IPAddress("2001:db8::3")!]), "d2": VRRPUnicast(peers: [IPAddress("2001:db8::2")!])]),
+        ], maintenanceInstances: ["VI_6"])
+        for (label, v) in [("pair", pair), ("dual-active with unicast", dualActive(interface: interface, track: other)), ("IPv6 unicast", v6)] {
             for node in ["d1", "d2"] {
                 let file = dir.appendingPathComponent("\(checked).conf")
                 try KeepalivedConfig.render(v, node: node, paths: p).write(to: file, atomically: true, encoding: .utf8)
@@ -311,7 +318,7 @@ struct KeepalivedConfigTests {
                 checked += 1
             }
         }
-        #expect(checked == 4)
+        #expect(checked == 6)
 
         // The test can fail: keepalived refuses a one-instance sync group (what validation
         // refuses too) and a duplicate virtual router id.
