@@ -14,6 +14,16 @@ public struct IPVSSysctls: Hashable, Sendable, Codable {
             self.threshold = threshold
             self.period = period
         }
+
+        private enum CodingKeys: String, CodingKey {
+            case threshold, period
+        }
+    }
+
+    // Stored in plan files and audit rows: the keys are part of those formats.
+    private enum CodingKeys: String, CodingKey {
+        case sloppyTcp, sloppySctp, syncThreshold, syncRefreshPeriod, syncRetries, expireNodestConn
+        case expireQuiescentTemplate, connReuseMode, backupOnly
     }
 
     /// `sloppy_tcp`: create connection entries from mid-stream TCP packets (any ACK).

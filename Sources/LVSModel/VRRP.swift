@@ -20,6 +20,10 @@ public struct VRRPConfig: Hashable, Sendable, Codable {
         self.maintenanceInstances = maintenanceInstances
     }
 
+    private enum CodingKeys: String, CodingKey {
+        case instances, syncGroups, maintenanceInstances
+    }
+
     /// Every node named by a priority or a unicast entry, sorted.
     public var nodes: [String] {
         var all = Set<String>()
@@ -85,6 +89,11 @@ public struct VRRPInstance: Hashable, Sendable, Codable {
         self.authPassword = authPassword
     }
 
+    private enum CodingKeys: String, CodingKey {
+        case name, interface, virtualRouterID, advertInterval, addresses, priority, preempt, preemptDelay, unicast
+        case trackInterfaces, authPassword
+    }
+
     /// The family of the instance's addresses (validation makes them agree); IPv4 when it has none.
     public var family: IPFamily { addresses.first?.address.family ?? .ipv4 }
 }
@@ -102,6 +111,10 @@ public struct VRRPAddress: Hashable, Sendable, Codable, CustomStringConvertible 
         self.device = device
     }
 
+    private enum CodingKeys: String, CodingKey {
+        case address, prefixLength, device
+    }
+
     /// `10.10.0.100/24`.
     public var description: String { "\(address)/\(prefixLength)" }
 }
@@ -117,6 +130,10 @@ public struct VRRPUnicast: Hashable, Sendable, Codable {
         self.source = source
         self.peers = peers
     }
+
+    private enum CodingKeys: String, CodingKey {
+        case source, peers
+    }
 }
 
 /// Instances that change state together (keepalived `vrrp_sync_group`).
@@ -127,5 +144,9 @@ public struct VRRPSyncGroup: Hashable, Sendable, Codable {
     public init(name: String, instances: [String]) {
         self.name = name
         self.instances = instances
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case name, instances
     }
 }
