@@ -190,7 +190,7 @@ let package = Package(
             name: "LVSRealKernelTests",
             dependencies: [
                 "LVSNetlink", "LVSKernel", "LVSModel", "LVSInterop", "LVSTestSupport", "LVSStore",
-                "LVSManifest", "LVSPlan", "LVSApply",
+                "LVSManifest", "LVSPlan", "LVSApply", "LVSVRRP",
             ],
             swiftSettings: strictness),
     ]
