@@ -120,9 +120,9 @@ public struct IPVSSysctls: Hashable, Sendable, Codable {
     /// kernel prints them); false when the text is not a value of the field.
     @discardableResult
     public mutating func set(_ f: Field, text: String) -> Bool {
-        let numbers = text.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }).map { Int64($0) }
-        guard !numbers.isEmpty, numbers.allSatisfy({ $0 != nil }) else { return false }
-        let n = numbers.map { $0! }
+        let words = text.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" })
+        let n = words.compactMap { Int64($0) }
+        guard !n.isEmpty, n.count == words.count else { return false }
         if f == .syncThreshold {
             guard n.count == 2, let t = UInt32(exactly: n[0]), let p = UInt32(exactly: n[1]) else { return false }
             syncThreshold = SyncThreshold(threshold: t, period: p)
