@@ -8,7 +8,8 @@ import Testing
 /// The rendered VRRP-only config run by keepalived 2.2.7 (`keepalived -P`) on two directors in
 /// namespaces joined by a veth pair: d1 (priority 150) becomes master of the sync group, writing
 /// 1 to its maintenance track file moves both addresses to d2, writing 0 brings them back
-/// (preempt), and every line keepalived wrote to the notify FIFO parses. The configs come from a
+/// (preempt), every line keepalived wrote to the notify FIFO parses, and the JSON state dump
+/// (SIGJSON) shows d1 master and d2 backup. The configs come from a
 /// manifest through the manifest decoder and `KeepalivedConfig.render`. Real keepalived, real
 /// VRRP; in the lab guest, as root.
 @Suite("VRRP pair from the rendered config (keepalived -P)")
@@ -107,6 +108,23 @@ struct VRRPPairTests {
         try "0\n".write(toFile: "\(scratch)/maint-d1", atomically: false, encoding: .utf8)
         try Self.waitFor("both VIPs back on d1 (preempt)", timeout: 60, log: log) {
             try Self.vips(d1).count == 2 && Self.vips(d2).isEmpty
+        }
+
+        // keepalived's JSON state dump (SIGJSON) tells the same roles: what lvsctl asks after an
+        // EOF on the FIFO. Both keepalived processes write the same file: one at a time.
+        for (node, expected) in [("d1", VRRPNotification.State.master), ("d2", .backup)] {
+            let dump = "/tmp/keepalived.json"
+            try? FileManager.default.removeItem(atPath: dump)
+            _ = try Self.sh("kill -36 $(cat \(scratch)/ka-\(node).pid)")
+            var instances: [KeepalivedStateDump.Instance] = []
+            try Self.waitFor("\(node)'s JSON state dump", timeout: 30, log: log) {
+                guard let bytes = FileManager.default.contents(atPath: dump) else { return false }
+                instances = (try? KeepalivedStateDump.parse(Array(bytes))) ?? []
+                return instances.count == 2
+            }
+            #expect(instances.map(\.name).sorted() == ["VI_1", "VI_2"])
+            #expect(instances.allSatisfy { $0.state == expected }, "\(node): \(instances)")
+            try? FileManager.default.removeItem(atPath: dump)
         }
 
         // Every FIFO line parses; d1 reported its group going to MASTER, to FAULT, out of FAULT
