@@ -66,6 +66,11 @@ let package = Package(
             name: "LVSNetlink", dependencies: ["LVSKernel", "LVSModel", "CNetlink"],
             swiftSettings: strictness),
 
+        // Real-server side of DR and TUN (`lvsctl realserver`): VIPs, ARP and rp_filter sysctls,
+        // recorded so `down` undoes exactly what `up` did. Reaches rtnetlink through LVSNetlink.
+        .target(
+            name: "LVSRealServer", dependencies: ["LVSModel", "LVSNetlink"], swiftSettings: strictness),
+
         // ⑥ Apply: run a plan against an IPVSKernel, undo on failure, emit audit events.
         .target(
             name: "LVSApply", dependencies: ["LVSPlan", "LVSKernel", "LVSModel"],
@@ -126,7 +131,7 @@ let package = Package(
             name: "LVSCommands",
             dependencies: [
                 "LVSModel", "LVSManifest", "LVSInterop", "LVSStore", "LVSPlan", "LVSKernel",
-                "LVSNetlink", "LVSApply", "LVSReconciler", "LVSHealth", "LVSDaemon",
+                "LVSNetlink", "LVSRealServer", "LVSApply", "LVSReconciler", "LVSDaemon",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -162,7 +167,7 @@ let package = Package(
             swiftSettings: strictness),
         .testTarget(
             name: "LVSApplyTests",
-            dependencies: ["LVSApply", "LVSPlan", "LVSKernel", "LVSModel", "LVSTestSupport"],
+            dependencies: ["LVSApply", "LVSPlan", "LVSKernel", "LVSModel"],
             swiftSettings: strictness),
         .testTarget(
             name: "LVSHealthTests", dependencies: ["LVSHealth", "LVSModel", "LVSTestSupport"], swiftSettings: strictness),
@@ -181,7 +186,10 @@ let package = Package(
             swiftSettings: strictness),
         .testTarget(
             name: "LVSCommandsTests",
-            dependencies: ["LVSCommands", "LVSTestSupport", "LVSManifest", "LVSModel", "LVSKernel", "LVSStore", "LVSNetlink"],
+            dependencies: ["LVSCommands", "LVSTestSupport", "LVSManifest", "LVSModel"],
+            swiftSettings: strictness),
+        .testTarget(
+            name: "LVSRealServerTests", dependencies: ["LVSRealServer", "LVSNetlink", "LVSModel"],
             swiftSettings: strictness),
 
         // Real-kernel tests: run only inside the lab guest (or on a host with IPVS, as root).
