@@ -6,7 +6,7 @@ import LVSVRRP
 import Testing
 
 /// The rendered VRRP-only config run by keepalived 2.2.7 (`keepalived -P`) on two directors in
-/// namespaces joined by a veth pair: d1 (priority 150) becomes master of the sync group, writing
+/// namespaces on one bridge (the lab kit's `LabNetwork`): d1 (priority 150) becomes master of the sync group, writing
 /// 1 to its maintenance track file moves both addresses to d2, writing 0 brings them back
 /// (preempt), every line keepalived wrote to the notify FIFO parses, and the JSON state dump
 /// (SIGJSON) shows d1 master and d2 backup. The configs come from a
@@ -27,23 +27,10 @@ struct VRRPPairTests {
            "maintenanceInstances": ["VI_1"]}}
         """
 
-    private static func sh(_ script: String) throws -> String {
-        try ProcessRunner.check(["sh", "-c", script]).stdout
-    }
-
-    /// The VIPs on `ns`'s eth0.
-    private static func vips(_ ns: String) throws -> Set<String> {
-        let out = try sh("ip -n \(ns) -4 -o addr show dev eth0")
+    /// The VIPs on `host`'s eth0.
+    private static func vips(_ host: LabHost) throws -> Set<String> {
+        let out = try host.check(["ip", "-4", "-o", "addr", "show", "dev", "eth0"])
         return Set(["10.77.0.100", "10.77.0.101"].filter { out.contains(" \($0)/") })
-    }
-
-    private static func waitFor(_ what: String, timeout: Double, log: () -> String, _ condition: () throws -> Bool) throws {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            if try condition() { return }
-            Thread.sleep(forTimeInterval: 0.2)
-        }
-        throw ProcessRunner.Failure(description: "timed out after \(timeout) s waiting for \(what)\n\(log())")
     }
 
     @Test func masterMaintenanceAndBack() throws {
@@ -51,31 +38,12 @@ struct VRRPPairTests {
         let vrrp = try #require(r.state?.vrrp, "\(r.diagnostics.map(\.description))")
         #expect(r.diagnostics.isEmpty, "\(r.diagnostics.map(\.description))")
 
-        let id = "\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("vrrp-\(id)").path
-        try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
-        let nodes = ["d1": "v1\(id.suffix(6))", "d2": "v2\(id.suffix(6))"]
-        let (d1, d2) = (nodes["d1"]!, nodes["d2"]!)
-        defer {
-            _ = try? ProcessRunner.run(["sh", "-c", """
-                for n in d1 d2; do kill $(cat \(scratch)/ka-$n.pid 2>/dev/null) 2>/dev/null; done
-                sleep 1
-                for ns in \(d1) \(d2); do ip netns pids $ns | xargs -r kill -9; ip netns delete $ns; done
-                """])
-            try? FileManager.default.removeItem(atPath: scratch)
-        }
-        _ = try Self.sh("""
-            set -e
-            ip netns add \(d1)
-            ip netns add \(d2)
-            ip -n \(d1) link set lo up
-            ip -n \(d2) link set lo up
-            ip -n \(d1) link add eth0 type veth peer name eth0 netns \(d2)
-            ip -n \(d1) addr add 10.77.0.2/24 dev eth0
-            ip -n \(d2) addr add 10.77.0.3/24 dev eth0
-            ip -n \(d1) link set eth0 up
-            ip -n \(d2) link set eth0 up
-            """)
+        let lab = try LabNetwork(prefix: "vrrp")
+        defer { lab.close() }
+        let lan = try lab.bridge("lan")
+        let hosts = ["d1": try lab.host("d1", lan.port("10.77.0.2/24")), "d2": try lab.host("d2", lan.port("10.77.0.3/24"))]
+        let (d1, d2) = (hosts["d1"]!, hosts["d2"]!)
+        let scratch = lab.directory.path
 
         func log() -> String {
             ["d1", "d2"].map { n in
@@ -89,24 +57,24 @@ struct VRRPPairTests {
             let conf = try KeepalivedConfig.render(vrrp, node: node, paths: paths, manifest: "pair")
             try conf.write(toFile: "\(scratch)/\(node).conf", atomically: true, encoding: .utf8)
             // lvsctl creates the FIFO (keepalived unlinks one it created itself on close).
-            _ = try Self.sh("""
-                mkfifo \(scratch)/fifo-\(node)
-                (cat \(scratch)/fifo-\(node) > \(scratch)/fifo-\(node).log 2>&1 &)
-                ip netns exec \(nodes[node]!) keepalived -P -n -l -D -f \(scratch)/\(node).conf -p \(scratch)/ka-\(node).pid \
-                  -r \(scratch)/ka-\(node)-vrrp.pid > \(scratch)/ka-\(node).log 2>&1 &
-                """)
+            try ProcessRunner.check(["mkfifo", "\(scratch)/fifo-\(node)"])
+            _ = try lab.spawn("fifo-\(node)", in: nil, ["cat", "\(scratch)/fifo-\(node)"])
+            _ = try hosts[node]!.spawn("ka-\(node)", [
+                "keepalived", "-P", "-n", "-l", "-D", "-f", "\(scratch)/\(node).conf", "-p", "\(scratch)/ka-\(node).pid",
+                "-r", "\(scratch)/ka-\(node)-vrrp.pid",
+            ])
         }
 
-        try Self.waitFor("d1 to hold both VIPs and d2 none", timeout: 90, log: log) {
+        try waitFor("d1 to hold both VIPs and d2 none", timeout: 90, diagnostics: log()) {
             try Self.vips(d1).count == 2 && Self.vips(d2).isEmpty
         }
         // Maintenance on d1: FAULT through the track file of VI_1; the sync group takes VI_2 along.
         try "1\n".write(toFile: "\(scratch)/maint-d1", atomically: false, encoding: .utf8)
-        try Self.waitFor("both VIPs to move to d2", timeout: 60, log: log) {
+        try waitFor("both VIPs to move to d2", timeout: 60, diagnostics: log()) {
             try Self.vips(d2).count == 2 && Self.vips(d1).isEmpty
         }
         try "0\n".write(toFile: "\(scratch)/maint-d1", atomically: false, encoding: .utf8)
-        try Self.waitFor("both VIPs back on d1 (preempt)", timeout: 60, log: log) {
+        try waitFor("both VIPs back on d1 (preempt)", timeout: 60, diagnostics: log()) {
             try Self.vips(d1).count == 2 && Self.vips(d2).isEmpty
         }
 
@@ -115,9 +83,9 @@ struct VRRPPairTests {
         for (node, expected) in [("d1", VRRPNotification.State.master), ("d2", .backup)] {
             let dump = "/tmp/keepalived.json"
             try? FileManager.default.removeItem(atPath: dump)
-            _ = try Self.sh("kill -36 $(cat \(scratch)/ka-\(node).pid)")
+            try ProcessRunner.check(["sh", "-c", "kill -36 $(cat \(scratch)/ka-\(node).pid)"])
             var instances: [KeepalivedStateDump.Instance] = []
-            try Self.waitFor("\(node)'s JSON state dump", timeout: 30, log: log) {
+            try waitFor("\(node)'s JSON state dump", timeout: 30, diagnostics: log()) {
                 guard let bytes = FileManager.default.contents(atPath: dump) else { return false }
                 instances = (try? KeepalivedStateDump.parse(Array(bytes))) ?? []
                 return instances.count == 2
@@ -129,7 +97,7 @@ struct VRRPPairTests {
 
         // Every FIFO line parses; d1 reported its group going to MASTER, to FAULT, out of FAULT
         // as BACKUP, and to MASTER again (seen: the group line after its instances' lines).
-        try Self.waitFor("d1's FIFO to show the way back to MASTER", timeout: 30, log: log) {
+        try waitFor("d1's FIFO to show the way back to MASTER", timeout: 30, diagnostics: log()) {
             let text = (try? String(contentsOfFile: "\(scratch)/fifo-d1.log", encoding: .utf8)) ?? ""
             return text.components(separatedBy: "GROUP \"G1\" MASTER").count >= 3
         }
