@@ -4,11 +4,17 @@ public struct DesiredState: Hashable, Sendable {
     public var manifest: String
     public var services: [ServiceSpec]
     public var settings: GlobalSettings
+    /// The VRRP half of a director pair; nil = the manifest declares none.
+    public var vrrp: VRRPConfig?
 
-    public init(manifest: String, services: [ServiceSpec] = [], settings: GlobalSettings = GlobalSettings()) {
+    public init(
+        manifest: String, services: [ServiceSpec] = [], settings: GlobalSettings = GlobalSettings(),
+        vrrp: VRRPConfig? = nil
+    ) {
         self.manifest = manifest
         self.services = services
         self.settings = settings
+        self.vrrp = vrrp
     }
 
     /// The IPVS configuration part (what goes into the kernel when every real server is healthy).
@@ -94,10 +100,33 @@ public struct GlobalSettings: Hashable, Sendable {
     public var timeouts: Timeouts?
     /// nil = leave the sync daemons alone; [] = none should run.
     public var syncDaemons: [SyncDaemon]?
+    /// The `/proc/sys/net/ipv4/vs` values a pair needs; each nil field is left as it is.
+    public var sysctls: IPVSSysctls
 
-    public init(timeouts: Timeouts? = nil, syncDaemons: [SyncDaemon]? = nil) {
+    public init(timeouts: Timeouts? = nil, syncDaemons: [SyncDaemon]? = nil, sysctls: IPVSSysctls = IPVSSysctls()) {
         self.timeouts = timeouts
         self.syncDaemons = syncDaemons
+        self.sysctls = sysctls
+    }
+
+    // Coded by hand so that states stored before `sysctls` existed still decode.
+    private enum CodingKeys: String, CodingKey {
+        case timeouts, syncDaemons, sysctls
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            timeouts: try c.decodeIfPresent(Timeouts.self, forKey: .timeouts),
+            syncDaemons: try c.decodeIfPresent([SyncDaemon].self, forKey: .syncDaemons),
+            sysctls: try c.decodeIfPresent(IPVSSysctls.self, forKey: .sysctls) ?? IPVSSysctls())
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encodeIfPresent(timeouts, forKey: .timeouts)
+        try c.encodeIfPresent(syncDaemons, forKey: .syncDaemons)
+        if !sysctls.isEmpty { try c.encode(sysctls, forKey: .sysctls) }
     }
 }
 

@@ -79,8 +79,13 @@ public struct LiveTable: Hashable, Sendable {
     public var services: [LiveService]
     public var timeouts: Timeouts
     public var syncDaemons: [SyncDaemon]
+    /// The IPVS sysctls of the namespace; a field is nil when the kernel has no such sysctl.
+    public var sysctls: IPVSSysctls
 
-    public init(services: consuming [LiveService] = [], timeouts: Timeouts = .kernelDefault, syncDaemons: [SyncDaemon] = []) {
+    public init(
+        services: consuming [LiveService] = [], timeouts: Timeouts = .kernelDefault, syncDaemons: [SyncDaemon] = [],
+        sysctls: IPVSSysctls = .kernelDefault
+    ) {
         // Sorted in place, and only what is out of order: sorting copies of the services made a
         // second copy of every real-server list of a large table.
         var services = services
@@ -93,6 +98,29 @@ public struct LiveTable: Hashable, Sendable {
         self.services = services
         self.timeouts = timeouts
         self.syncDaemons = syncDaemons.sorted { $0.state.rawValue < $1.state.rawValue }
+        self.sysctls = sysctls
+    }
+
+    // Coded by hand so that tables saved before `sysctls` existed (plan files) still decode.
+    private enum CodingKeys: String, CodingKey {
+        case services, timeouts, syncDaemons, sysctls
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            services: try c.decode([LiveService].self, forKey: .services),
+            timeouts: try c.decode(Timeouts.self, forKey: .timeouts),
+            syncDaemons: try c.decode([SyncDaemon].self, forKey: .syncDaemons),
+            sysctls: try c.decodeIfPresent(IPVSSysctls.self, forKey: .sysctls) ?? .kernelDefault)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(services, forKey: .services)
+        try c.encode(timeouts, forKey: .timeouts)
+        try c.encode(syncDaemons, forKey: .syncDaemons)
+        try c.encode(sysctls, forKey: .sysctls)
     }
 
     private static func isSorted<T>(_ items: [T], by less: (T, T) -> Bool) -> Bool {
@@ -125,6 +153,9 @@ public struct LiveTable: Hashable, Sendable {
         text += "T \(timeouts.tcp) \(timeouts.tcpFin) \(timeouts.udp)\n"
         for d in syncDaemons {
             text += "Y \(d.state.rawValue) \(d.interface) \(d.syncID) \(d.maxLength) \(d.group.map { "\($0)" } ?? "-") \(d.port) \(d.ttl)\n"
+        }
+        for f in sysctls.fields {
+            text += "K \(f.sysctlName) \(sysctls.text(f) ?? "-")\n"
         }
         return SHA256.hex(Array(text.utf8))
     }

@@ -12,6 +12,8 @@ public struct Change: Hashable, Sendable, Codable {
     /// What the change does.
     public enum Action: String, Hashable, Sendable, Codable, CaseIterable {
         case setTimeouts
+        /// Writes `/proc/sys/net/ipv4/vs` values (`settings.sloppyTcp`, …).
+        case setSysctls
         case startSyncDaemon
         case createService
         case updateService
@@ -26,7 +28,7 @@ public struct Change: Hashable, Sendable, Codable {
         public var symbol: Character {
             switch self {
             case .createService, .addRealServer, .startSyncDaemon: "+"
-            case .updateService, .updateRealServer, .drainRealServer, .setTimeouts: "~"
+            case .updateService, .updateRealServer, .drainRealServer, .setTimeouts, .setSysctls: "~"
             case .deleteService, .deleteRealServer, .stopSyncDaemon: "-"
             }
         }
@@ -45,6 +47,8 @@ public struct Change: Hashable, Sendable, Codable {
         case realServer(RealServer)
         case timeouts(Timeouts)
         indirect case syncDaemon(SyncDaemon)
+        /// The declared sysctls (`after`) or their live values before (`before`), same fields.
+        indirect case sysctls(IPVSSysctls)
     }
 
     // The stored properties are declared in the order that packs them tightly (a plan of a
@@ -220,6 +224,7 @@ public struct Change: Hashable, Sendable, Codable {
         let rs = realServer.map { "\($0)" } ?? "?"
         switch action {
         case .setTimeouts: return "set timeouts"
+        case .setSysctls: return "set sysctls \(after?.sysctls.map { $0.fields.map(\.sysctlName).joined(separator: ", ") } ?? "")"
         case .startSyncDaemon: return "start sync daemon \(after?.syncDaemon.map { "\($0.state) on \($0.interface)" } ?? "")"
         case .stopSyncDaemon: return "stop sync daemon \(before?.syncDaemon.map { "\($0.state)" } ?? "")"
         case .createService: return "create service \(svc)"
@@ -257,6 +262,11 @@ extension Change.Value {
         return nil
     }
 
+    public var sysctls: IPVSSysctls? {
+        if case .sysctls(let s) = self { return s }
+        return nil
+    }
+
     /// The real servers of an `entry`.
     public var realServers: [RealServer]? {
         if case .entry(let e) = self { return e.realServers }
@@ -266,7 +276,7 @@ extension Change.Value {
 
 extension Change.Value: Codable {
     private enum Key: String, CodingKey {
-        case service, entry, realServer, timeouts, syncDaemon
+        case service, entry, realServer, timeouts, syncDaemon, sysctls
     }
 
     /// Encoded as an object with one key naming the kind: `{"realServer": {...}}`.
@@ -278,6 +288,7 @@ extension Change.Value: Codable {
         case .realServer(let v): try c.encode(v, forKey: .realServer)
         case .timeouts(let v): try c.encode(v, forKey: .timeouts)
         case .syncDaemon(let v): try c.encode(v, forKey: .syncDaemon)
+        case .sysctls(let v): try c.encode(v, forKey: .sysctls)
         }
     }
 
@@ -286,7 +297,7 @@ extension Change.Value: Codable {
         guard c.allKeys.count == 1, let key = c.allKeys.first else {
             throw DecodingError.dataCorrupted(.init(
                 codingPath: c.codingPath,
-                debugDescription: "a change value needs exactly one of service, entry, realServer, timeouts, syncDaemon"))
+                debugDescription: "a change value needs exactly one of service, entry, realServer, timeouts, syncDaemon, sysctls"))
         }
         switch key {
         case .service: self = .service(try c.decode(VirtualService.self, forKey: key))
@@ -294,6 +305,7 @@ extension Change.Value: Codable {
         case .realServer: self = .realServer(try c.decode(RealServer.self, forKey: key))
         case .timeouts: self = .timeouts(try c.decode(Timeouts.self, forKey: key))
         case .syncDaemon: self = .syncDaemon(try c.decode(SyncDaemon.self, forKey: key))
+        case .sysctls: self = .sysctls(try c.decode(IPVSSysctls.self, forKey: key))
         }
     }
 }

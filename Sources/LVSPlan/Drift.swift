@@ -130,6 +130,9 @@ public enum Drift {
                 items.append(DriftItem(kind: .changed, manifest: m, service: nil, field: f.field, expected: f.expected, live: f.live))
             }
         }
+        for f in FieldDifference.sysctls(desired: ds.settings.sysctls, live: live.sysctls) {
+            items.append(DriftItem(kind: .changed, manifest: m, service: nil, field: "settings.\(f.field)", expected: f.expected, live: f.live))
+        }
         if let wanted = ds.settings.syncDaemons {
             for state in [SyncDaemon.State.master, .backup] {
                 let d = wanted.first { $0.state == state }

@@ -83,6 +83,20 @@ public struct FieldDifference: Hashable, Sendable {
         return out
     }
 
+    /// The declared sysctls that differ from the live ones (compared as the kernel shows them,
+    /// booleans normalised); a sysctl the kernel lacks differs from any declared value.
+    static func sysctls(desired d: IPVSSysctls, live l: IPVSSysctls) -> [FieldDifference] {
+        var out: [FieldDifference] = []
+        for f in d.fields {
+            guard let e = d.text(f) else { continue }
+            let v = l.text(f)
+            if e != v {
+                out.append(FieldDifference(field: f.rawValue, label: f.sysctlName, expected: e, live: v ?? "absent"))
+            }
+        }
+        return out
+    }
+
     /// The declared fields of a sync daemon that differ from a running one. Fields left at 0 or
     /// nil mean "the kernel's default" and match whatever the kernel filled in.
     public static func syncDaemon(desired d: SyncDaemon, live l: SyncDaemon) -> [FieldDifference] {

@@ -69,7 +69,7 @@ private struct Builder {
 
     static func rank(_ a: Change.Action, restart: Bool = false) -> Int {
         switch a {
-        case .setTimeouts: 0
+        case .setTimeouts, .setSysctls: 0
         case .stopSyncDaemon: restart ? 1 : 10
         case .startSyncDaemon: 2
         case .createService: 3
@@ -345,6 +345,46 @@ private struct Builder {
                     action: .setTimeouts, manifest: first.manifest, before: .timeouts(input.live.timeouts),
                     after: .timeouts(t), path: "settings.timeouts", reason: .attributesChanged(diffs)))
             }
+        }
+
+        // Sysctls are compared field by field: two manifests may each declare some, but not the
+        // same one with different values.
+        var sysctls = IPVSSysctls()
+        var declaredBy: [IPVSSysctls.Field: String] = [:]
+        var sysctlsOwner: String?
+        for ds in inScope where !ds.settings.sysctls.isEmpty {
+            for f in ds.settings.sysctls.fields {
+                guard let value = ds.settings.sysctls.text(f) else { continue }
+                if let first = declaredBy[f] {
+                    if sysctls.text(f) != value {
+                        violations.append(GuardViolation(
+                            kind: .settingsConflict, service: nil, manifest: ds.manifest,
+                            message: "declares settings.\(f.rawValue) different from manifest \(first); declare kernel-wide settings in one manifest only"))
+                    }
+                    continue
+                }
+                declaredBy[f] = ds.manifest
+                sysctls.set(f, text: value)
+            }
+            if sysctlsOwner == nil { sysctlsOwner = ds.manifest }
+        }
+        if let owner = sysctlsOwner {
+            let diffs = FieldDifference.sysctls(desired: sysctls, live: input.live.sysctls)
+            if !diffs.isEmpty {
+                let fields = diffs.compactMap { IPVSSysctls.Field(rawValue: $0.field) }
+                emit(Change(
+                    action: .setSysctls, manifest: owner, before: .sysctls(input.live.sysctls.restricted(to: fields)),
+                    after: .sysctls(sysctls.restricted(to: fields)), path: "settings",
+                    reason: diffs.map(\.text).joined(separator: ", ")))
+            }
+        }
+
+        // The director pair's VRRP is one configuration per director: one manifest owns it.
+        let withVRRP = inScope.filter { $0.vrrp != nil }
+        for other in withVRRP.dropFirst() {
+            violations.append(GuardViolation(
+                kind: .settingsConflict, service: nil, manifest: other.manifest,
+                message: "declares a vrrp section, as does manifest \(withVRRP[0].manifest); declare the director pair's VRRP in one manifest only"))
         }
 
         let withDaemons = inScope.filter { $0.settings.syncDaemons != nil }
