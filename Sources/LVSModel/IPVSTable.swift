@@ -101,28 +101,6 @@ public struct LiveTable: Hashable, Sendable {
         self.sysctls = sysctls
     }
 
-    // Coded by hand so that tables saved before `sysctls` existed (plan files) still decode.
-    private enum CodingKeys: String, CodingKey {
-        case services, timeouts, syncDaemons, sysctls
-    }
-
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        self.init(
-            services: try c.decode([LiveService].self, forKey: .services),
-            timeouts: try c.decode(Timeouts.self, forKey: .timeouts),
-            syncDaemons: try c.decode([SyncDaemon].self, forKey: .syncDaemons),
-            sysctls: try c.decodeIfPresent(IPVSSysctls.self, forKey: .sysctls) ?? .kernelDefault)
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(services, forKey: .services)
-        try c.encode(timeouts, forKey: .timeouts)
-        try c.encode(syncDaemons, forKey: .syncDaemons)
-        try c.encode(sysctls, forKey: .sysctls)
-    }
-
     private static func isSorted<T>(_ items: [T], by less: (T, T) -> Bool) -> Bool {
         for i in items.indices.dropFirst() where less(items[i], items[i - 1]) { return false }
         return true

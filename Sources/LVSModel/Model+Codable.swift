@@ -372,15 +372,17 @@ extension LiveService: Codable {
 
 extension LiveTable: Codable {
     private enum CodingKeys: String, CodingKey {
-        case services, timeouts, syncDaemons
+        case services, timeouts, syncDaemons, sysctls
     }
 
+    /// `sysctls` may be absent: tables saved before it existed still decode (kernel defaults).
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         self.init(
             services: try c.decode([LiveService].self, forKey: .services),
             timeouts: try c.decode(Timeouts.self, forKey: .timeouts),
-            syncDaemons: try c.decode([SyncDaemon].self, forKey: .syncDaemons))
+            syncDaemons: try c.decode([SyncDaemon].self, forKey: .syncDaemons),
+            sysctls: try c.decodeIfPresent(IPVSSysctls.self, forKey: .sysctls) ?? .kernelDefault)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -388,5 +390,6 @@ extension LiveTable: Codable {
         try c.encode(services, forKey: .services)
         try c.encode(timeouts, forKey: .timeouts)
         try c.encode(syncDaemons, forKey: .syncDaemons)
+        try c.encode(sysctls, forKey: .sysctls)
     }
 }

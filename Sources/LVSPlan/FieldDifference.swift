@@ -34,7 +34,8 @@ public struct FieldDifference: Hashable, Sendable {
         case "timeouts.tcp": "tcp"
         case "timeouts.tcpFin": "tcpfin"
         case "timeouts.udp": "udp"
-        default: field
+        // A kernel sysctl is named as in /proc/sys/net/ipv4/vs (`sloppy_tcp`).
+        default: IPVSSysctls.Field(rawValue: field)?.sysctlName ?? field
         }
     }
 
@@ -91,7 +92,7 @@ public struct FieldDifference: Hashable, Sendable {
             guard let e = d.text(f) else { continue }
             let v = l.text(f)
             if e != v {
-                out.append(FieldDifference(field: f.rawValue, label: f.sysctlName, expected: e, live: v ?? "absent"))
+                out.append(FieldDifference(field: f.rawValue, expected: e, live: v ?? "absent"))
             }
         }
         return out

@@ -375,7 +375,7 @@ private struct Builder {
                 emit(Change(
                     action: .setSysctls, manifest: owner, before: .sysctls(input.live.sysctls.restricted(to: fields)),
                     after: .sysctls(sysctls.restricted(to: fields)), path: "settings",
-                    reason: diffs.map(\.text).joined(separator: ", ")))
+                    reason: .attributesChanged(diffs)))
             }
         }
 

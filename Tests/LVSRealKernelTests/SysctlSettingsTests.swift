@@ -66,7 +66,7 @@ struct SysctlSettingsTests {
         let drift = Drift.compute(desired: [desired], live: try kernel.snapshot(), owners: [:])
         #expect(drift.map(\.field) == ["settings.sloppyTcp"])
         let fix = Planner.plan(PlanInput(desired: [desired], live: try kernel.snapshot(), now: 0))
-        #expect(fix.changes.map(\.reason) == ["sloppy_tcp 0 → 1"])
+        #expect(fix.changes.map(\.reasonText) == ["sloppy_tcp 0 → 1"])
         try Applier(kernel: kernel).apply(fix)
         #expect(try read(ns, "sloppy_tcp") == "1")
     }
@@ -79,10 +79,12 @@ struct SysctlSettingsTests {
         // good change: the kernel's EINVAL names the file, and the first change is undone.
         let good = Change(
             action: .setSysctls, manifest: "pair", before: .sysctls(IPVSSysctls(sloppyTcp: false)),
-            after: .sysctls(IPVSSysctls(sloppyTcp: true)), path: "settings", reason: "sloppy_tcp 0 → 1")
+            after: .sysctls(IPVSSysctls(sloppyTcp: true)), path: "settings",
+            reason: .attributesChanged([FieldDifference(field: "sloppyTcp", expected: "1", live: "0")]))
         let bad = Change(
             action: .setSysctls, manifest: "pair", before: .sysctls(IPVSSysctls(syncThreshold: .init(threshold: 3, period: 50))),
-            after: .sysctls(IPVSSysctls(syncThreshold: .init(threshold: 60, period: 50))), path: "settings", reason: "sync_threshold")
+            after: .sysctls(IPVSSysctls(syncThreshold: .init(threshold: 60, period: 50))), path: "settings",
+            reason: .attributesChanged([FieldDifference(field: "syncThreshold", expected: "60 50", live: "3 50")]))
         let plan = Plan(baseFingerprint: try kernel.snapshot().fingerprint, computedAt: 0, changes: [good, bad])
         #expect {
             try Applier(kernel: kernel).apply(plan)
