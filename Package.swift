@@ -38,6 +38,10 @@ let package = Package(
         // ② Interop formats: ipvsadm -S text (export and import), keepalived.conf import.
         .target(name: "LVSInterop", dependencies: ["LVSModel"], swiftSettings: strictness),
 
+        // ② The VRRP half of a director pair: the keepalived (VRRP-only) config rendered from a
+        // manifest's `vrrp` section, and keepalived's notify FIFO lines. Pure.
+        .target(name: "LVSVRRP", dependencies: ["LVSModel"], swiftSettings: strictness),
+
         // ③ Store: revisions, ownership, audit, drains in SQLite; schema from Migrations/*.sql.
         .plugin(
             name: "EmbedMigrations", capability: .buildTool(),
@@ -149,6 +153,8 @@ let package = Package(
             name: "LVSInteropTests", dependencies: ["LVSInterop", "LVSModel", "LVSTestSupport"], exclude: ["Fixtures"],
             swiftSettings: strictness),
         .testTarget(
+            name: "LVSVRRPTests", dependencies: ["LVSVRRP", "LVSManifest", "LVSModel"], swiftSettings: strictness),
+        .testTarget(
             name: "LVSStoreTests", dependencies: ["LVSStore", "LVSModel"],
             swiftSettings: strictness),
         .testTarget(
@@ -180,7 +186,9 @@ let package = Package(
             swiftSettings: strictness),
         .testTarget(
             name: "LVSCommandsTests",
-            dependencies: ["LVSCommands", "LVSTestSupport", "LVSManifest", "LVSModel"],
+            dependencies: [
+                "LVSCommands", "LVSTestSupport", "LVSManifest", "LVSModel", "LVSPlan", "LVSStore", "LVSRealServer",
+            ],
             swiftSettings: strictness),
         .testTarget(
             name: "LVSRealServerTests", dependencies: ["LVSRealServer", "LVSNetlink", "LVSModel"],
@@ -192,6 +200,7 @@ let package = Package(
             name: "LVSRealKernelTests",
             dependencies: [
                 "LVSNetlink", "LVSKernel", "LVSModel", "LVSInterop", "LVSTestSupport", "LVSStore",
+                "LVSManifest", "LVSPlan", "LVSApply", "LVSVRRP",
             ],
             swiftSettings: strictness),
     ]

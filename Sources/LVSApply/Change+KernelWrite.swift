@@ -36,6 +36,9 @@ extension Change {
         case .setTimeouts:
             guard let t = after?.timeouts else { throw ChangeProblem("setTimeouts needs the timeouts in 'after'") }
             return .setTimeouts(t)
+        case .setSysctls:
+            guard let v = after?.sysctls, !v.isEmpty else { throw ChangeProblem("setSysctls needs the sysctls in 'after'") }
+            return .setSysctls(v)
         case .startSyncDaemon:
             guard let d = after?.syncDaemon else { throw ChangeProblem("startSyncDaemon needs the daemon in 'after'") }
             return .startSyncDaemon(d)
@@ -79,6 +82,10 @@ extension Change {
         case .setTimeouts:
             guard let t = before?.timeouts else { throw ChangeProblem("setTimeouts needs the old timeouts in 'before' to be undone") }
             return [.setTimeouts(t)]
+        case .setSysctls:
+            // Fields the kernel lacked (nil before) were never written.
+            guard let v = before?.sysctls else { throw ChangeProblem("setSysctls needs the old sysctls in 'before' to be undone") }
+            return v.isEmpty ? [] : [.setSysctls(v)]
         case .startSyncDaemon:
             guard let d = after?.syncDaemon else { throw ChangeProblem("startSyncDaemon needs the daemon in 'after'") }
             return [.stopSyncDaemon(d.state)]

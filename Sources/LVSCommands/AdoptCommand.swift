@@ -62,7 +62,7 @@ extension LVSCommand {
                         }
                     }
                     guard !targets.isEmpty else {
-                        print("No foreign services to adopt.")
+                        try Output.emit(AdoptDocument(manifest: manifest, adopted: []), global.output)
                         return
                     }
                     var state = try appliedRevision(store, manifest: manifest).map {
@@ -86,8 +86,9 @@ extension LVSCommand {
                         sourcePath: out, kind: .adopt)
                     try store.setOwner(targets, revision: revision)
                     if let out { try Data(document.utf8).write(to: URL(fileURLWithPath: out), options: .atomic) }
-                    print("Adopted \(targets.count) service\(targets.count == 1 ? "" : "s") into \(manifest) "
-                        + "revision \(revision.number): " + targets.map { "\($0)" }.joined(separator: ", "))
+                    try Output.emit(
+                        AdoptDocument(manifest: manifest, adopted: targets, revision: RevisionObject(revision), out: out),
+                        global.output)
                 }
             }
         }

@@ -169,22 +169,27 @@ extension LVSCommand {
             }
         }
 
+        /// Applies a saved plan after checking its digest and its reasons (``SavedPlan/load(path:)``);
+        /// in text, prints what it will write before writing it.
         func applySavedPlan(_ path: String, store: Store, kernel: any IPVSKernel) throws {
-            let data = try Data(contentsOf: URL(fileURLWithPath: path))
-            let file = try JSONDecoder().decode(PlanFile.self, from: data)
+            let file = try SavedPlan.load(path: path)
+            let manifests = try file.canonicalManifests(path: path)
+            if global.output == .text { PlanRenderer(plan: file.plan).print() }
             let reconciler = Reconciler(store: store, kernel: kernel)
             try store.withWriterLock(timeout: lock.timeout) {
                 var revisions: [String: Revision] = [:]
-                for m in file.manifests {
+                for m in manifests {
                     revisions[m.name] = try store.saveRevision(
-                        manifest: m.name, content: m.content, author: global.author, message: message,
+                        manifest: m.name, content: m.canonicalJSON, author: global.author, message: message,
                         sourcePath: m.sourcePath, kind: .apply)
                 }
                 do {
                     let outcome = try reconciler.apply(
                         file.plan, revisions: revisions, origin: .apply, author: global.author,
                         recordEmptyRun: false, verifyFingerprint: true)
-                    report(plan: file.plan, applied: outcome, revision: revisions.values.first, kernelWrites: kernel.writeCount)
+                    report(
+                        plan: file.plan, applied: outcome, revision: revisions.values.first, kernelWrites: kernel.writeCount,
+                        savedPlan: true)
                 } catch ApplyError.stalePlan {
                     throw CLIError(
                         "the saved plan \(path) is stale: the live IPVS table changed since it was computed; "
@@ -193,29 +198,13 @@ extension LVSCommand {
             }
         }
 
-        func report(plan: Plan, applied: Reconciler.Outcome?, revision: Revision?, kernelWrites: Int = 0) {
-            switch global.output {
-            case .text:
-                if plan.isEmpty && plan.pendingDrains.isEmpty {
-                    var line = "No changes. The IPVS table matches"
-                    if let revision { line += " \(revision.manifest) revision \(revision.number)" } else { line += " the manifest" }
-                    print(line + ".")
-                } else {
-                    PlanRenderer(plan: plan).print()
-                }
-                if let applied, applied.report.writes > 0, let revision {
-                    print("Applied \(applied.report.applied) change\(applied.report.applied == 1 ? "" : "s") "
-                        + "as \(revision.manifest) revision \(revision.number) "
-                        + "(\(applied.auditRows) audit row\(applied.auditRows == 1 ? "" : "s")).")
-                } else if dryRun && !plan.isEmpty {
-                    print("Dry run: nothing was changed.")
-                }
-            case .json:
-                try? printJSON(ApplyJSON(
-                    plan: plan, revision: revision.map { RevisionJSON($0) },
-                    applied: applied?.report.applied ?? 0, auditRows: applied?.auditRows ?? 0,
-                    kernelWrites: kernelWrites, dryRun: dryRun))
-            }
+        /// `savedPlan`: the plan text was printed before applying; only the outcome is left to say.
+        func report(plan: Plan, applied: Reconciler.Outcome?, revision: Revision?, kernelWrites: Int = 0, savedPlan: Bool = false) {
+            let document = ApplyDocument(
+                plan: plan, revision: revision.map(RevisionObject.init), applied: applied?.report.applied ?? 0,
+                auditRows: applied?.auditRows ?? 0, kernelWrites: kernelWrites, dryRun: dryRun, savedPlan: savedPlan,
+                writes: applied?.report.writes ?? 0, planShown: savedPlan)
+            try? Output.emit(document, global.output)
         }
 
         /// After an apply the plan must come out empty (drains in progress aside).
@@ -260,33 +249,4 @@ extension LVSCommand {
             throw CLIError("drains did not finish within \(Int(waitTimeout)) s; they continue with the next apply or `lvsctl run`")
         }
     }
-}
-
-struct RevisionJSON: Encodable {
-    var manifest: String
-    var number: Int
-    var contentHash: String
-    var author: String
-    var message: String?
-    var createdAt: Date
-    var kind: String
-    init(_ r: Revision) {
-        manifest = r.manifest
-        number = r.number
-        contentHash = r.contentHash
-        author = r.author
-        message = r.message
-        createdAt = r.createdAt
-        kind = r.kind.rawValue
-    }
-}
-
-private struct ApplyJSON: Encodable {
-    var plan: Plan
-    var revision: RevisionJSON?
-    var applied: Int
-    var auditRows: Int
-    /// Write requests sent to the kernel by this command (undo writes included).
-    var kernelWrites: Int
-    var dryRun: Bool
 }

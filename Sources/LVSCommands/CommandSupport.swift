@@ -295,8 +295,3 @@ func parseRevisionReference(_ text: String) -> (manifest: String, number: Int)? 
     let name = String(text[..<sep])
     return name.isEmpty ? nil : (name, n)
 }
-
-extension Date {
-    /// `2026-11-25T16:50:02Z`.
-    var iso8601: String { ISO8601DateFormatter().string(from: self) }
-}

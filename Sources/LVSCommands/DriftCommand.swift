@@ -82,45 +82,25 @@ extension LVSCommand {
                     reports.append(r)
                 }
                 drifted = !items.isEmpty
-                switch global.output {
-                case .text:
-                    if items.isEmpty { print("No drift: the live table matches the applied revisions.") }
-                    for r in reports {
-                        var line = "  \(r.item)"
-                        if let at = r.lastSetByLvsctl {
-                            line += " (lvsctl last set it at \(at.iso8601) by \(r.lastSetAction ?? "?"); changed outside lvsctl since)"
-                        } else {
-                            line += " (never set by lvsctl)"
-                        }
-                        print(line)
-                    }
-                    if !draining.isEmpty {
-                        print("Draining (removed from the manifest; deleted when their connections end):")
-                        for d in draining { print("  \(d.realServer) of \(d.service)") }
-                    }
-                    if !foreign.isEmpty {
-                        print("Foreign services (not managed by lvsctl, left alone):")
-                        for f in foreign { print("  \(f)") }
-                    }
-                case .json:
-                    try printJSON(DriftJSON(
-                        drift: reports, foreign: foreign.map { "\($0)" },
-                        draining: draining.map { DrainingJSON(service: "\($0.service)", realServer: "\($0.realServer)") }))
-                }
+                var document = DriftDocument(drift: reports, draining: draining, foreign: foreign)
+                // Text reports before fixing; JSON is one document, with the fix in it.
+                if global.output == .text || !(fix && drifted) { try Output.emit(document, global.output) }
                 if fix && drifted {
                     try store.withWriterLock(timeout: lock.timeout) {
                         let reconciler = Reconciler(store: store, kernel: kernel)
                         let planned = try reconciler.plan(states, policy: policy)
                         guard planned.plan.isApplyable else {
-                            PlanRenderer(plan: planned.plan).print()
+                            document.fix = .init(plan: planned.plan, applied: 0)
+                            if global.output == .text { PlanRenderer(plan: planned.plan).print() } else { try Output.emit(document, .json) }
                             throw ExitCode(1)
                         }
                         let outcome = try reconciler.apply(
                             planned.plan, revisions: revisions, origin: .driftFix, author: global.author,
                             verifyFingerprint: false)
-                        if global.output == .text {
-                            PlanRenderer(plan: planned.plan).print()
-                            print("Fixed: applied \(outcome.report.applied) change\(outcome.report.applied == 1 ? "" : "s").")
+                        document.fix = .init(plan: planned.plan, applied: outcome.report.applied)
+                        switch global.output {
+                        case .text: if let fix = document.fix { DriftDocument.renderFix(fix) { Swift.print($0, terminator: "") } }
+                        case .json: try Output.emit(document, .json)
                         }
                     }
                     drifted = false
@@ -129,41 +109,4 @@ extension LVSCommand {
             if drifted { throw ExitCode(2) }
         }
     }
-}
-
-/// One drift item as `drift --output json` prints it: identities as the strings the other
-/// commands take (`tcp/10.0.0.1:80`, `10.0.0.11:80`).
-struct DriftReport: Encodable {
-    var item: DriftItem
-    var lastSetByLvsctl: Date?
-    var lastSetAction: String?
-
-    private enum Key: String, CodingKey {
-        case kind, manifest, service, realServer, field, expected, live, lastSetByLvsctl, lastSetAction
-    }
-
-    func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: Key.self)
-        try c.encode(item.kind.rawValue, forKey: .kind)
-        try c.encode(item.manifest, forKey: .manifest)
-        try c.encodeIfPresent(item.service.map { "\($0)" }, forKey: .service)
-        try c.encodeIfPresent(item.realServer.map { "\($0)" }, forKey: .realServer)
-        try c.encode(item.field, forKey: .field)
-        try c.encodeIfPresent(item.expected, forKey: .expected)
-        try c.encodeIfPresent(item.live, forKey: .live)
-        try c.encodeIfPresent(lastSetByLvsctl, forKey: .lastSetByLvsctl)
-        try c.encodeIfPresent(lastSetAction, forKey: .lastSetAction)
-    }
-}
-
-private struct DriftJSON: Encodable {
-    var drift: [DriftReport]
-    var foreign: [String]
-    /// Real servers being drained: in the kernel on purpose, not drift.
-    var draining: [DrainingJSON]
-}
-
-private struct DrainingJSON: Encodable {
-    var service: String
-    var realServer: String
 }

@@ -19,17 +19,23 @@ extension LVSCommand {
             commandName: "export",
             abstract: "Print the live table as `ipvsadm -Sn` text (byte-identical), a manifest or keepalived.conf blocks.")
 
-        @OptionGroup var global: GlobalOptions
+        @OptionGroup var global: TargetOptions
 
-        @Option(help: "ipvsadm: exactly what `ipvsadm -Sn` prints; manifest: a v1 manifest of the live table; keepalived: virtual_server blocks.")
-        var format: Format = .ipvsadm
+        @Option(name: .shortAndLong, help: "ipvsadm (the default): exactly what `ipvsadm -Sn` prints; manifest: a v1 manifest of the live table; keepalived: virtual_server blocks.")
+        var output: Format?
+
+        /// The spelling before `-o/--output` was the output format of every command.
+        @Option(name: .customLong("format"), help: ArgumentHelp(visibility: .hidden))
+        var formatAlias: Format?
+
+        var format: Format { output ?? formatAlias ?? .ipvsadm }
 
         @Option(name: .shortAndLong, help: ArgumentHelp(
-            "With --format keepalived: export this manifest (with its health checks) instead of the live table.",
+            "With -o keepalived: export this manifest (with its health checks) instead of the live table.",
             valueName: "manifest.json"))
         var file: String?
 
-        @Option(help: "With --format manifest: the manifest's name (default: live).")
+        @Option(help: "With -o manifest: the manifest's name (default: live).")
         var name: String = "live"
 
         func run() throws {
@@ -39,7 +45,7 @@ extension LVSCommand {
                     if let state = loaded.state { printKeepalived(state, source: file) }
                     return
                 }
-                guard file == nil else { throw ValidationError("-f/--file is only for --format keepalived") }
+                guard file == nil else { throw ValidationError("-f/--file is only for -o keepalived") }
                 let kernel = try global.openKernel()
                 defer { try? KernelAccess.close(kernel) }
                 let live = try kernel.snapshot()

@@ -1,13 +1,11 @@
 import ArgumentParser
+import Foundation
+import LVSKernel
+import LVSStore
 
-/// Output format for commands that print results.
-public enum OutputFormat: String, ExpressibleByArgument, CaseIterable, Sendable {
-    case text
-    case json
-}
-
-/// Options shared by every command that touches the store or the kernel.
-struct GlobalOptions: ParsableArguments {
+/// Where a command works: the store and the network namespace. Commands with one output form
+/// (`run` writes logs, `export` takes its format with `-o`) take only these.
+struct TargetOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp(
         "The SQLite database (default: $LVSCTL_DB, else /var/lib/lvsctl/lvsctl.db).", valueName: "path"))
     var db: String?
@@ -17,12 +15,31 @@ struct GlobalOptions: ParsableArguments {
         valueName: "name"))
     var netns: String?
 
-    @Option(name: .shortAndLong, help: "Output format: text for people, json for machines.")
-    var output: OutputFormat = .text
-
     /// The network namespace path, if one was named.
     var namespacePath: String? {
         guard let netns else { return nil }
         return netns.hasPrefix("/") ? netns : "/run/netns/\(netns)"
     }
+
+    func openStore() throws -> Store {
+        try Store(path: Store.defaultPath(option: db, environment: ProcessInfo.processInfo.environment))
+    }
+
+    func openKernel() throws -> any IPVSKernel {
+        try KernelAccess.open(namespacePath: namespacePath)
+    }
+}
+
+/// Options shared by every command that touches the store or the kernel and prints a result:
+/// the target, and `-o/--output` (the one name of the output format in every command; a file
+/// to write is `--out FILE` everywhere).
+struct GlobalOptions: ParsableArguments {
+    @OptionGroup var target: TargetOptions
+
+    @Option(name: .shortAndLong, help: "Output format: text for people, json for machines.")
+    var output: OutputFormat = .text
+
+    var db: String? { target.db }
+    var netns: String? { target.netns }
+    var namespacePath: String? { target.namespacePath }
 }

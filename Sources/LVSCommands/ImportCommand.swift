@@ -23,13 +23,13 @@ extension LVSCommand {
             @Option(help: "The manifest's name.")
             var name: String = "keepalived"
 
-            @Option(name: .shortAndLong, help: ArgumentHelp("Write the manifest here (default: standard output).", valueName: "file"))
-            var output: String?
+            @Option(help: ArgumentHelp("Write the manifest here (default: standard output).", valueName: "file"))
+            var out: String?
 
             func run() throws {
                 try guarded {
                     let result = KeepalivedImporter.importFile(path: file, manifestName: name)
-                    try emit(result.state, diagnostics: result.diagnostics, to: output)
+                    try emit(result.state, diagnostics: result.diagnostics, to: out)
                 }
             }
         }
@@ -44,8 +44,8 @@ extension LVSCommand {
             @Option(help: "The manifest's name.")
             var name: String = "ipvsadm"
 
-            @Option(name: .shortAndLong, help: ArgumentHelp("Write the manifest here (default: standard output).", valueName: "file"))
-            var output: String?
+            @Option(help: ArgumentHelp("Write the manifest here (default: standard output).", valueName: "file"))
+            var out: String?
 
             func run() throws {
                 try guarded {
@@ -59,7 +59,7 @@ extension LVSCommand {
                         data = d
                     }
                     let result = IPVSAdmImport.parse(String(decoding: data, as: UTF8.self), file: file, manifestName: name)
-                    try emit(result.state, diagnostics: result.diagnostics, to: output)
+                    try emit(result.state, diagnostics: result.diagnostics, to: out)
                 }
             }
         }

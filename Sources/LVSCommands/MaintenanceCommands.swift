@@ -108,17 +108,23 @@ extension LVSCommand {
                 let (id, rs, state) = try target.resolve(store)
                 try store.setMaintenance(MaintenanceFlag(
                     service: id, realServer: rs, reason: message, author: global.author, since: Date()))
-                let what = rs.map { "\($0) of \(id)" } ?? "every real server of \(id)"
+                var document = MaintenanceDocument(
+                    action: .drain, service: id, realServer: rs, applied: !target.noApply, weightChanges: 0)
                 guard !target.noApply else {
-                    print("Maintenance flag set on \(what); a running `lvsctl run` applies it.")
+                    try Output.emit(document, global.output)
                     return
                 }
                 let kernel = try global.openKernel()
                 defer { try? KernelAccess.close(kernel) }
                 let result = try target.applyNow(global, store: store, kernel: kernel, lock: lock)
-                let rows = result.auditRows[.maintenance] ?? 0
-                print("Drained \(what): \(rows) weight change\(rows == 1 ? "" : "s") to 0.")
-                if wait { try waitForIdle(kernel, id, target.keys(id, rs, state)) }
+                document.weightChanges = result.auditRows[.maintenance] ?? 0
+                // Text says what was drained before waiting; JSON is one document, after it.
+                if global.output == .text { try Output.emit(document, .text) }
+                if wait {
+                    try waitForIdle(kernel, id, target.keys(id, rs, state))
+                    document.idle = true
+                }
+                if global.output == .json { try Output.emit(document, .json) }
             }
         }
 
@@ -130,7 +136,7 @@ extension LVSCommand {
                 let active = service?.realServers.filter { wanted.contains($0.server.id) }
                     .reduce(0) { $0 + UInt64($1.activeConnections) } ?? 0
                 if active == 0 {
-                    print("No active connections left.")
+                    if global.output == .text { print("No active connections left.") }
                     return
                 }
                 guard Date() < deadline else {
@@ -162,17 +168,18 @@ extension LVSCommand {
                 guard try store.clearMaintenance(service: id, realServer: rs) else {
                     throw CLIError("\(rs.map { "\($0) of \(id)" } ?? "\(id)") is not in maintenance")
                 }
-                let what = rs.map { "\($0) of \(id)" } ?? "\(id)"
+                var document = MaintenanceDocument(
+                    action: .undrain, service: id, realServer: rs, applied: !target.noApply, weightChanges: 0)
                 guard !target.noApply else {
-                    print("Maintenance flag cleared on \(what); a running `lvsctl run` applies it.")
+                    try Output.emit(document, global.output)
                     return
                 }
                 let kernel = try global.openKernel()
                 defer { try? KernelAccess.close(kernel) }
                 let released = target.keys(id, rs, state).map { ServiceRealServerKey(service: id, realServer: $0) }
                 let result = try target.applyNow(global, store: store, kernel: kernel, lock: lock, released: released)
-                let rows = result.auditRows[.maintenance] ?? 0
-                print("Undrained \(what): \(rows) weight change\(rows == 1 ? "" : "s").")
+                document.weightChanges = result.auditRows[.maintenance] ?? 0
+                try Output.emit(document, global.output)
             }
         }
     }

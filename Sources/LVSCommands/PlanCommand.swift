@@ -15,7 +15,8 @@ extension LVSCommand {
             discussion: """
                 With --detailed-exitcode the exit status is 0 when there are no changes, 1 on error \
                 and 2 when changes are pending (for CI). --out saves the plan for `lvsctl apply --plan`, \
-                which refuses it if the live table changed in between.
+                with a digest over its changes and manifest: apply refuses it if the file was edited or \
+                the live table changed in between.
                 """)
 
         @OptionGroup var global: GlobalOptions
@@ -56,17 +57,11 @@ extension LVSCommand {
                 PhaseTrace.mark("plan")
                 let plan = planned.plan
                 if let out {
-                    let saved = PlanFile(plan: plan, manifests: [
-                        .init(name: state.manifest, content: Manifest.encode(state), sourcePath: file == "-" ? nil : file)
-                    ])
-                    let encoder = JSONEncoder()
-                    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-                    try encoder.encode(saved).write(to: URL(fileURLWithPath: out), options: .atomic)
+                    try SavedPlan(plan: plan, manifests: [
+                        (state.manifest, Manifest.encode(state), file == "-" ? nil : file)
+                    ]).write(to: out)
                 }
-                switch global.output {
-                case .text: PlanRenderer(plan: plan).print()
-                case .json: try printJSON(plan)
-                }
+                try Output.emit(PlanDocument(plan: plan), global.output)
                 PhaseTrace.mark("render")
                 if !plan.isApplyable { throw ExitCode(1) }
                 pending = !plan.isEmpty

@@ -176,17 +176,8 @@ extension LVSCommand {
                     let setup = try target.setup()
                     let checks = try RealServerConfigurator.status(setup, host: try options.openHost())
                     missing = checks.filter { !$0.ok }.count
-                    switch output {
-                    case .text:
-                        for c in checks {
-                            print(c.ok ? "ok       \(c.what)" : "MISSING  \(c.what): \(c.detail ?? "")")
-                        }
-                        print(missing == 0
-                            ? "Real server set up for \(target.mode.rawValue)."
-                            : "\(missing) of \(checks.count) missing; run `lvsctl realserver up --vip \(target.vip) --mode \(target.mode.rawValue)`.")
-                    case .json:
-                        try printJSON(checks)
-                    }
+                    try Output.emit(
+                        RealServerStatusDocument(mode: target.mode.rawValue, vips: target.vip, checks: checks), output)
                 }
                 if missing > 0 { throw ExitCode(2) }
             }

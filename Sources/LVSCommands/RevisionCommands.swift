@@ -19,20 +19,7 @@ extension LVSCommand {
                 var all: [Revision] = []
                 for n in names { all += try store.revisions(manifest: n, withContent: false) }
                 if let manifest, all.isEmpty { throw CLIError("no revisions of manifest \(manifest)") }
-                switch global.output {
-                case .text:
-                    print("REVISION              CREATED               KIND      AUTHOR               HASH          MESSAGE")
-                    for r in all {
-                        var kind = r.kind.rawValue
-                        if let b = r.basedOn { kind += " of #\(b)" }
-                        print([
-                            pad("\(r.manifest)@\(r.number)", 21), pad(r.createdAt.iso8601, 21), pad(kind, 9),
-                            pad(r.author, 20), pad(String(r.contentHash.prefix(12)), 13), r.message ?? "",
-                        ].joined(separator: " "))
-                    }
-                case .json:
-                    try printJSON(all.map(RevisionJSON.init))
-                }
+                try Output.emit(RevisionsDocument(revisions: all.map(RevisionObject.init)), global.output)
             }
         }
     }

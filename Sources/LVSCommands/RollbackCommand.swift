@@ -43,9 +43,13 @@ extension LVSCommand {
                 let reconciler = Reconciler(store: store, kernel: kernel)
                 try store.withWriterLock(timeout: lock.timeout) {
                     let planned = try reconciler.plan([state], policy: policyOptions.policy)
-                    PlanRenderer(plan: planned.plan).print()
-                    guard planned.plan.isApplyable else { throw ExitCode(1) }
-                    if dryRun { return }
+                    var document = RollbackDocument(
+                        manifest: manifest, to: to, plan: planned.plan, revision: nil, applied: 0, dryRun: dryRun)
+                    guard planned.plan.isApplyable, !dryRun else {
+                        try Output.emit(document, global.output)
+                        if !planned.plan.isApplyable { throw ExitCode(1) }
+                        return
+                    }
                     let revision = try store.saveRevision(
                         manifest: manifest, content: old.content, author: global.author,
                         message: message ?? "rollback to revision \(to)", sourcePath: old.sourcePath,
@@ -53,8 +57,9 @@ extension LVSCommand {
                     let outcome = try reconciler.apply(
                         planned.plan, revisions: [manifest: revision], origin: .rollback, author: global.author,
                         recordEmptyRun: true, verifyFingerprint: false)
-                    print("Rolled back \(manifest) to revision \(to) as revision \(revision.number) "
-                        + "(\(outcome.report.applied) kernel change\(outcome.report.applied == 1 ? "" : "s")).")
+                    document.revision = RevisionObject(revision)
+                    document.applied = outcome.report.applied
+                    try Output.emit(document, global.output)
                 }
             }
         }

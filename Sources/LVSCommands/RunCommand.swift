@@ -22,7 +22,7 @@ extension LVSCommand {
                 lvsctl.service and daemon.json.example); a missing file means defaults.
                 """)
 
-        @OptionGroup var global: GlobalOptions
+        @OptionGroup var global: TargetOptions
 
         @Option(help: ArgumentHelp("The daemon config file.", valueName: "path"))
         var config: String = DaemonConfig.defaultPath

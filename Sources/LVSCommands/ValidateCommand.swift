@@ -28,31 +28,8 @@ extension LVSCommand {
                 all += result.diagnostics
                 if result.state != nil { valid.append(file) }
             }
-            switch output {
-            case .text:
-                for d in all { printError(d.description) }
-                for f in valid { print("\(f): valid") }
-            case .json:
-                try printJSON(ValidationReport(valid: valid, diagnostics: all))
-            }
+            try Output.emit(ValidationDocument(valid: valid, diagnostics: all), output)
             if all.hasErrors { throw ExitCode(1) }
         }
     }
-}
-
-private struct ValidationReport: Encodable {
-    var valid: [String]
-    var diagnostics: [Diagnostic]
-}
-
-/// Writes a line to standard error.
-func printError(_ line: String) {
-    FileHandle.standardError.write(Data((line + "\n").utf8))
-}
-
-/// Prints a value as pretty, key-sorted JSON.
-func printJSON(_ value: some Encodable) throws {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-    print(String(decoding: try encoder.encode(value), as: UTF8.self))
 }

@@ -12,6 +12,9 @@ public final class FakeKernel: IPVSKernel {
     public var availableSchedulers: Set<Scheduler>
     /// Network interfaces that exist, for sync daemons.
     public var interfaces: Set<String> = ["lo", "dummy0", "eth0"]
+    /// Sysctls this "kernel" lacks (an old kernel): writing one fails with ENOENT (a test that
+    /// sets this also sets the field nil in `state.sysctls`, as a snapshot would show it).
+    public var missingSysctls: Set<IPVSSysctls.Field> = []
     public private(set) var writeCount = 0
     /// Every write executed (successful or not), in order.
     public private(set) var log: [KernelWrite] = []
@@ -118,7 +121,7 @@ public final class FakeKernel: IPVSKernel {
             var s = s
             if s.persistenceEngine == "" { s.persistenceEngine = nil }
             state.services.append(LiveService(service: s))
-            state = LiveTable(services: state.services, timeouts: state.timeouts, syncDaemons: state.syncDaemons)
+            state = LiveTable(services: state.services, timeouts: state.timeouts, syncDaemons: state.syncDaemons, sysctls: state.sysctls)
         case .updateService(let s):
             guard let i = index(of: s.id) else { return Self.ESRCH }
             if let e = checkService(s) { return e }
@@ -153,6 +156,14 @@ public final class FakeKernel: IPVSKernel {
             if t.tcp != 0 { state.timeouts.tcp = t.tcp }
             if t.tcpFin != 0 { state.timeouts.tcpFin = t.tcpFin }
             if t.udp != 0 { state.timeouts.udp = t.udp }
+        case .setSysctls(let s):
+            // The kernel writes file by file: values before a refused one stay written.
+            for f in s.fields {
+                guard let text = s.text(f) else { continue }
+                if s.restricted(to: [f]).kernelRejection != nil { return Self.EINVAL }
+                if missingSysctls.contains(f) { return Self.ENOENT }
+                state.sysctls.set(f, text: text)
+            }
         case .startSyncDaemon(let d):
             if state.syncDaemons.contains(where: { $0.state == d.state }) { return Self.EEXIST }
             if let g = d.group {

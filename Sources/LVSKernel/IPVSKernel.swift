@@ -35,7 +35,7 @@ extension IPVSKernel {
 }
 
 /// One change to the kernel's IPVS state: one netlink request.
-public enum KernelWrite: Hashable, Sendable, Codable, CustomStringConvertible {
+public enum KernelWrite: Hashable, Sendable, CustomStringConvertible {
     /// `IPVS_CMD_NEW_SERVICE`.
     case createService(VirtualService)
     /// `IPVS_CMD_SET_SERVICE`: a full replace of the editable attributes.
@@ -50,6 +50,9 @@ public enum KernelWrite: Hashable, Sendable, Codable, CustomStringConvertible {
     case deleteRealServer(VirtualService.ID, RealServer.ID)
     /// `IPVS_CMD_SET_CONFIG`; 0 leaves a timeout unchanged.
     case setTimeouts(Timeouts)
+    /// Writes the set fields to `/proc/sys/net/ipv4/vs/*` of the kernel's namespace (no netlink
+    /// command exists for them), in `IPVSSysctls.Field` order.
+    case setSysctls(IPVSSysctls)
     /// `IPVS_CMD_NEW_DAEMON`.
     case startSyncDaemon(SyncDaemon)
     /// `IPVS_CMD_DEL_DAEMON`.
@@ -68,6 +71,7 @@ public enum KernelWrite: Hashable, Sendable, Codable, CustomStringConvertible {
         case .updateRealServer(let s, let r): "update real server \(r.id) of \(s)"
         case .deleteRealServer(let s, let r): "delete real server \(r) from \(s)"
         case .setTimeouts(let t): "set timeouts tcp \(t.tcp) tcpfin \(t.tcpFin) udp \(t.udp)"
+        case .setSysctls(let s): "set sysctls " + s.fields.map { "\($0.sysctlName)=\(s.text($0) ?? "")" }.joined(separator: " ")
         case .startSyncDaemon(let d): "start sync daemon \(d.state) on \(d.interface)"
         case .stopSyncDaemon(let s): "stop sync daemon \(s)"
         case .zeroCounters(let id): id.map { "zero counters of \($0)" } ?? "zero all counters"

@@ -78,6 +78,8 @@ public struct KernelError: Error, Hashable, Sendable, CustomStringConvertible {
                 return KernelError(.schedulerUnavailable, errno: errno, write: write, message: m)
             case .updateRealServer, .deleteRealServer, .addRealServer:
                 return KernelError(.noSuchRealServer, errno: errno, write: write, message: "\(what): no such real server")
+            case .setSysctls:
+                return KernelError(.other, errno: errno, write: write, message: "\(what): this kernel lacks one of these sysctls under /proc/sys/net/ipv4/vs (too old?); remove it from the manifest's settings")
             default:
                 return KernelError(.other, errno: errno, write: write, message: "\(what): not found")
             }
@@ -94,6 +96,8 @@ public struct KernelError: Error, Hashable, Sendable, CustomStringConvertible {
                 m += "; for a real server: is its address unicast and routable in this network namespace "
                     + "(loopback up, a route to it)? A GUE tunnel also needs a port, and an IPv6 real server "
                     + "an IPv6 service unless it is tunnelled"
+            case .setSysctls(let v):
+                m += v.kernelRejection.map { ": \($0)" } ?? ""
             default: break
             }
             return KernelError(.invalidArgument, errno: errno, write: write, message: m)

@@ -70,7 +70,12 @@ final class ManifestDecoder {
             }
         }
 
-        return DesiredState(manifest: name ?? "", services: decoded.compactMap(\.spec), settings: settings)
+        var vrrp: VRRPConfig?
+        if let v = r.object("vrrp", what: "the vrrp section", known: ManifestFields.vrrp) {
+            vrrp = decodeVRRP(v, services: decoded.compactMap(\.spec))
+        }
+
+        return DesiredState(manifest: name ?? "", services: decoded.compactMap(\.spec), settings: settings, vrrp: vrrp)
     }
 
     /// Duplicate identities and duplicate names.
@@ -243,14 +248,7 @@ final class ManifestDecoder {
                     }
                 }
                 let interface = d.string("interface", required: true, hint: "the interface for the multicast traffic, e.g. \"eth0\"")
-                if let interface {
-                    let valid = !interface.isEmpty && interface.utf8.count <= 15
-                        && interface.unicodeScalars.allSatisfy { $0.isASCII && $0.value > 0x20 && $0 != "/" && $0 != ":" }
-                    if !valid {
-                        diagnostics.error(d.at("interface"), d.position("interface"), "'\(excerpt: interface)' is not a valid interface name",
-                                          hint: "use 1 to 15 characters without spaces, '/' or ':', as `ip link` shows them")
-                    }
-                }
+                if let interface { checkInterfaceName(interface, path: d.at("interface"), position: d.position("interface")) }
                 let syncID = d.integer("syncId", 0...255, hint: "use a sync id from 0 to 255 (ipvsadm --syncid)")
                 let maxLength = d.integer("maxLength", 0...65535, hint: "use a UDP payload size from 0 (derived from the MTU) to 65535")
                 let group = d.has("group") ? address(d, "group", required: false, role: .multicastGroup) : nil
@@ -265,6 +263,47 @@ final class ManifestDecoder {
             }
             settings.syncDaemons = daemons
         }
+        settings.sysctls = decodeSysctls(r)
+        if settings.sysctls.backupOnly == true, let daemons = settings.syncDaemons, daemons.contains(where: { $0.state == .master }) {
+            diagnostics.warning(r.at("backupOnly"), r.position("backupOnly"),
+                                "backupOnly stops this director from balancing while its backup sync daemon runs",
+                                hint: "with a master and a backup sync daemon on both directors (the recommended pair) leave backupOnly false")
+        }
         return settings
+    }
+
+    /// The `/proc/sys/net/ipv4/vs` members of `settings`, with the kernel's limits.
+    private func decodeSysctls(_ r: ObjectReader) -> IPVSSysctls {
+        var s = IPVSSysctls()
+        s.sloppyTcp = r.bool("sloppyTcp")
+        s.sloppySctp = r.bool("sloppySctp")
+        s.expireNodestConn = r.bool("expireNodestConn")
+        s.expireQuiescentTemplate = r.bool("expireQuiescentTemplate")
+        s.backupOnly = r.bool("backupOnly")
+        s.syncRefreshPeriod = r.integer("syncRefreshPeriod", 0...8_589_934,
+            hint: "seconds after which a connection in the same state is synced again; 0 (the default) turns it off").map { UInt32($0) }
+        s.syncRetries = r.integer("syncRetries", 0...3, hint: "use 0 to 3 (the kernel's limit)").map { UInt32($0) }
+        s.connReuseMode = r.integer("connReuseMode", 0...3,
+            hint: "a bitmap: 0 off, 1 reschedule reused ports when safe (the default), 2 also in FIN_WAIT for DR/TUN, 3 both").map { UInt32($0) }
+        if let items = r.array("syncThreshold", hint: "write [threshold, period], e.g. [3, 50] (the kernel's default)") {
+            let path = r.at("syncThreshold")
+            let hint = "write [threshold, period], e.g. [3, 50] (the kernel's default)"
+            if items.count != 2 {
+                diagnostics.error(path, r.position("syncThreshold"), "syncThreshold needs exactly two numbers, not \(items.count)", hint: hint)
+            } else {
+                let limit: ClosedRange<Int64> = 0...2_147_483_647
+                let t = ObjectReader.integer(items[0], path: "\(path)[0]", limit, hint: hint, diagnostics)
+                let p = ObjectReader.integer(items[1], path: "\(path)[1]", limit, hint: hint, diagnostics)
+                if let t, let p {
+                    if p != 0 && t >= p {
+                        diagnostics.error(path, r.position("syncThreshold"), "the threshold \(t) must be below the period \(p) (or the period 0)",
+                                          hint: "the kernel refuses it (EINVAL); e.g. [3, 50]")
+                    } else {
+                        s.syncThreshold = IPVSSysctls.SyncThreshold(threshold: UInt32(t), period: UInt32(p))
+                    }
+                }
+            }
+        }
+        return s
     }
 }

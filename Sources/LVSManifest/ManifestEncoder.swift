@@ -33,6 +33,77 @@ enum ManifestEncoder {
         }
         w.endArray()
         settings(state.settings, &w)
+        if let v = state.vrrp { w.key("vrrp"); vrrp(v, &w) }
+        w.endObject()
+    }
+
+    /// Keys known only at run time (node names), in the canonical order: by UTF-8 bytes.
+    private static func sortedKeys<V>(_ d: [String: V]) -> [String] {
+        d.keys.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+    }
+
+    private static func vrrp(_ v: VRRPConfig, _ w: inout CanonicalWriter) {
+        w.beginObject()
+        w.key("instances")
+        w.beginArray()
+        for i in v.instances {
+            w.element()
+            w.beginObject()
+            w.key("addresses")
+            w.beginArray()
+            for a in i.addresses {
+                w.element()
+                w.beginObject()
+                w.key("address"); w.string(a.description)
+                w.key("device"); w.string(a.device ?? i.interface)
+                w.endObject()
+            }
+            w.endArray()
+            w.key("advertInterval"); w.integer(i.advertInterval)
+            if let p = i.authPassword {
+                w.key("authentication")
+                w.beginObject()
+                w.key("password"); w.string(p)
+                w.key("type"); w.string("PASS")
+                w.endObject()
+            }
+            w.key("interface"); w.string(i.interface)
+            w.key("name"); w.string(i.name)
+            w.key("preempt"); w.bool(i.preempt)
+            if let d = i.preemptDelay { w.key("preemptDelay"); w.integer(d) }
+            w.key("priority")
+            w.beginObject()
+            for n in sortedKeys(i.priority) { w.dynamicKey(n); w.integer(i.priority[n] ?? 0) }
+            w.endObject()
+            w.key("trackInterfaces"); w.inlineArray(i.trackInterfaces) { w, s in w.string(s) }
+            if !i.unicast.isEmpty {
+                w.key("unicast")
+                w.beginObject()
+                for n in sortedKeys(i.unicast) {
+                    guard let u = i.unicast[n] else { continue }
+                    w.dynamicKey(n)
+                    w.beginObject()
+                    w.key("peers"); w.inlineArray(u.peers) { w, a in w.address(a) }
+                    if let s = u.source { w.key("source"); w.address(s) }
+                    w.endObject()
+                }
+                w.endObject()
+            }
+            w.key("virtualRouterId"); w.integer(i.virtualRouterID)
+            w.endObject()
+        }
+        w.endArray()
+        w.key("maintenanceInstances"); w.inlineArray(v.maintenanceInstances) { w, s in w.string(s) }
+        w.key("syncGroups")
+        w.beginArray()
+        for g in v.syncGroups {
+            w.element()
+            w.beginObject()
+            w.key("instances"); w.inlineArray(g.instances) { w, s in w.string(s) }
+            w.key("name"); w.string(g.name)
+            w.endObject()
+        }
+        w.endArray()
         w.endObject()
     }
 
@@ -50,9 +121,23 @@ enum ManifestEncoder {
     /// The `settings` member, if any setting is there.
     private static func settings(_ settings: GlobalSettings, _ w: inout CanonicalWriter) {
         let timeouts = settings.timeouts.flatMap { t in t.tcp == 0 && t.tcpFin == 0 && t.udp == 0 ? nil : t }
-        guard timeouts != nil || settings.syncDaemons != nil else { return }
+        guard timeouts != nil || settings.syncDaemons != nil || !settings.sysctls.isEmpty else { return }
+        let sysctls = settings.sysctls
         w.key("settings")
         w.beginObject()
+        // The members in sorted key order: the sysctls before and after `syncDaemons`.
+        func sysctl(_ f: IPVSSysctls.Field) {
+            guard let text = sysctls.text(f) else { return }
+            w.dynamicKey(f.rawValue)
+            if f.isBoolean {
+                w.bool(text == "1")
+            } else if f == .syncThreshold, let t = sysctls.syncThreshold {
+                w.inlineArray([t.threshold, t.period]) { w, v in w.integer(v) }
+            } else {
+                w.integer(UInt32(text) ?? 0)
+            }
+        }
+        for f in IPVSSysctls.Field.allCases where f.rawValue < "syncDaemons" { sysctl(f) }
         if let daemons = settings.syncDaemons {
             w.key("syncDaemons")
             w.beginArray()
@@ -70,6 +155,7 @@ enum ManifestEncoder {
             }
             w.endArray()
         }
+        for f in IPVSSysctls.Field.allCases where f.rawValue > "syncDaemons" { sysctl(f) }
         if let t = timeouts {
             w.key("timeouts")
             w.beginObject()

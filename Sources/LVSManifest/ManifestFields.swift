@@ -5,7 +5,7 @@ import LVSModel
 public enum ManifestFields {
     public static let apiVersion = "lvsctl/v1"
 
-    public static let manifest = ["apiVersion", "name", "description", "services", "settings"]
+    public static let manifest = ["apiVersion", "name", "description", "services", "settings", "vrrp"]
     public static let service = [
         "name", "description", "protocol", "address", "port", "fwmark", "family", "scheduler",
         "schedulerFlags", "persistence", "onePacket", "persistenceEngine", "forwarding", "tunnel",
@@ -23,15 +23,29 @@ public enum ManifestFields {
         "address", "port", "weight", "forwarding", "tunnel", "upperThreshold", "lowerThreshold",
         "healthCheck", "description",
     ]
-    public static let settings = ["timeouts", "syncDaemons"]
+    public static let settings = [
+        "timeouts", "syncDaemons", "sloppyTcp", "sloppySctp", "syncThreshold", "syncRefreshPeriod", "syncRetries",
+        "expireNodestConn", "expireQuiescentTemplate", "connReuseMode", "backupOnly",
+    ]
     public static let timeouts = ["tcp", "tcpFin", "udp"]
     public static let syncDaemon = ["state", "interface", "syncId", "maxLength", "group", "port", "ttl"]
+    public static let vrrp = ["instances", "syncGroups", "maintenanceInstances"]
+    public static let vrrpInstance = [
+        "name", "description", "interface", "virtualRouterId", "advertInterval", "addresses", "priority", "preempt",
+        "preemptDelay", "unicast", "trackInterfaces", "authentication",
+    ]
+    public static let vrrpAddress = ["address", "device"]
+    public static let vrrpUnicast = ["source", "peers"]
+    public static let vrrpAuthentication = ["type", "password"]
+    public static let vrrpSyncGroup = ["name", "instances"]
 
     /// Every object of the format by its JSON Schema `$defs` name, for the schema test.
     public static let byDefinition: [String: [String]] = [
         "manifest": manifest, "service": service, "persistence": persistence, "tunnel": tunnel,
         "drain": drain, "healthCheck": healthCheck, "sorryServer": sorryServer,
         "realServer": realServer, "settings": settings, "timeouts": timeouts, "syncDaemon": syncDaemon,
+        "vrrp": vrrp, "vrrpInstance": vrrpInstance, "vrrpAddress": vrrpAddress, "vrrpUnicast": vrrpUnicast,
+        "vrrpAuthentication": vrrpAuthentication, "vrrpSyncGroup": vrrpSyncGroup,
     ]
 
     /// Forwarding names accepted in manifests.

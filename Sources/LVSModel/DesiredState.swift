@@ -1,14 +1,20 @@
 /// The desired state one manifest declares, after validation: what the planner works from.
-public struct DesiredState: Hashable, Sendable, Codable {
+public struct DesiredState: Hashable, Sendable {
     /// The manifest's `name`; it owns the services listed here.
     public var manifest: String
     public var services: [ServiceSpec]
     public var settings: GlobalSettings
+    /// The VRRP half of a director pair; nil = the manifest declares none.
+    public var vrrp: VRRPConfig?
 
-    public init(manifest: String, services: [ServiceSpec] = [], settings: GlobalSettings = GlobalSettings()) {
+    public init(
+        manifest: String, services: [ServiceSpec] = [], settings: GlobalSettings = GlobalSettings(),
+        vrrp: VRRPConfig? = nil
+    ) {
         self.manifest = manifest
         self.services = services
         self.settings = settings
+        self.vrrp = vrrp
     }
 
     /// The IPVS configuration part (what goes into the kernel when every real server is healthy).
@@ -18,7 +24,7 @@ public struct DesiredState: Hashable, Sendable, Codable {
 }
 
 /// One virtual service as declared, with the policy around it.
-public struct ServiceSpec: Hashable, Sendable, Codable {
+public struct ServiceSpec: Hashable, Sendable {
     /// The manifest's name for the service (`web-http`); unique within a manifest.
     public var name: String
     public var service: VirtualService
@@ -55,7 +61,7 @@ public struct ServiceSpec: Hashable, Sendable, Codable {
 }
 
 /// One real server as declared.
-public struct RealServerSpec: Hashable, Sendable, Codable {
+public struct RealServerSpec: Hashable, Sendable {
     public var server: RealServer
     /// Overrides the service's health check for this server.
     public var healthCheck: HealthCheck? {
@@ -80,24 +86,6 @@ public struct RealServerSpec: Hashable, Sendable, Codable {
         hasher.combine(server)
         hasher.combine(healthCheck)
     }
-
-    // Coded as the two stored properties used to be.
-    private enum CodingKeys: String, CodingKey {
-        case server, healthCheck
-    }
-
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        self.init(
-            server: try c.decode(RealServer.self, forKey: .server),
-            healthCheck: try c.decodeIfPresent(HealthCheck.self, forKey: .healthCheck))
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(server, forKey: .server)
-        try c.encodeIfPresent(healthCheck, forKey: .healthCheck)
-    }
 }
 
 /// An immutable health check on the heap (see `RealServerSpec`); a new one replaces it on every
@@ -108,19 +96,42 @@ private final class HealthCheckBox: Sendable {
 }
 
 /// Kernel-wide settings a manifest may declare. Absent fields are left as they are.
-public struct GlobalSettings: Hashable, Sendable, Codable {
+public struct GlobalSettings: Hashable, Sendable {
     public var timeouts: Timeouts?
     /// nil = leave the sync daemons alone; [] = none should run.
     public var syncDaemons: [SyncDaemon]?
+    /// The `/proc/sys/net/ipv4/vs` values a pair needs; each nil field is left as it is.
+    public var sysctls: IPVSSysctls
 
-    public init(timeouts: Timeouts? = nil, syncDaemons: [SyncDaemon]? = nil) {
+    public init(timeouts: Timeouts? = nil, syncDaemons: [SyncDaemon]? = nil, sysctls: IPVSSysctls = IPVSSysctls()) {
         self.timeouts = timeouts
         self.syncDaemons = syncDaemons
+        self.sysctls = sysctls
+    }
+
+    // Coded by hand so that states stored before `sysctls` existed still decode.
+    private enum CodingKeys: String, CodingKey {
+        case timeouts, syncDaemons, sysctls
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            timeouts: try c.decodeIfPresent(Timeouts.self, forKey: .timeouts),
+            syncDaemons: try c.decodeIfPresent([SyncDaemon].self, forKey: .syncDaemons),
+            sysctls: try c.decodeIfPresent(IPVSSysctls.self, forKey: .sysctls) ?? IPVSSysctls())
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encodeIfPresent(timeouts, forKey: .timeouts)
+        try c.encodeIfPresent(syncDaemons, forKey: .syncDaemons)
+        if !sysctls.isEmpty { try c.encode(sysctls, forKey: .sysctls) }
     }
 }
 
 /// A health check with keepalived's semantics (names follow keepalived where they exist).
-public struct HealthCheck: Hashable, Sendable, Codable {
+public struct HealthCheck: Hashable, Sendable {
     public enum Kind: String, Hashable, Sendable, Codable {
         /// Connect to address:port (`TCP_CHECK`).
         case tcp

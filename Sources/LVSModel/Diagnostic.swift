@@ -1,6 +1,6 @@
 /// One problem found in an input (a manifest, a keepalived.conf, an ipvsadm dump), with where it
 /// is and what to do about it. Validation and import collect these instead of stopping at the first.
-public struct Diagnostic: Hashable, Sendable, Codable, CustomStringConvertible {
+public struct Diagnostic: Hashable, Sendable, CustomStringConvertible {
     public enum Severity: String, Hashable, Sendable, Codable {
         case error
         case warning

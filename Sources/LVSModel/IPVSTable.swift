@@ -1,7 +1,7 @@
 /// The configuration of an IPVS table: services with their real servers, and the kernel-wide
 /// settings. Used for both the desired state and the configuration part of a live snapshot.
-public struct IPVSTable: Hashable, Sendable, Codable {
-    public struct Entry: Hashable, Sendable, Codable {
+public struct IPVSTable: Hashable, Sendable {
+    public struct Entry: Hashable, Sendable {
         public var service: VirtualService
         /// Real servers sorted by `RealServer.ID`.
         public var realServers: [RealServer]
@@ -25,7 +25,7 @@ public struct IPVSTable: Hashable, Sendable, Codable {
 }
 
 /// 64-bit IPVS counters and rate estimates (`IPVS_STATS_ATTR_*` in `STATS64`).
-public struct IPVSStats: Hashable, Sendable, Codable {
+public struct IPVSStats: Hashable, Sendable {
     public var connections: UInt64 = 0
     public var inPackets: UInt64 = 0
     public var outPackets: UInt64 = 0
@@ -40,7 +40,7 @@ public struct IPVSStats: Hashable, Sendable, Codable {
 }
 
 /// What the kernel reports for one service: its configuration, counters and real servers.
-public struct LiveService: Hashable, Sendable, Codable {
+public struct LiveService: Hashable, Sendable {
     public var service: VirtualService
     public var stats: IPVSStats
     public var realServers: [LiveRealServer]
@@ -53,7 +53,7 @@ public struct LiveService: Hashable, Sendable, Codable {
 }
 
 /// What the kernel reports for one real server.
-public struct LiveRealServer: Hashable, Sendable, Codable {
+public struct LiveRealServer: Hashable, Sendable {
     public var server: RealServer
     public var activeConnections: UInt32
     public var inactiveConnections: UInt32
@@ -74,13 +74,18 @@ public struct LiveRealServer: Hashable, Sendable, Codable {
 }
 
 /// A read of the whole live kernel state of one network namespace.
-public struct LiveTable: Hashable, Sendable, Codable {
+public struct LiveTable: Hashable, Sendable {
     /// Services sorted by `VirtualService.ID`; real servers sorted by `RealServer.ID`.
     public var services: [LiveService]
     public var timeouts: Timeouts
     public var syncDaemons: [SyncDaemon]
+    /// The IPVS sysctls of the namespace; a field is nil when the kernel has no such sysctl.
+    public var sysctls: IPVSSysctls
 
-    public init(services: consuming [LiveService] = [], timeouts: Timeouts = .kernelDefault, syncDaemons: [SyncDaemon] = []) {
+    public init(
+        services: consuming [LiveService] = [], timeouts: Timeouts = .kernelDefault, syncDaemons: [SyncDaemon] = [],
+        sysctls: IPVSSysctls = .kernelDefault
+    ) {
         // Sorted in place, and only what is out of order: sorting copies of the services made a
         // second copy of every real-server list of a large table.
         var services = services
@@ -93,6 +98,7 @@ public struct LiveTable: Hashable, Sendable, Codable {
         self.services = services
         self.timeouts = timeouts
         self.syncDaemons = syncDaemons.sorted { $0.state.rawValue < $1.state.rawValue }
+        self.sysctls = sysctls
     }
 
     private static func isSorted<T>(_ items: [T], by less: (T, T) -> Bool) -> Bool {
@@ -126,13 +132,16 @@ public struct LiveTable: Hashable, Sendable, Codable {
         for d in syncDaemons {
             text += "Y \(d.state.rawValue) \(d.interface) \(d.syncID) \(d.maxLength) \(d.group.map { "\($0)" } ?? "-") \(d.port) \(d.ttl)\n"
         }
+        for f in sysctls.fields {
+            text += "K \(f.sysctlName) \(sysctls.text(f) ?? "-")\n"
+        }
         return SHA256.hex(Array(text.utf8))
     }
 }
 
 /// IPVS connection timeouts in seconds (`IPVS_CMD_ATTR_TIMEOUT_*`, `ipvsadm --set`).
 /// In a request, 0 means "leave unchanged".
-public struct Timeouts: Hashable, Sendable, Codable {
+public struct Timeouts: Hashable, Sendable {
     public var tcp: UInt32
     public var tcpFin: UInt32
     public var udp: UInt32
@@ -146,8 +155,8 @@ public struct Timeouts: Hashable, Sendable, Codable {
 }
 
 /// A connection-synchronisation daemon (`IPVS_CMD_ATTR_DAEMON`).
-public struct SyncDaemon: Hashable, Sendable, Codable {
-    public enum State: UInt32, Hashable, Sendable, Codable, CustomStringConvertible {
+public struct SyncDaemon: Hashable, Sendable {
+    public enum State: UInt32, Hashable, Sendable, CustomStringConvertible {
         case master = 1
         case backup = 2
         public var description: String { self == .master ? "master" : "backup" }
@@ -180,7 +189,7 @@ public struct SyncDaemon: Hashable, Sendable, Codable {
 }
 
 /// `IPVS_CMD_GET_INFO`: the IPVS version and connection table size.
-public struct KernelInfo: Hashable, Sendable, Codable {
+public struct KernelInfo: Hashable, Sendable {
     public var version: UInt32
     public var connectionTableSize: UInt32
     public init(version: UInt32, connectionTableSize: UInt32) {

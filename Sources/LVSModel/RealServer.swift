@@ -1,7 +1,7 @@
 /// How packets reach a real server (`IPVS_DEST_ATTR_FWD_METHOD`, the `IP_VS_CONN_F_*` values).
 ///
 /// A struct rather than an enum so that any value the kernel reports round-trips unchanged.
-public struct ForwardingMethod: RawRepresentable, Hashable, Sendable, Codable, CustomStringConvertible {
+public struct ForwardingMethod: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
     public var rawValue: UInt32
     public init(rawValue: UInt32) { self.rawValue = rawValue }
 
@@ -48,7 +48,7 @@ public struct ForwardingMethod: RawRepresentable, Hashable, Sendable, Codable, C
 }
 
 /// Tunnel encapsulation (`IPVS_DEST_ATTR_TUN_TYPE`, `IP_VS_CONN_F_TUNNEL_TYPE_*`).
-public struct TunnelType: RawRepresentable, Hashable, Sendable, Codable, CustomStringConvertible {
+public struct TunnelType: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
     public var rawValue: UInt8
     public init(rawValue: UInt8) { self.rawValue = rawValue }
     public static let ipip = TunnelType(rawValue: 0)
@@ -75,7 +75,7 @@ public struct TunnelType: RawRepresentable, Hashable, Sendable, Codable, CustomS
 }
 
 /// Tunnel checksum mode (`IPVS_DEST_ATTR_TUN_FLAGS`, `IP_VS_TUNNEL_ENCAP_FLAG_*`).
-public struct TunnelChecksum: RawRepresentable, Hashable, Sendable, Codable, CustomStringConvertible {
+public struct TunnelChecksum: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
     public var rawValue: UInt16
     public init(rawValue: UInt16) { self.rawValue = rawValue }
     public static let none = TunnelChecksum(rawValue: 0)
@@ -104,7 +104,7 @@ public struct TunnelChecksum: RawRepresentable, Hashable, Sendable, Codable, Cus
 
 /// Tunnel settings of a real server. The kernel reports them for every real server; for
 /// non-tunnel servers they are normally the defaults (IPIP, port 0, no checksum).
-public struct TunnelSettings: Hashable, Sendable, Codable {
+public struct TunnelSettings: Hashable, Sendable {
     public var type: TunnelType
     /// The GUE UDP port; 0 for other types.
     public var port: UInt16
@@ -120,9 +120,9 @@ public struct TunnelSettings: Hashable, Sendable, Codable {
 }
 
 /// A real server (an IPVS "destination") of one virtual service.
-public struct RealServer: Hashable, Sendable, Codable {
+public struct RealServer: Hashable, Sendable {
     /// The identity of a real server within its service: address family, address and port.
-    public struct ID: Hashable, Sendable, Codable, Comparable, CustomStringConvertible {
+    public struct ID: Hashable, Sendable, Comparable, CustomStringConvertible {
         public var address: IPAddress
         public var port: UInt16
         public init(address: IPAddress, port: UInt16) {

@@ -71,7 +71,7 @@ public struct Scheduler: RawRepresentable, Hashable, Sendable, Codable, CustomSt
 /// Service flags, without the kernel-internal `HASHED` bit.
 ///
 /// The corresponding kernel constants are `IP_VS_SVC_F_*`.
-public struct ServiceFlags: OptionSet, Hashable, Sendable, Codable {
+public struct ServiceFlags: OptionSet, Hashable, Sendable {
     public var rawValue: UInt32
     public init(rawValue: UInt32) { self.rawValue = rawValue & ~ServiceFlags.hashed.rawValue }
 
@@ -97,9 +97,9 @@ public struct ServiceFlags: OptionSet, Hashable, Sendable, Codable {
 ///
 /// This mirrors the kernel object exactly (every attribute of `IPVS_CMD_ATTR_SERVICE` that can be
 /// set), so a read-modify-write loses nothing. Real servers are kept apart (`IPVSTable.Entry`).
-public struct VirtualService: Hashable, Sendable, Codable {
+public struct VirtualService: Hashable, Sendable {
     /// The identity of a virtual service. Nothing in it can be changed in place.
-    public enum ID: Hashable, Sendable, Codable {
+    public enum ID: Hashable, Sendable {
         /// A TCP, UDP or SCTP service on an address and port.
         case address(IPProtocol, IPAddress, port: UInt16)
         /// A firewall-mark service of one address family.

@@ -81,6 +81,8 @@ public struct IPVSRequest: Hashable, Sendable {
             }
         case .setTimeouts(let t):
             return try build(family: family, command: .setConfig) { fillTimeouts($0, t) }
+        case .setSysctls:
+            throw KernelError(.invalidArgument, write: write, message: "\(write): sysctls are written to /proc/sys, not over netlink")
         case .startSyncDaemon(let d):
             return try build(family: family, command: .newDaemon) { fillDaemon($0, d) }
         case .stopSyncDaemon(let state):

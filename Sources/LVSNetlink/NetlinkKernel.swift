@@ -14,6 +14,8 @@ public import LVSModel
 /// matched to its request by sequence number. Not thread-safe: use it from one thread at a time.
 public final class NetlinkKernel: IPVSKernel {
     private let socket: NetlinkSocket
+    /// `/proc/sys/net/ipv4/vs` of the same namespace as the socket.
+    private let sysctlFiles: SysctlFiles
     private let namespacePath: String?
     private let timeout: Duration
     public private(set) var writeCount = 0
@@ -27,6 +29,7 @@ public final class NetlinkKernel: IPVSKernel {
         self.namespacePath = namespacePath
         self.timeout = timeout
         socket = try NetlinkSocket(namespacePath: namespacePath, timeout: timeout)
+        sysctlFiles = try SysctlFiles(namespacePath: namespacePath)
     }
 
     /// How many write requests may be outstanding at once: derived from the receive buffer, so
@@ -57,6 +60,12 @@ public final class NetlinkKernel: IPVSKernel {
         let msgs = try transact(IPVSRequest.getConfig(family: socket.family), what: "GET_CONFIG")
         guard let m = msgs.first else { throw IPVSReply.malformed("GET_CONFIG returned no reply") }
         return IPVSReply.timeouts(from: m)
+    }
+
+    /// The IPVS sysctls of the namespace (`/proc/sys/net/ipv4/vs/*`); nil fields are sysctls this
+    /// kernel lacks.
+    public func sysctls() throws(KernelError) -> IPVSSysctls {
+        try sysctlFiles.read()
     }
 
     /// `IPVS_CMD_GET_DAEMON` (dump).
@@ -124,7 +133,7 @@ public final class NetlinkKernel: IPVSKernel {
         for (svc, stats) in try services() {
             live.append(LiveService(service: svc, stats: stats, realServers: try realServers(of: svc.id)))
         }
-        return LiveTable(services: live, timeouts: try timeouts(), syncDaemons: try syncDaemons())
+        return LiveTable(services: live, timeouts: try timeouts(), syncDaemons: try syncDaemons(), sysctls: try sysctls())
     }
 
     public func service(_ id: VirtualService.ID) throws(KernelError) -> LiveService? {
@@ -200,6 +209,51 @@ public final class NetlinkKernel: IPVSKernel {
     // MARK: - Writes
 
     public func execute(_ writes: [KernelWrite], stopOnError: Bool) -> [WriteOutcome] {
+        // Sysctl writes are file writes, not netlink requests: the netlink writes before one are
+        // finished (their answers read) before it is made, so the order is kept.
+        guard writes.contains(where: { if case .setSysctls = $0 { true } else { false } }) else {
+            return executeNetlink(writes, stopOnError: stopOnError)
+        }
+        var outcomes: [WriteOutcome] = []
+        var segment: [KernelWrite] = []
+        var stopped = false
+        func flush() {
+            guard !segment.isEmpty else { return }
+            if stopped {
+                outcomes += Array(repeating: .skipped, count: segment.count)
+            } else {
+                let o = executeNetlink(segment, stopOnError: stopOnError)
+                if stopOnError && o.contains(where: { $0.error != nil }) { stopped = true }
+                outcomes += o
+            }
+            segment.removeAll()
+        }
+        for w in writes {
+            guard case .setSysctls(let values) = w else {
+                segment.append(w)
+                continue
+            }
+            flush()
+            if stopped {
+                outcomes.append(.skipped)
+                continue
+            }
+            writeCount += 1
+            let (e, field) = sysctlFiles.write(values)
+            if e == 0 {
+                outcomes.append(.applied)
+            } else {
+                var err = KernelError.fromErrno(e, write: w)
+                if let field { err.message += " (writing \(SysctlFiles.directory)\(field.sysctlName))" }
+                outcomes.append(.failed(err))
+                if stopOnError { stopped = true }
+            }
+        }
+        flush()
+        return outcomes
+    }
+
+    private func executeNetlink(_ writes: [KernelWrite], stopOnError: Bool) -> [WriteOutcome] {
         var outcomes = [WriteOutcome](repeating: .skipped, count: writes.count)
         var pending: [UInt32: Int] = [:]
         var next = 0

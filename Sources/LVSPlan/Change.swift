@@ -5,10 +5,15 @@ public import LVSModel
 /// `before` and `after` carry full objects so that the applier can send a full replace on every
 /// SET and undo a change without reading the kernel again. `reason` is for display only: nothing
 /// may decide anything from it.
+///
+/// Its JSON (``encode(to:)``) is part of the plan format and of saved plans: explicit keys, the
+/// reason as a code with its values.
 public struct Change: Hashable, Sendable, Codable {
     /// What the change does.
     public enum Action: String, Hashable, Sendable, Codable, CaseIterable {
         case setTimeouts
+        /// Writes `/proc/sys/net/ipv4/vs` values (`settings.sloppyTcp`, …).
+        case setSysctls
         case startSyncDaemon
         case createService
         case updateService
@@ -23,7 +28,7 @@ public struct Change: Hashable, Sendable, Codable {
         public var symbol: Character {
             switch self {
             case .createService, .addRealServer, .startSyncDaemon: "+"
-            case .updateService, .updateRealServer, .drainRealServer, .setTimeouts: "~"
+            case .updateService, .updateRealServer, .drainRealServer, .setTimeouts, .setSysctls: "~"
             case .deleteService, .deleteRealServer, .stopSyncDaemon: "-"
             }
         }
@@ -42,6 +47,8 @@ public struct Change: Hashable, Sendable, Codable {
         case realServer(RealServer)
         case timeouts(Timeouts)
         indirect case syncDaemon(SyncDaemon)
+        /// The declared sysctls (`after`) or their live values before (`before`), same fields.
+        indirect case sysctls(IPVSSysctls)
     }
 
     // The stored properties are declared in the order that packs them tightly (a plan of a
@@ -49,8 +56,8 @@ public struct Change: Hashable, Sendable, Codable {
 
     /// The manifest the change comes from (the owner, for deletions).
     public var manifest: String
-    /// Why, for people: `weight 100 → 50`, `not in manifest`. Display only.
-    public var reason: String
+    /// Why: a typed value; ``reasonText`` is the sentence (`weight 100 → 50`). Display only.
+    public var reason: Reason
     /// The service changed; nil for timeouts and sync daemons.
     public var service: VirtualService.ID?
     public var action: Action
@@ -132,7 +139,7 @@ public struct Change: Hashable, Sendable, Codable {
 
     public init(
         action: Action, manifest: String, service: VirtualService.ID? = nil, realServer: RealServer.ID? = nil,
-        before: Value? = nil, after: Value? = nil, path: String, reason: String
+        before: Value? = nil, after: Value? = nil, path: String, reason: Reason
     ) {
         self.init(
             action: action, manifest: manifest, service: service, realServer: realServer, before: before, after: after,
@@ -141,7 +148,7 @@ public struct Change: Hashable, Sendable, Codable {
 
     init(
         action: Action, manifest: String, service: VirtualService.ID? = nil, realServer: RealServer.ID? = nil,
-        before: Value? = nil, after: Value? = nil, place: Place, reason: String
+        before: Value? = nil, after: Value? = nil, place: Place, reason: Reason
     ) {
         self.action = action
         self.manifest = manifest
@@ -173,7 +180,7 @@ public struct Change: Hashable, Sendable, Codable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case action, manifest, service, realServer, before, after, path, reason
+        case action, manifest, service, realServer, before, after, path, reason, message
     }
 
     public init(from decoder: any Decoder) throws {
@@ -186,7 +193,7 @@ public struct Change: Hashable, Sendable, Codable {
             before: try c.decodeIfPresent(Value.self, forKey: .before),
             after: try c.decodeIfPresent(Value.self, forKey: .after),
             path: try c.decode(String.self, forKey: .path),
-            reason: try c.decode(String.self, forKey: .reason))
+            reason: try c.decode(Reason.self, forKey: .reason))
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -199,13 +206,15 @@ public struct Change: Hashable, Sendable, Codable {
         try c.encodeIfPresent(after, forKey: .after)
         try c.encode(path, forKey: .path)
         try c.encode(reason, forKey: .reason)
+        // The sentence, for readers that show it; written from the values, never read back.
+        try c.encode(reasonText, forKey: .message)
     }
 
     /// `+ add real server 10.0.0.1:80 to tcp/10.0.0.100:80 (web: services[0].realServers[0]): new`.
     public var summary: String {
         var s = "\(action.symbol) \(subject)"
         s += " (\(manifest)\(path.isEmpty ? "" : ": \(path)"))"
-        if !reason.isEmpty { s += ": \(reason)" }
+        s += ": \(reasonText)"
         return s
     }
 
@@ -215,6 +224,7 @@ public struct Change: Hashable, Sendable, Codable {
         let rs = realServer.map { "\($0)" } ?? "?"
         switch action {
         case .setTimeouts: return "set timeouts"
+        case .setSysctls: return "set sysctls \(after?.sysctls.map { $0.fields.map(\.sysctlName).joined(separator: ", ") } ?? "")"
         case .startSyncDaemon: return "start sync daemon \(after?.syncDaemon.map { "\($0.state) on \($0.interface)" } ?? "")"
         case .stopSyncDaemon: return "stop sync daemon \(before?.syncDaemon.map { "\($0.state)" } ?? "")"
         case .createService: return "create service \(svc)"
@@ -252,6 +262,11 @@ extension Change.Value {
         return nil
     }
 
+    public var sysctls: IPVSSysctls? {
+        if case .sysctls(let s) = self { return s }
+        return nil
+    }
+
     /// The real servers of an `entry`.
     public var realServers: [RealServer]? {
         if case .entry(let e) = self { return e.realServers }
@@ -261,7 +276,7 @@ extension Change.Value {
 
 extension Change.Value: Codable {
     private enum Key: String, CodingKey {
-        case service, entry, realServer, timeouts, syncDaemon
+        case service, entry, realServer, timeouts, syncDaemon, sysctls
     }
 
     /// Encoded as an object with one key naming the kind: `{"realServer": {...}}`.
@@ -273,6 +288,7 @@ extension Change.Value: Codable {
         case .realServer(let v): try c.encode(v, forKey: .realServer)
         case .timeouts(let v): try c.encode(v, forKey: .timeouts)
         case .syncDaemon(let v): try c.encode(v, forKey: .syncDaemon)
+        case .sysctls(let v): try c.encode(v, forKey: .sysctls)
         }
     }
 
@@ -281,7 +297,7 @@ extension Change.Value: Codable {
         guard c.allKeys.count == 1, let key = c.allKeys.first else {
             throw DecodingError.dataCorrupted(.init(
                 codingPath: c.codingPath,
-                debugDescription: "a change value needs exactly one of service, entry, realServer, timeouts, syncDaemon"))
+                debugDescription: "a change value needs exactly one of service, entry, realServer, timeouts, syncDaemon, sysctls"))
         }
         switch key {
         case .service: self = .service(try c.decode(VirtualService.self, forKey: key))
@@ -289,6 +305,7 @@ extension Change.Value: Codable {
         case .realServer: self = .realServer(try c.decode(RealServer.self, forKey: key))
         case .timeouts: self = .timeouts(try c.decode(Timeouts.self, forKey: key))
         case .syncDaemon: self = .syncDaemon(try c.decode(SyncDaemon.self, forKey: key))
+        case .sysctls: self = .sysctls(try c.decode(IPVSSysctls.self, forKey: key))
         }
     }
 }

@@ -1,7 +1,7 @@
 public import LVSModel
 
 /// One difference between what a manifest declares and what the kernel has.
-public struct DriftItem: Hashable, Sendable, Codable, CustomStringConvertible {
+public struct DriftItem: Hashable, Sendable, CustomStringConvertible {
     public enum Kind: String, Hashable, Sendable, Codable {
         /// Declared but not in the kernel.
         case missing
@@ -129,6 +129,9 @@ public enum Drift {
             for f in FieldDifference.timeouts(desired: t, live: live.timeouts) {
                 items.append(DriftItem(kind: .changed, manifest: m, service: nil, field: f.field, expected: f.expected, live: f.live))
             }
+        }
+        for f in FieldDifference.sysctls(desired: ds.settings.sysctls, live: live.sysctls) {
+            items.append(DriftItem(kind: .changed, manifest: m, service: nil, field: "settings.\(f.field)", expected: f.expected, live: f.live))
         }
         if let wanted = ds.settings.syncDaemons {
             for state in [SyncDaemon.State.master, .backup] {

@@ -1,68 +1,109 @@
-import LVSModel
+public import LVSModel
 
 /// One attribute that differs between a desired and a live object, as text.
-struct FieldDifference: Hashable, Sendable {
-    /// The manifest field name: `scheduler`, `tunnel.port`.
-    var field: String
+public struct FieldDifference: Hashable, Sendable {
+    /// The manifest field name: `scheduler`, `tunnel.port`, `timeouts.tcp`, `syncID`.
+    public var field: String
+    /// The declared value, as text.
+    public var expected: String
+    /// The live value, as text.
+    public var live: String
+
+    public init(field: String, expected: String, live: String) {
+        self.field = field
+        self.expected = expected
+        self.live = live
+    }
+
     /// The words for people: `scheduler`, `tunnel port`.
-    var label: String
-    var expected: String
-    var live: String
+    public var label: String { Self.label(field) }
 
     /// `weight 100 → 50`.
-    var text: String { "\(label) \(live) → \(expected)" }
+    public var text: String { "\(label) \(live) → \(expected)" }
+
+    /// The words for a field's name.
+    static func label(_ field: String) -> String {
+        switch field {
+        case "timeout": "persistence timeout"
+        case "persistenceEngine": "persistence engine"
+        case "upperThreshold": "upper threshold"
+        case "lowerThreshold": "lower threshold"
+        case "tunnel.type": "tunnel type"
+        case "tunnel.port": "tunnel port"
+        case "tunnel.checksum": "tunnel checksum"
+        case "timeouts.tcp": "tcp"
+        case "timeouts.tcpFin": "tcpfin"
+        case "timeouts.udp": "udp"
+        // A kernel sysctl is named as in /proc/sys/net/ipv4/vs (`sloppy_tcp`).
+        default: IPVSSysctls.Field(rawValue: field)?.sysctlName ?? field
+        }
+    }
 
     /// Every editable attribute of a service that differs (all but the identity).
-    static func service(desired d: VirtualService, live l: VirtualService) -> [FieldDifference] {
+    public static func service(desired d: VirtualService, live l: VirtualService) -> [FieldDifference] {
         var out: [FieldDifference] = []
-        func add(_ field: String, _ label: String, _ e: String, _ v: String) {
-            if e != v { out.append(FieldDifference(field: field, label: label, expected: e, live: v)) }
+        func add(_ field: String, _ e: String, _ v: String) {
+            if e != v { out.append(FieldDifference(field: field, expected: e, live: v)) }
         }
-        add("scheduler", "scheduler", d.scheduler.rawValue, l.scheduler.rawValue)
+        add("scheduler", d.scheduler.rawValue, l.scheduler.rawValue)
         if d.flags != l.flags {
             // Compared by value (the names depend on the scheduler); hex if the names agree.
             var e = flagsText(d.flags, d.scheduler), v = flagsText(l.flags, l.scheduler)
             if e == v { e = "0x\(String(d.flags.rawValue, radix: 16))"; v = "0x\(String(l.flags.rawValue, radix: 16))" }
-            out.append(FieldDifference(field: "flags", label: "flags", expected: e, live: v))
+            out.append(FieldDifference(field: "flags", expected: e, live: v))
         }
-        add("timeout", "persistence timeout", "\(d.timeout)", "\(l.timeout)")
-        add("netmask", "netmask", netmaskText(d.netmask, d.id.family), netmaskText(l.netmask, l.id.family))
-        add("persistenceEngine", "persistence engine", peText(d.persistenceEngine), peText(l.persistenceEngine))
+        add("timeout", "\(d.timeout)", "\(l.timeout)")
+        add("netmask", netmaskText(d.netmask, d.id.family), netmaskText(l.netmask, l.id.family))
+        add("persistenceEngine", peText(d.persistenceEngine), peText(l.persistenceEngine))
         return out
     }
 
     /// Every editable attribute of a real server that differs (all but the identity).
-    static func realServer(desired d: RealServer, live l: RealServer) -> [FieldDifference] {
+    public static func realServer(desired d: RealServer, live l: RealServer) -> [FieldDifference] {
         var out: [FieldDifference] = []
-        func add(_ field: String, _ label: String, _ e: String, _ v: String) {
-            if e != v { out.append(FieldDifference(field: field, label: label, expected: e, live: v)) }
+        func add(_ field: String, _ e: String, _ v: String) {
+            if e != v { out.append(FieldDifference(field: field, expected: e, live: v)) }
         }
-        add("weight", "weight", "\(d.weight)", "\(l.weight)")
-        add("forwarding", "forwarding", d.forwarding.description, l.forwarding.description)
-        add("upperThreshold", "upper threshold", "\(d.upperThreshold)", "\(l.upperThreshold)")
-        add("lowerThreshold", "lower threshold", "\(d.lowerThreshold)", "\(l.lowerThreshold)")
-        add("tunnel.type", "tunnel type", d.tunnel.type.description, l.tunnel.type.description)
-        add("tunnel.port", "tunnel port", "\(d.tunnel.port)", "\(l.tunnel.port)")
-        add("tunnel.checksum", "tunnel checksum", d.tunnel.checksum.description, l.tunnel.checksum.description)
+        add("weight", "\(d.weight)", "\(l.weight)")
+        add("forwarding", d.forwarding.description, l.forwarding.description)
+        add("upperThreshold", "\(d.upperThreshold)", "\(l.upperThreshold)")
+        add("lowerThreshold", "\(d.lowerThreshold)", "\(l.lowerThreshold)")
+        add("tunnel.type", d.tunnel.type.description, l.tunnel.type.description)
+        add("tunnel.port", "\(d.tunnel.port)", "\(l.tunnel.port)")
+        add("tunnel.checksum", d.tunnel.checksum.description, l.tunnel.checksum.description)
         return out
     }
 
     /// The fields of timeouts that are declared (non-zero) and differ.
-    static func timeouts(desired d: Timeouts, live l: Timeouts) -> [FieldDifference] {
+    public static func timeouts(desired d: Timeouts, live l: Timeouts) -> [FieldDifference] {
         var out: [FieldDifference] = []
-        for (field, label, e, v) in [("tcp", "tcp", d.tcp, l.tcp), ("tcpFin", "tcpfin", d.tcpFin, l.tcpFin), ("udp", "udp", d.udp, l.udp)]
+        for (field, e, v) in [("tcp", d.tcp, l.tcp), ("tcpFin", d.tcpFin, l.tcpFin), ("udp", d.udp, l.udp)]
         where e != 0 && e != v {
-            out.append(FieldDifference(field: "timeouts.\(field)", label: label, expected: "\(e)", live: "\(v)"))
+            out.append(FieldDifference(field: "timeouts.\(field)", expected: "\(e)", live: "\(v)"))
+        }
+        return out
+    }
+
+    /// The declared sysctls that differ from the live ones (compared as the kernel shows them,
+    /// booleans normalised); a sysctl the kernel lacks differs from any declared value.
+    static func sysctls(desired d: IPVSSysctls, live l: IPVSSysctls) -> [FieldDifference] {
+        var out: [FieldDifference] = []
+        for f in d.fields {
+            guard let e = d.text(f) else { continue }
+            let v = l.text(f)
+            if e != v {
+                out.append(FieldDifference(field: f.rawValue, expected: e, live: v ?? "absent"))
+            }
         }
         return out
     }
 
     /// The declared fields of a sync daemon that differ from a running one. Fields left at 0 or
     /// nil mean "the kernel's default" and match whatever the kernel filled in.
-    static func syncDaemon(desired d: SyncDaemon, live l: SyncDaemon) -> [FieldDifference] {
+    public static func syncDaemon(desired d: SyncDaemon, live l: SyncDaemon) -> [FieldDifference] {
         var out: [FieldDifference] = []
         func add(_ field: String, _ e: String, _ v: String) {
-            if e != v { out.append(FieldDifference(field: field, label: field, expected: e, live: v)) }
+            if e != v { out.append(FieldDifference(field: field, expected: e, live: v)) }
         }
         add("interface", d.interface, l.interface)
         add("syncID", "\(d.syncID)", "\(l.syncID)")

@@ -5,9 +5,14 @@ public import LVSModel
 ///
 /// A plan is a value: it can be saved as JSON (`formatVersion`), shown, and applied later; the
 /// applier refuses it if the live table no longer has `baseFingerprint`.
-public struct Plan: Hashable, Sendable, Codable {
-    /// The version of this JSON format.
-    public static let currentFormatVersion = 1
+///
+/// Its JSON (`Plan+Codable.swift`) is the `plan` machine format: bump `currentFormatVersion`
+/// with any change of its shape (the golden files in `Tests/LVSCommandsTests/Golden` fail
+/// until the version changes).
+public struct Plan: Hashable, Sendable {
+    /// The version of this JSON format. 2: explicit keys, identities as strings, enumerations
+    /// as strings, RFC 3339 times, typed reasons.
+    public static let currentFormatVersion = 2
 
     public var formatVersion: Int
     /// `LiveTable.fingerprint` of the table the plan was computed against.
@@ -95,7 +100,7 @@ public struct Plan: Hashable, Sendable, Codable {
 }
 
 /// A service a manifest takes ownership of.
-public struct Claim: Hashable, Sendable, Codable {
+public struct Claim: Hashable, Sendable {
     public var service: VirtualService.ID
     public var manifest: String
     public init(service: VirtualService.ID, manifest: String) {
@@ -105,7 +110,7 @@ public struct Claim: Hashable, Sendable, Codable {
 }
 
 /// A draining real server that still has connections.
-public struct PendingDrain: Hashable, Sendable, Codable {
+public struct PendingDrain: Hashable, Sendable {
     public var service: VirtualService.ID
     public var realServer: RealServer.ID
     public var manifest: String
@@ -131,7 +136,7 @@ public struct PendingDrain: Hashable, Sendable, Codable {
 }
 
 /// A guard's refusal: the plan would do something dangerous that was not explicitly allowed.
-public struct GuardViolation: Hashable, Sendable, Codable, CustomStringConvertible {
+public struct GuardViolation: Hashable, Sendable, CustomStringConvertible {
     public enum Kind: String, Hashable, Sendable, Codable {
         /// Too many real servers of one service removed or drained at once (`--allow-removal`).
         case removalFraction

@@ -42,7 +42,7 @@ public struct PlanInput: Hashable, Sendable {
 }
 
 /// The knobs that make a plan more or less willing to remove things.
-public struct PlanPolicy: Hashable, Sendable, Codable {
+public struct PlanPolicy: Hashable, Sendable {
     /// The largest share of a service's live real servers one plan may remove or drain without
     /// `allowRemoval` (0.5 = half; removing exactly half is allowed).
     public var maxRemovalFraction: Double
@@ -73,7 +73,7 @@ public struct PlanPolicy: Hashable, Sendable, Codable {
 }
 
 /// A real server within its service: the key of drains and weight overrides.
-public struct ServiceRealServerKey: Hashable, Sendable, Codable, Comparable, CustomStringConvertible {
+public struct ServiceRealServerKey: Hashable, Sendable, Comparable, CustomStringConvertible {
     public var service: VirtualService.ID
     public var realServer: RealServer.ID
 
@@ -92,7 +92,7 @@ public struct ServiceRealServerKey: Hashable, Sendable, Codable, Comparable, Cus
 
 /// A real server being drained: weight 0 since `startedAt`, deleted once it has no connections
 /// or `deadline` has passed. Persisted by the caller between plans.
-public struct DrainState: Hashable, Sendable, Codable {
+public struct DrainState: Hashable, Sendable {
     public var service: VirtualService.ID
     public var realServer: RealServer.ID
     /// The manifest that removed it.

@@ -69,7 +69,7 @@ private struct Builder {
 
     static func rank(_ a: Change.Action, restart: Bool = false) -> Int {
         switch a {
-        case .setTimeouts: 0
+        case .setTimeouts, .setSysctls: 0
         case .stopSyncDaemon: restart ? 1 : 10
         case .startSyncDaemon: 2
         case .createService: 3
@@ -183,11 +183,11 @@ private struct Builder {
         let svc = d.spec.service.normalized
         emit(Change(
             action: .createService, manifest: d.manifest, service: svc.id, after: .service(svc),
-            place: Builder.path(d.index), reason: "new service"))
+            place: Builder.path(d.index), reason: .newService))
         for (i, r) in effective(d) {
             emit(Change(
                 action: .addRealServer, manifest: d.manifest, service: svc.id, realServer: r.id,
-                after: .realServer(r), place: Builder.path(d.index, i), reason: "new real server"))
+                after: .realServer(r), place: Builder.path(d.index, i), reason: .newRealServer))
         }
         // Drain records for a service that is not in the kernel are stale.
         for key in drainKeysByService[svc.id] ?? [] { drainsSeen.insert(key) }
@@ -200,7 +200,7 @@ private struct Builder {
         if !diffs.isEmpty {
             emit(Change(
                 action: .updateService, manifest: d.manifest, service: id, before: .service(live.service),
-                after: .service(svc), place: Builder.path(d.index), reason: diffs.map(\.text).joined(separator: ", ")))
+                after: .service(svc), place: Builder.path(d.index), reason: .attributesChanged(diffs)))
         }
         for key in drainKeysByService[id] ?? [] { drainsSeen.insert(key) }
 
@@ -225,7 +225,7 @@ private struct Builder {
         for (i, r) in wanted {
             let key = ServiceRealServerKey(service: id, realServer: r.id)
             guard let l = liveRS[r.id] else {
-                let reason = movedFrom[r.id].map { "port changed from \($0): delete and re-add" } ?? "new real server"
+                let reason: Change.Reason = movedFrom[r.id].map { .portChanged(from: $0, to: r.id.port) } ?? .newRealServer
                 emit(Change(
                     action: .addRealServer, manifest: d.manifest, service: id, realServer: r.id,
                     after: .realServer(r), place: Builder.path(d.index, i), reason: reason))
@@ -234,8 +234,7 @@ private struct Builder {
             let draining = drainByKey[key] != nil
             let rdiffs = FieldDifference.realServer(desired: r, live: l.server)
             if !rdiffs.isEmpty {
-                var reason = rdiffs.map(\.text).joined(separator: ", ")
-                if draining { reason = "back in manifest, drain cancelled: " + reason }
+                let reason: Change.Reason = draining ? .drainCancelled(rdiffs) : .attributesChanged(rdiffs)
                 emit(Change(
                     action: .updateRealServer, manifest: d.manifest, service: id, realServer: r.id,
                     before: .realServer(l.server), after: .realServer(r), place: Builder.path(d.index, i), reason: reason))
@@ -250,13 +249,13 @@ private struct Builder {
             let rid = l.server.id
             let key = ServiceRealServerKey(service: id, realServer: rid)
             let connections = UInt64(l.activeConnections) + UInt64(l.inactiveConnections)
-            func delete(_ reason: String) {
+            func delete(_ reason: Change.Reason) {
                 emit(Change(
                     action: .deleteRealServer, manifest: d.manifest, service: id, realServer: rid,
                     before: .realServer(l.server), place: Builder.path(d.index), reason: reason))
             }
             /// Keeps (or starts) a drain: weight 0 if it is not already, and a pending-drain entry.
-            func drainPending(_ drain: DrainState, reason: String) {
+            func drainPending(_ drain: DrainState, reason: Change.Reason) {
                 if l.server.weight != 0 {
                     var after = l.server
                     after.weight = 0
@@ -270,36 +269,36 @@ private struct Builder {
                     inactiveConnections: l.inactiveConnections, startedAt: drain.startedAt, deadline: drain.deadline))
             }
             if let newPort = movedTo[rid] {
-                delete("port changed to \(newPort): delete and re-add")
+                delete(.portChanged(from: rid.port, to: newPort))
                 if drainByKey[key] == nil { removals += 1 }
                 continue
             }
             if protocolIsUDP || timeout == 0 {
-                delete(protocolIsUDP ? "not in manifest (UDP: deleted without draining)" : "not in manifest (drain timeout 0)")
+                delete(protocolIsUDP ? .removedWithoutDrainUDP : .removedWithoutDrainTimeout)
                 if drainByKey[key] == nil { removals += 1 }
                 continue
             }
             if let drain = drainByKey[key] {
                 if connections == 0 {
-                    delete("drained: no connections left")
+                    delete(.drainFinished)
                 } else if input.now >= drain.deadline {
-                    delete("drain timeout \(Builder.seconds(drain.deadline - drain.startedAt)) s expired (\(connections) connections left)")
+                    delete(.drainTimedOut(afterSeconds: drain.deadline - drain.startedAt, connectionsLeft: connections))
                 } else {
                     drainsKept.insert(key)
-                    drainPending(drain, reason: "still draining: weight \(l.server.weight) → 0 (weight was raised outside lvsctl)")
+                    drainPending(drain, reason: .drainResumed)
                 }
                 continue
             }
             removals += 1
             if l.server.weight == 0 && connections == 0 {
-                delete("not in manifest (weight 0, no connections: deleted without draining)")
+                delete(.removedIdle)
                 continue
             }
             let state = DrainState(
                 service: id, realServer: rid, manifest: d.manifest, startedAt: input.now,
                 deadline: input.now + Double(timeout))
             drainsToStart.append(state)
-            drainPending(state, reason: "not in manifest: drain (weight \(l.server.weight) → 0, up to \(timeout) s)")
+            drainPending(state, reason: .drainStarted(timeout: timeout))
         }
 
         let total = live.realServers.count
@@ -318,7 +317,7 @@ private struct Builder {
         let entry = IPVSTable.Entry(service: s.service, realServers: s.realServers.map(\.server))
         emit(Change(
             action: .deleteService, manifest: owner, service: id, before: .entry(entry), path: "",
-            reason: "not in manifest (with its \(s.realServers.count) real servers)"))
+            reason: .removedFromManifest))
         releases.append(id)
         for key in drainKeysByService[id] ?? [] { drainsSeen.insert(key) }
         if !input.policy.allowDelete {
@@ -344,8 +343,48 @@ private struct Builder {
             if !diffs.isEmpty {
                 emit(Change(
                     action: .setTimeouts, manifest: first.manifest, before: .timeouts(input.live.timeouts),
-                    after: .timeouts(t), path: "settings.timeouts", reason: diffs.map(\.text).joined(separator: ", ")))
+                    after: .timeouts(t), path: "settings.timeouts", reason: .attributesChanged(diffs)))
             }
+        }
+
+        // Sysctls are compared field by field: two manifests may each declare some, but not the
+        // same one with different values.
+        var sysctls = IPVSSysctls()
+        var declaredBy: [IPVSSysctls.Field: String] = [:]
+        var sysctlsOwner: String?
+        for ds in inScope where !ds.settings.sysctls.isEmpty {
+            for f in ds.settings.sysctls.fields {
+                guard let value = ds.settings.sysctls.text(f) else { continue }
+                if let first = declaredBy[f] {
+                    if sysctls.text(f) != value {
+                        violations.append(GuardViolation(
+                            kind: .settingsConflict, service: nil, manifest: ds.manifest,
+                            message: "declares settings.\(f.rawValue) different from manifest \(first); declare kernel-wide settings in one manifest only"))
+                    }
+                    continue
+                }
+                declaredBy[f] = ds.manifest
+                sysctls.set(f, text: value)
+            }
+            if sysctlsOwner == nil { sysctlsOwner = ds.manifest }
+        }
+        if let owner = sysctlsOwner {
+            let diffs = FieldDifference.sysctls(desired: sysctls, live: input.live.sysctls)
+            if !diffs.isEmpty {
+                let fields = diffs.compactMap { IPVSSysctls.Field(rawValue: $0.field) }
+                emit(Change(
+                    action: .setSysctls, manifest: owner, before: .sysctls(input.live.sysctls.restricted(to: fields)),
+                    after: .sysctls(sysctls.restricted(to: fields)), path: "settings",
+                    reason: .attributesChanged(diffs)))
+            }
+        }
+
+        // The director pair's VRRP is one configuration per director: one manifest owns it.
+        let withVRRP = inScope.filter { $0.vrrp != nil }
+        for other in withVRRP.dropFirst() {
+            violations.append(GuardViolation(
+                kind: .settingsConflict, service: nil, manifest: other.manifest,
+                message: "declares a vrrp section, as does manifest \(withVRRP[0].manifest); declare the director pair's VRRP in one manifest only"))
         }
 
         let withDaemons = inScope.filter { $0.settings.syncDaemons != nil }
@@ -363,21 +402,20 @@ private struct Builder {
                 case (let d?, nil):
                     emit(Change(
                         action: .startSyncDaemon, manifest: first.manifest, after: .syncDaemon(d), path: path,
-                        reason: "not running"))
+                        reason: .syncDaemonNotRunning))
                 case (nil, let l?):
                     emit(Change(
                         action: .stopSyncDaemon, manifest: first.manifest, before: .syncDaemon(l), path: path,
-                        reason: "not in manifest"))
+                        reason: .removedFromManifest))
                 case (let d?, let l?):
                     let diffs = FieldDifference.syncDaemon(desired: d, live: l)
                     if !diffs.isEmpty {
-                        let text = diffs.map(\.text).joined(separator: ", ")
                         emit(Change(
                             action: .stopSyncDaemon, manifest: first.manifest, before: .syncDaemon(l), path: path,
-                            reason: "\(text): stop and restart"), restart: true)
+                            reason: .syncDaemonChanged(diffs)), restart: true)
                         emit(Change(
                             action: .startSyncDaemon, manifest: first.manifest, after: .syncDaemon(d), path: path,
-                            reason: "\(text): restart"))
+                            reason: .syncDaemonChanged(diffs)))
                     }
                 case (nil, nil):
                     break
@@ -451,13 +489,6 @@ private struct Builder {
             }
             order[j] = j
         }
-    }
-
-    /// `30` or `2.5`.
-    static func seconds(_ s: Double) -> String {
-        let r = s.rounded()
-        if abs(s - r) < 0.001, abs(r) < 1e15 { return "\(Int(r))" }
-        return "\((s * 10).rounded() / 10)"
     }
 
     /// `75%`.

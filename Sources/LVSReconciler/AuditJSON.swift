@@ -2,7 +2,8 @@ import Foundation
 import LVSModel
 import LVSPlan
 
-/// The JSON text of a change's before/after value for an audit row: the same text as
+/// The JSON text of a change's before/after value for an audit row (the object format of
+/// `Model+Codable.swift`, `Manifests/lvsctl-objects-v1.schema.json`): the same text as
 /// `JSONEncoder` with sorted keys, written directly for the two values an apply writes by the
 /// hundred thousand (services and real servers). Encoding them through `Codable` cost about as
 /// much as everything else in an apply of a large table.
@@ -18,7 +19,7 @@ final class AuditJSON {
 
     init() {
         encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
     }
 
     func text(_ value: Change.Value?) -> String? {
@@ -44,15 +45,20 @@ final class AuditJSON {
         return String(decoding: data, as: UTF8.self)
     }
 
-    /// nil when the value needs the general encoder (other kinds, fwmark services, strings that
-    /// would need escaping).
+    /// nil when the value needs the general encoder (other kinds, strings that would need
+    /// escaping). The shape is `Model+Codable.swift`'s with sorted keys.
     static func fastText(_ value: Change.Value) -> String? {
         switch value {
         case .service(let s):
-            guard case .address(let p, let a, let port) = s.id else { return nil }
-            let address = a.description
-            guard plain(address), plain(p.rawValue), plain(s.scheduler.rawValue) else { return nil }
-            var out = "{\"service\":{\"flags\":\(s.flags.rawValue),\"id\":{\"address\":{\"_0\":\"\(p.rawValue)\",\"_1\":\"\(address)\",\"port\":\(port)}},\"netmask\":\(s.netmask),"
+            let id = s.id.description
+            guard plain(id), plain(s.scheduler.rawValue) else { return nil }
+            var out = "{\"service\":{\"flags\":["
+            var first = true
+            for name in s.flags.codingNames {
+                out += first ? "\"\(name)\"" : ",\"\(name)\""
+                first = false
+            }
+            out += "],\"id\":\"\(id)\",\"netmask\":\(s.netmask),"
             if let pe = s.persistenceEngine {
                 guard plain(pe) else { return nil }
                 out += "\"persistenceEngine\":\"\(pe)\","
@@ -60,21 +66,23 @@ final class AuditJSON {
             out += "\"scheduler\":\"\(s.scheduler.rawValue)\",\"timeout\":\(s.timeout)}}"
             return out
         case .realServer(let r):
-            let address = r.id.address.description
-            guard plain(address) else { return nil }
-            return "{\"realServer\":{\"forwarding\":\(r.forwarding.rawValue),\"id\":{\"address\":\"\(address)\",\"port\":\(r.id.port)},"
-                + "\"lowerThreshold\":\(r.lowerThreshold),\"tunnel\":{\"checksum\":\(r.tunnel.checksum.rawValue),\"port\":\(r.tunnel.port),\"type\":\(r.tunnel.type.rawValue)},"
+            let id = r.id.description
+            guard plain(id) else { return nil }
+            return "{\"realServer\":{\"forwarding\":\"\(r.forwarding.description)\",\"id\":\"\(id)\",\"lowerThreshold\":\(r.lowerThreshold),"
+                + "\"tunnel\":{\"checksum\":\"\(r.tunnel.checksum.description)\",\"port\":\(r.tunnel.port),\"type\":\"\(r.tunnel.type.description)\"},"
                 + "\"upperThreshold\":\(r.upperThreshold),\"weight\":\(r.weight)}}"
         default:
             return nil
         }
     }
 
-    /// Letters, digits, `.`, `:`, `-`, `_`: text `JSONEncoder` writes as it is.
+    /// Letters, digits, `.`, `:`, `-`, `_`, `/`, `[`, `]`: text `JSONEncoder` (without escaping
+    /// slashes) writes as it is.
     private static func plain(_ s: String) -> Bool {
         s.utf8.allSatisfy { b in
             (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A)
                 || b == UInt8(ascii: ".") || b == UInt8(ascii: ":") || b == UInt8(ascii: "-") || b == UInt8(ascii: "_")
+                || b == UInt8(ascii: "/") || b == UInt8(ascii: "[") || b == UInt8(ascii: "]")
         }
     }
 }

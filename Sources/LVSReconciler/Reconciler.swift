@@ -102,7 +102,9 @@ public final class Reconciler {
         for id in touched.sorted() {
             if let s = try kernel.service(id) { services.append(s) }
         }
-        let live = LiveTable(services: services, timeouts: planned.live.timeouts, syncDaemons: planned.live.syncDaemons)
+        let live = LiveTable(
+            services: services, timeouts: planned.live.timeouts, syncDaemons: planned.live.syncDaemons,
+            sysctls: planned.live.sysctls)
         let subset = desired.map { d in
             DesiredState(manifest: d.manifest, services: d.services.filter { touched.contains($0.service.id) }, settings: d.settings)
         }

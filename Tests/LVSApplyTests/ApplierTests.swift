@@ -118,7 +118,7 @@ struct ApplierTests {
         h.now = 1030
         let expired = try h.plan([smaller])
         #expect(expired.changes.map(\.action) == [.deleteRealServer])
-        #expect(expired.changes.first?.reason == "drain timeout 30 s expired (5 connections left)")
+        #expect(expired.changes.first?.reasonText == "drain timeout 30 s expired (5 connections left)")
         try h.apply(expired)
         #expect(try h.plan([smaller]).isEmpty)
         #expect(h.drains.isEmpty)
@@ -187,7 +187,9 @@ struct ApplierTests {
                 A.spec(VirtualService(id: A.sid(80), scheduler: .rr), [A.rs(1, weight: 20), A.rs(2, weight: 10), A.rs(4, port: 8081), A.rs(5)]),
                 A.spec(VirtualService(id: A.sid(8443)), [A.rs(1, port: 8443)]),
             ],
-            settings: GlobalSettings(timeouts: Timeouts(tcp: 600, tcpFin: 0, udp: 0), syncDaemons: []))
+            settings: GlobalSettings(
+                timeouts: Timeouts(tcp: 600, tcpFin: 0, udp: 0), syncDaemons: [],
+                sysctls: IPVSSysctls(sloppyTcp: true, syncThreshold: .init(threshold: 2, period: 40))))
         let plan = try h.plan([target])
         #expect(Set(plan.changes.map(\.action)) == Set(Change.Action.allCases.filter { $0 != .startSyncDaemon }))
         guard let last = plan.changes.last else {
@@ -214,6 +216,7 @@ struct ApplierTests {
         #expect(h.kernel.state.table == before.table)
         #expect(h.kernel.state.timeouts == before.timeouts)
         #expect(h.kernel.state.syncDaemons == before.syncDaemons)
+        #expect(h.kernel.state.sysctls == before.sysctls)
         #expect(h.kernel.state.fingerprint == before.fingerprint)
 
         let planEvents = events.filter { $0.origin == .plan }

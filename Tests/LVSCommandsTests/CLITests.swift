@@ -1,8 +1,11 @@
 import Foundation
 import LVSManifest
 import LVSModel
+import LVSPlan
 import LVSTestSupport
 import Testing
+
+@testable import LVSCommands
 
 /// End-to-end runs of the real `lvsctl` binary on any host, against the file-backed fake kernel
 /// (`LVSCTL_FAKE_KERNEL`). The same scenarios run against the real kernel in the lab guest
@@ -22,8 +25,8 @@ import Testing
     func auditCount(_ cli: CLIRunner) throws -> Int {
         let r = try cli.run(["history", "--output", "json", "--limit", "1000"])
         #expect(r.status == 0, "\(r)")
-        let rows = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [Any]
-        return rows?.count ?? -1
+        let document = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
+        return (document?["entries"] as? [Any])?.count ?? -1
     }
 
     @Test func applyIsIdempotentAndMinimal() throws {
@@ -99,6 +102,108 @@ import Testing
         #expect(stale.status == 1)
         #expect(stale.stderr.contains("stale"), "\(stale)")
         #expect(try kernelState(cli) == live)
+    }
+
+    /// A saved plan applies what it prints: a file edited after `plan --out` (weight 60000 where
+    /// the reason still says 3 → 5) is refused by its digest, and one whose digest was recomputed
+    /// is refused because its reason no longer matches its values. The kernel is not touched.
+    @Test func aTamperedSavedPlanIsRefused() throws {
+        let cli = try CLIRunner(fakeKernel: true)
+        #expect(try cli.run(["apply", "-f", demo]).status == 0)
+        let text = try String(contentsOfFile: demo, encoding: .utf8).replacingOccurrences(of: "\"weight\": 3", with: "\"weight\": 5")
+        let path = cli.directory.appendingPathComponent("p.json").path
+        #expect(try cli.run(["plan", "-f", try cli.write("w5.json", text), "--out", path]).status == 0)
+        let saved = try String(contentsOfFile: path, encoding: .utf8)
+        #expect(saved.contains("\"weight\" : 5"), "\(saved)")
+        let before = try kernelState(cli)
+
+        let tampered = saved.replacingOccurrences(of: "\"weight\" : 5", with: "\"weight\" : 60000")
+        try Data(tampered.utf8).write(to: URL(fileURLWithPath: path))
+        let refused = try cli.run(["apply", "--plan", path])
+        #expect(refused.status == 1, "\(refused)")
+        #expect(refused.stderr.contains("does not match its digest"), "\(refused)")
+        #expect(try kernelState(cli) == before)
+
+        // The digest recomputed to match: the reason (weight 3 → 5) and the value (60000) disagree.
+        let redigested = try cli.write("redigested.json", try Self.redigest(tampered))
+        let stillRefused = try cli.run(["apply", "--plan", redigested])
+        #expect(stillRefused.status == 1, "\(stillRefused)")
+        #expect(stillRefused.stderr.contains("its reason says weight 3 → 5 but it writes weight 3 → 60000"), "\(stillRefused)")
+        #expect(try kernelState(cli) == before)
+
+        // The untouched file applies, printing what it writes first.
+        try Data(saved.utf8).write(to: URL(fileURLWithPath: path))
+        let applied = try cli.run(["apply", "--plan", path])
+        #expect(applied.status == 0, "\(applied)")
+        #expect(applied.stdout.contains("~ update real server 10.10.0.11:80 of tcp/10.10.0.100:80: weight 3 → 5"), "\(applied)")
+        #expect(try kernelState(cli).services[0].realServers[0].server.weight == 5)
+    }
+
+    /// The text with its digest replaced by the one `SavedPlan.digest` computes for its content.
+    static func redigest(_ text: String) throws -> String {
+        struct Body: Decodable {
+            var digest: String
+            var plan: Plan
+            var manifests: [SavedPlan.ManifestDocument]
+        }
+        let body = try JSONDecoder().decode(Body.self, from: Data(text.utf8))
+        return text.replacingOccurrences(of: body.digest, with: try SavedPlan.digest(plan: body.plan, manifests: body.manifests))
+    }
+
+    /// Every command that takes `-o json` prints one JSON document with its kind and version.
+    @Test func everyCommandPrintsJSON() throws {
+        let cli = try CLIRunner(fakeKernel: true)
+        func document(_ args: [String]) throws -> [String: Any] {
+            let r = try cli.run(args + ["-o", "json"])
+            #expect(r.status == 0, "\(args): \(r)")
+            let json = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any], "\(args): \(r.stdout)")
+            #expect(json["formatVersion"] is Int, "\(args)")
+            return json
+        }
+        #expect(try document(["apply", "-f", demo])["kind"] as? String == "apply")
+        let text = try String(contentsOfFile: demo, encoding: .utf8).replacingOccurrences(of: "\"weight\": 3", with: "\"weight\": 4")
+        #expect(try document(["apply", "-f", try cli.write("w4.json", text)])["kind"] as? String == "apply")
+        #expect(try document(["plan", "-f", demo])["kind"] as? String == "plan")
+        #expect(try document(["validate", demo])["kind"] as? String == "validation")
+        #expect(try document(["status"])["kind"] as? String == "status")
+        #expect(try document(["revisions"])["kind"] as? String == "revisions")
+        #expect(try document(["history"])["kind"] as? String == "history")
+        let rollback = try document(["rollback", "demo", "--to", "1"])
+        #expect(rollback["kind"] as? String == "rollback" && rollback["applied"] as? Int == 1, "\(rollback)")
+        let drain = try document(["drain", "web", "10.10.0.11:80"])
+        #expect(drain["kind"] as? String == "maintenance" && drain["action"] as? String == "drain", "\(drain)")
+        #expect(drain["weightChanges"] as? Int == 1, "\(drain)")
+        let undrain = try document(["undrain", "web", "10.10.0.11:80"])
+        #expect(undrain["action"] as? String == "undrain" && undrain["weightChanges"] as? Int == 1, "\(undrain)")
+        #expect(try document(["drift"])["kind"] as? String == "drift")
+        var live = try kernelState(cli)
+        live.services.append(LiveService(service: VirtualService(id: .address(.udp, IPAddress("10.10.0.53")!, port: 53), scheduler: .rr)))
+        try setKernelState(cli, live)
+        let adopt = try document(["adopt", "udp/10.10.0.53:53", "--manifest", "dns"])
+        #expect(adopt["kind"] as? String == "adopt" && adopt["adopted"] as? [String] == ["udp/10.10.0.53:53"], "\(adopt)")
+        // History's before and after are objects, not JSON in strings.
+        let entries = try #require(try document(["history"])["entries"] as? [[String: Any]])
+        #expect(entries.contains { $0["after"] is [String: Any] }, "\(entries)")
+        #expect(!entries.contains { $0["after"] is String || $0["before"] is String }, "\(entries)")
+        // A time from the output is a time the input takes (RFC 3339, milliseconds and all).
+        let at = try #require(entries.last?["at"] as? String)
+        let since = try #require(try document(["history", "--since", at])["entries"] as? [[String: Any]])
+        #expect(since.count == entries.count, "\(at)")
+    }
+
+    /// `-o` is the output format everywhere: import writes its manifest with `--out`, and
+    /// `import … -o json` is an error, not a file named json.
+    @Test func importWritesWithOutNotDashO() throws {
+        let cli = try CLIRunner(fakeKernel: true)
+        let dump = try cli.write("dump.txt", "-A -t 10.0.0.1:80 -s rr\n-a -t 10.0.0.1:80 -r 10.0.0.11:80 -g -w 1\n")
+        let out = cli.directory.appendingPathComponent("m.json").path
+        let written = try cli.run(["import", "ipvsadm", dump, "--out", out])
+        #expect(written.status == 0, "\(written)")
+        #expect(FileManager.default.fileExists(atPath: out))
+        let wrong = try cli.run(["import", "ipvsadm", dump, "-o", "json"])
+        #expect(wrong.status != 0, "\(wrong)")
+        #expect(!FileManager.default.fileExists(atPath: cli.directory.appendingPathComponent("json").path))
+        #expect(!FileManager.default.fileExists(atPath: FileManager.default.currentDirectoryPath + "/json"))
     }
 
     @Test func rollbackToTheFirstRevision() throws {

@@ -51,7 +51,11 @@ import Testing
         let r = try cli.run(["export", "--format", "keepalived"])
         #expect(r.status == 0, "\(r)")
         #expect(r.stdout.contains("real_server 10.10.0.12 80 {\n        weight 1\n    }"), "\(r.stdout)")
+        // -o is the format here too (--format is its old spelling); json is not an export format.
+        let viaO = try cli.run(["export", "-o", "keepalived"])
+        #expect(viaO.status == r.status && viaO.stdout == r.stdout, "\(viaO)")
+        #expect(try cli.run(["export", "-o", "json"]).status != 0)
         let misuse = try cli.run(["export", "--format", "ipvsadm", "-f", CLIRunner.manifest("demo.json")])
-        #expect(misuse.status != 0 && misuse.stderr.contains("-f/--file is only for --format keepalived"), "\(misuse)")
+        #expect(misuse.status != 0 && misuse.stderr.contains("-f/--file is only for -o keepalived"), "\(misuse)")
     }
 }

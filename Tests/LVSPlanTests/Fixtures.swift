@@ -69,6 +69,6 @@ enum F {
         var s = c.action.rawValue
         if let sv = c.service { s += " \(sv)" }
         if let r = c.realServer { s += " \(r)" }
-        return s + ": " + c.reason
+        return s + ": " + c.reasonText
     }
 }

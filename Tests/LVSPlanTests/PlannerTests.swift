@@ -245,7 +245,7 @@ struct PlannerTests {
         let back = try JSONDecoder().decode(Plan.self, from: data)
         #expect(back == plan)
         let json = String(decoding: data, as: UTF8.self)
-        #expect(json.contains("\"formatVersion\":1"))
+        #expect(json.contains("\"formatVersion\":\(Plan.currentFormatVersion)"))
         #expect(json.contains("\"baseFingerprint\":\"\(live.fingerprint)\""))
         #expect(json.contains("\"action\":\"drainRealServer\""))
         #expect(json.contains("\"entry\":{"))

@@ -19,8 +19,8 @@ import Testing
 
     func auditCount(_ cli: CLIRunner) throws -> Int {
         let r = try cli.run(["history", "--output", "json", "--limit", "1000"])
-        let rows = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [Any]
-        return rows?.count ?? -1
+        let document = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
+        return (document?["entries"] as? [Any])?.count ?? -1
     }
 
     func edited(_ cli: CLIRunner, _ name: String, _ replacements: [(String, String)]) throws -> String {

@@ -150,7 +150,7 @@ final class DaemonLab: @unchecked Sendable {
     /// Audit rows with the given origin.
     func auditRows(origin: String) throws -> [[String: Any]] {
         let r = try cli.run(["history", "--output", "json", "--limit", "100000"])
-        let rows = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [[String: Any]] ?? []
+        let rows = (try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])?["entries"] as? [[String: Any]] ?? []
         return rows.filter { $0["origin"] as? String == origin }
     }
 

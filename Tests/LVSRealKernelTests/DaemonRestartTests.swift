@@ -118,7 +118,7 @@ import Testing
         #expect(rows.allSatisfy { $0.result == .applied })
         #expect(Set(rows.map(\.action)) == ["create-service", "add-real-server"])
         let history = try cli.run(["history", "--output", "json", "--limit", "100000"])
-        let all = try JSONSerialization.jsonObject(with: Data(history.stdout.utf8)) as? [[String: Any]] ?? []
+        let all = (try JSONSerialization.jsonObject(with: Data(history.stdout.utf8)) as? [String: Any])?["entries"] as? [[String: Any]] ?? []
         #expect(all.count == 2 * total, "the apply's rows and the daemon's, nothing else")
     }
 

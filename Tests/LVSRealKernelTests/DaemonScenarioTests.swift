@@ -67,7 +67,7 @@ import Testing
 
     func healthRows(_ cli: CLIRunner) throws -> Int {
         let r = try cli.run(["history", "--output", "json", "--limit", "1000"])
-        let rows = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [[String: Any]] ?? []
+        let rows = (try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])?["entries"] as? [[String: Any]] ?? []
         return rows.filter { $0["origin"] as? String == "health" }.count
     }
 

@@ -25,7 +25,7 @@ import Testing
 
     func auditRows(_ cli: CLIRunner) throws -> [[String: Any]] {
         let r = try cli.run(["history", "--output", "json", "--limit", "1000"])
-        return (try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [[String: Any]]) ?? []
+        return (try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])?["entries"] as? [[String: Any]] ?? []
     }
 
     @Test func aLiveConnectionSurvivesAWeightChange() throws {

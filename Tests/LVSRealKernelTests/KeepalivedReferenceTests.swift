@@ -87,7 +87,7 @@ import Testing
         let lv = try NetworkNamespace(prefix: "lvka")
         defer { lv.close() }
         let manifest = cli.directory.appendingPathComponent("imported.json").path
-        let imported = try cli.run(["import", "keepalived", conf, "--name", "imported", "-o", manifest])
+        let imported = try cli.run(["import", "keepalived", conf, "--name", "imported", "--out", manifest])
         #expect(imported.status == 0, "\(imported)")
         let applied = try cli.run(["apply", "-f", manifest, "--netns", lv.name])
         #expect(applied.status == 0, "\(applied)")

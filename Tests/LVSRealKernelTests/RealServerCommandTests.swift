@@ -24,7 +24,8 @@ import Testing
         #expect(try ns.check(["cat", "/proc/sys/net/ipv4/conf/lo/arp_announce"]) == "2\n")
         let status = try realserver(["status", "--vip", vips, "--output", "json"])
         #expect(status.status == 0, "\(status)")
-        let checks = try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [[String: Any]] ?? []
+        let document = try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any]
+        let checks = document?["checks"] as? [[String: Any]] ?? []
         #expect(checks.count == 7, "lo up, two VIPs, four ARP sysctls: \(status.stdout)")
 
         // Someone removes a VIP by hand: status names it, up puts it back, and only it.

@@ -18,6 +18,7 @@ let shippedMigrations: [ShippedMigration] = [
     ShippedMigration(id: "0003_drains_health", sha256: "b4c8136b6daf59bb5560c939d2d7a8c350da2b31a8a79652f2fb162134906c48"),
     ShippedMigration(id: "0004_notify_state", sha256: "695787156b44c6e2acaf859634130f0ef78dc2e594e096563776944dc7608f00"),
     ShippedMigration(id: "0005_revision_chunks", sha256: "ca140460f36109b5325cf436d2c434466275e989b79a9d0a4ad0cf8ed1ceb7db"),
+    ShippedMigration(id: "0006_audit_object_format", sha256: "8924ba97bcff67aa3496f662bfdb8db244839918234e3d8130494cbfb2a221a0"),
 ]
 
 /// Rows each migration's tables can hold, inserted into a database created at that migration.
@@ -56,6 +57,9 @@ let seedRows: [String: [String]] = [
     ],
     // Only moves existing content; every older database is upgraded through it.
     "0005_revision_chunks": [],
+    // Only rewrites audit values in their old shape (a value in no known shape, as 0002's seed
+    // row, is kept); LVSReconcilerTests.AuditFormatTests reads rows written in the old shape.
+    "0006_audit_object_format": [],
 ]
 
 @Suite("Migrations")
@@ -97,12 +101,15 @@ struct MigrationTests {
         let dir = try TempDir()
         let path = dir.file("old.db")
         let upTo = shippedMigrations[index].id
+        // Each migration's rows are inserted at its own schema (a later one may reshape the
+        // table they go to), then the database is left at `upTo`.
+        for migration in shippedMigrations[...index] {
+            let old = try Store(path: path, migrateUpTo: migration.id)
+            for sql in seedRows[migration.id] ?? [] { try old.executeForTesting(sql) }
+        }
         do {
             let old = try Store(path: path, migrateUpTo: upTo)
             #expect(try old.appliedMigrations() == shippedMigrations[...index].map(\.id))
-            for migration in shippedMigrations[...index] {
-                for sql in seedRows[migration.id] ?? [] { try old.executeForTesting(sql) }
-            }
         }
         let store = try Store(path: path)
         #expect(try store.appliedMigrations() == shippedMigrations.map(\.id))

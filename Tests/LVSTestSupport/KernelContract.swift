@@ -28,6 +28,7 @@ public enum KernelContract {
         Check(name: "weight and thresholds out of range", run: outOfRange),
         Check(name: "invalid values are invalidArgument", run: invalidArguments),
         Check(name: "timeouts get and set, 0 leaves unchanged", run: timeouts),
+        Check(name: "sysctls get and set, refused values and what stays written", run: sysctls),
         Check(name: "sync daemons start, list and stop", run: syncDaemons),
         Check(name: "batch with a failing write, stopOnError true and false", run: batchWithFailure),
         Check(name: "round trip: read, write back unchanged, read again", run: roundTrip),
@@ -284,6 +285,28 @@ public enum KernelContract {
         try expectFailure(k, .setTimeouts(Timeouts(tcp: 0x8000_0000, tcpFin: 0, udp: 0)), .invalidArgument)
         t = try read()
         try expect(t == Timeouts(tcp: 8_589_934, tcpFin: 25, udp: 30), "timeouts after a refused set: \(t)")
+    }
+
+    static func sysctls(_ k: any IPVSKernel) throws {
+        func read() throws -> IPVSSysctls { try k.snapshot().sysctls }
+        var s = try read()
+        try expect(s == .kernelDefault, "a fresh kernel should have the default IPVS sysctls, has \(s)")
+        let set = IPVSSysctls(
+            sloppyTcp: true, sloppySctp: true, syncThreshold: .init(threshold: 0, period: 0), syncRefreshPeriod: 8_589_934,
+            syncRetries: 3, expireNodestConn: true, expireQuiescentTemplate: true, connReuseMode: 3, backupOnly: true)
+        try apply(k, [.setSysctls(set)])
+        s = try read()
+        try expect(s == set, "sysctls after set: \(s)")
+        // Unset fields are left alone.
+        try apply(k, [.setSysctls(IPVSSysctls(backupOnly: false))])
+        s = try read()
+        try expect(s.backupOnly == false && s.sloppyTcp == true, "only backup_only should change: \(s)")
+        // Fields are written in order and the kernel refuses a bad one: the earlier ones stay.
+        try expectFailure(k, .setSysctls(IPVSSysctls(sloppyTcp: false, syncThreshold: .init(threshold: 50, period: 3))), .invalidArgument)
+        try expectFailure(k, .setSysctls(IPVSSysctls(syncRetries: 4)), .invalidArgument)
+        s = try read()
+        try expect(s.sloppyTcp == false && s.syncThreshold == .init(threshold: 0, period: 0) && s.syncRetries == 3,
+                   "after refused writes: sloppy_tcp written before the refused sync_threshold, the rest unchanged: \(s)")
     }
 
     static func syncDaemons(_ k: any IPVSKernel) throws {

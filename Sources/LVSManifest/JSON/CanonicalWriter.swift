@@ -135,6 +135,15 @@ struct CanonicalWriter: ByteSink {
         append(UInt8(ascii: " "))
     }
 
+    /// Starts the next member with a key known only at run time (a node name), escaped as a
+    /// JSON string; keys must still come in sorted order.
+    mutating func dynamicKey(_ key: String) {
+        newLine()
+        JSONValue.writeString(key, into: &self)
+        append(UInt8(ascii: ":"))
+        append(UInt8(ascii: " "))
+    }
+
     /// Starts the next element of the open block array.
     mutating func element() { newLine() }
 

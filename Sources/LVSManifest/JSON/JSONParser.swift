@@ -297,8 +297,8 @@ public struct JSONParser {
                 let childPath = currentPath
                 problems.append(Problem(
                     severity: .error, position: keyPos,
-                    message: "duplicate key '\(key)' (first at line \(first.line), column \(first.column))",
-                    hint: "keep one '\(key)'", path: childPath))
+                    message: "duplicate key '\(excerpt: key)' (first at line \(first.line), column \(first.column))",
+                    hint: "keep one '\(excerpt: key)'", path: childPath))
             } else {
                 members.append(JSONMember(key: key, keyPosition: keyPos, value: value))
                 if keyIndex != nil {

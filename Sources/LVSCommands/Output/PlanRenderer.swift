@@ -36,7 +36,8 @@ struct PlanRenderer {
             out += "lvsctl will make these changes, in this order (+ create, ~ edit in place, - remove):\n\n"
             for c in plan.changes {
                 out += "  \(c.action.symbol) \(c.subject)"
-                if !c.reason.isEmpty { out += ": \(c.reason)" }
+                out += ": "
+                out += c.reasonText
                 out += "\n"
                 let origin = c.path.isEmpty ? c.manifest : "\(c.manifest): \(c.path)"
                 out += "      from \(origin)\n"
