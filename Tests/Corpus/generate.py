@@ -77,13 +77,13 @@ class Corpus:
             self.write(f"keepalived/{name}/{rel}", data)
         self.case(f"import keepalived {name}",
                   ["import", "keepalived", "{dir}/keepalived/" + name + "/keepalived.conf",
-                   "-o", "{dir}/out/" + name + ".json"], expect, timeout)
+                   "--out", "{dir}/out/" + name + ".json"], expect, timeout)
 
     def ipvsadm(self, name, data, expect=None, timeout=5):
         rel = f"ipvsadm/{name}.txt"
         self.write(rel, data)
         self.case(f"import ipvsadm {name}",
-                  ["import", "ipvsadm", "{dir}/" + rel, "-o", "{dir}/out/ipvsadm-" + name + ".json"], expect, timeout)
+                  ["import", "ipvsadm", "{dir}/" + rel, "--out", "{dir}/out/ipvsadm-" + name + ".json"], expect, timeout)
 
 
 def generate(root):
@@ -192,9 +192,9 @@ def generate(root):
     os.makedirs(d, exist_ok=True)
     os.mkfifo(os.path.join(d, "keepalived.conf"))
     c.case("import keepalived fifo", ["import", "keepalived", os.path.join(d, "keepalived.conf"),
-                                       "-o", "{dir}/out/fifo.json"], expect=[1])
+                                       "--out", "{dir}/out/fifo.json"], expect=[1])
     c.case("import keepalived /dev/zero", ["import", "keepalived", "/dev/zero", "--name", "zero",
-                                           "-o", "{dir}/out/zero.json"], expect=[1])
+                                           "--out", "{dir}/out/zero.json"], expect=[1])
 
     # --- ipvsadm -Sn -------------------------------------------------------------------------------
     dump = "-A -t 10.0.0.1:80 -s wrr\n-a -t 10.0.0.1:80 -r 10.0.1.1:80 -g -w 1\n"
@@ -214,7 +214,7 @@ def generate(root):
     c.ipvsadm("nul-byte", dump.replace("wrr", "w\x00rr"), expect=[0, 1])
     fifo = c.path("ipvsadm", "fifo.txt")
     os.mkfifo(fifo)
-    c.case("import ipvsadm fifo", ["import", "ipvsadm", fifo, "-o", "{dir}/out/ipvsadm-fifo.json"], expect=[1])
+    c.case("import ipvsadm fifo", ["import", "ipvsadm", fifo, "--out", "{dir}/out/ipvsadm-fifo.json"], expect=[1])
 
     with open(os.path.join(root, "cases.json"), "w") as f:
         json.dump(c.cases, f, indent=1)
