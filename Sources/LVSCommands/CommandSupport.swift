@@ -32,9 +32,8 @@ struct PolicyOptions: ParsableArguments {
     }
 
     func validate() throws {
-        guard (0...100).contains(maxRemoval) else {
-            throw ValidationError("--max-removal must be a percentage from 0 to 100")
-        }
+        try OptionRange.check(maxRemoval, "--max-removal", OptionRange.maxRemoval, unit: "a percentage")
+        try OptionRange.check(drainTimeout, "--drain-timeout", OptionRange.drainTimeout, unit: "seconds")
     }
 }
 
@@ -44,6 +43,10 @@ struct LockOptions: ParsableArguments {
     var lockTimeout: Double = 30
 
     var timeout: Duration { .milliseconds(Int64(lockTimeout * 1000)) }
+
+    func validate() throws {
+        try OptionRange.check(lockTimeout, "--lock-timeout", OptionRange.lockTimeout)
+    }
 }
 
 /// An error the CLI reports as one line and exit status 1.

@@ -216,6 +216,25 @@ def generate(root):
     os.mkfifo(fifo)
     c.case("import ipvsadm fifo", ["import", "ipvsadm", fifo, "--out", "{dir}/out/ipvsadm-fifo.json"], expect=[1])
 
+    # --- numeric options: range-checked before anything runs (usage error, 64) -------------------
+    valid = "{dir}/manifests/valid.json"
+    for v in ["nan", "inf", "-inf", "1e300", "1e16", "-1"]:
+        for cmd in (["apply", "-f", valid], ["drift", "--fix"], ["rollback", "corpus", "--to", "1"],
+                    ["drain", "tcp/10.0.0.1:80"], ["undrain", "tcp/10.0.0.1:80"]):
+            c.case(f"{cmd[0]} --lock-timeout {v}", cmd + ["--lock-timeout=" + v], expect=[64])
+    for v in ["nan", "inf", "1e300", "-5"]:
+        c.case(f"apply --wait-timeout {v}", ["apply", "-f", valid, "--wait", "--wait-timeout=" + v], expect=[64])
+        c.case(f"drain --wait-timeout {v}", ["drain", "tcp/10.0.0.1:80", "--wait", "--wait-timeout=" + v], expect=[64])
+        c.case(f"apply --max-removal {v}", ["apply", "-f", valid, "--max-removal=" + v], expect=[64])
+        c.case(f"run --interval {v}", ["run", "--interval=" + v], expect=[64])
+    for v in ["99999999", "1e300", "-1"]:
+        c.case(f"apply --drain-timeout {v}", ["apply", "-f", valid, "--drain-timeout=" + v], expect=[64])
+    for v in ["99999999999999999999d", "1e400s", "nanm", "infh", "-5d"]:
+        c.case(f"history --since {v}", ["history", "--since", v], expect=[64])
+        c.case(f"history --until {v}", ["history", "--until", v], expect=[64])
+    for v in ["0", "-1", "99999999999999999999"]:
+        c.case(f"history --limit {v}", ["history", "--limit=" + v], expect=[64])
+
     with open(os.path.join(root, "cases.json"), "w") as f:
         json.dump(c.cases, f, indent=1)
     return c.cases
