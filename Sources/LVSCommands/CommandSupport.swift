@@ -77,15 +77,16 @@ extension GlobalOptions {
     /// The database file `--db` / `LVSCTL_DB` name.
     var databasePath: String { Store.defaultPath(option: db, environment: environment) }
 
-    func openStore() throws -> Store {
-        try Store(path: databasePath)
+    /// The store, opened as `StoreAccess` says for a command that `mode`s it.
+    func openStore(_ mode: StoreAccess.Mode = .write) throws -> Store {
+        try StoreAccess.open(databasePath, mode)
     }
 
     /// Opens the store on a thread of its own (GRDB's first touches and the migration check cost
     /// a few hundred milliseconds on a slow CPU) while the command reads the kernel.
-    func openingStore() -> Background<Store> {
+    func openingStore(_ mode: StoreAccess.Mode = .write) -> Background<Store> {
         let path = databasePath
-        return Background("lvsctl-store") { try Store(path: path) }
+        return Background("lvsctl-store") { try StoreAccess.open(path, mode) }
     }
 
     func openKernel() throws -> any IPVSKernel {
@@ -297,4 +298,32 @@ func parseRevisionReference(_ text: String) -> (manifest: String, number: Int)? 
     else { return nil }
     let name = String(text[..<sep])
     return name.isEmpty ? nil : (name, n)
+}
+
+/// How every command opens the store (one home for the rule).
+///
+/// - Commands that only read never create a store. `history`, `revisions`, `show` and `drift`
+///   (without --fix) read stored data: a missing database at a path given with `--db` or
+///   `LVSCTL_DB` is an error naming the path (a mistyped `--db` once created directories and an
+///   empty database); at the default path it reads as empty (nothing applied yet). `status` and
+///   `plan` work without a store anywhere (a director, or a CI job, before the first apply).
+/// - Missing directories are created only for the default path (`/var/lib/lvsctl`).
+/// - A non-empty SQLite file of another application is refused by `Store` itself.
+enum StoreAccess {
+    enum Mode {
+        /// The command writes: the database is created if missing.
+        case write
+        /// The command reads stored data: a missing database is an error unless at the default path.
+        case read
+        /// The command reads what there is: a missing database reads as empty.
+        case readIfPresent
+    }
+
+    static func open(_ path: String, _ mode: Mode) throws -> Store {
+        let isDefault = path == Store.systemPath
+        if mode != .write && !FileManager.default.fileExists(atPath: path) && (isDefault || mode == .readIfPresent) {
+            return try Store.inMemory()
+        }
+        return try Store(path: path, create: mode == .write, createDirectories: isDefault)
+    }
 }

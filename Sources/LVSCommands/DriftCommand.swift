@@ -35,7 +35,7 @@ extension LVSCommand {
         func run() throws {
             var drifted = false
             try guarded {
-                let store = try global.openStore()
+                let store = try global.openStore(fix ? .write : .read)
                 let kernel = try global.openKernel()
                 defer { try? KernelAccess.close(kernel) }
                 let names = manifests.isEmpty ? try store.manifests() : manifests

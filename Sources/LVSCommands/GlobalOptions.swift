@@ -21,8 +21,8 @@ struct TargetOptions: ParsableArguments {
         return netns.hasPrefix("/") ? netns : "/run/netns/\(netns)"
     }
 
-    func openStore() throws -> Store {
-        try Store(path: Store.defaultPath(option: db, environment: ProcessInfo.processInfo.environment))
+    func openStore(_ mode: StoreAccess.Mode = .write) throws -> Store {
+        try StoreAccess.open(Store.defaultPath(option: db, environment: ProcessInfo.processInfo.environment), mode)
     }
 
     func openKernel() throws -> any IPVSKernel {

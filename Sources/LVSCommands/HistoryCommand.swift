@@ -57,7 +57,7 @@ extension LVSCommand {
                 filter.until = try until.map { try parseTime($0, option: "--until") }
                 filter.limit = limit
                 filter.order = reverse ? .oldestFirst : .newestFirst
-                let rows = try global.openStore().audit(filter)
+                let rows = try global.openStore(.read).audit(filter)
                 try Output.emit(HistoryDocument(entries: rows), global.output)
             }
         }

@@ -69,3 +69,45 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: out))
     }
 }
+
+/// `--db` mistakes (issue #17): nothing is created where it should not be.
+@Suite struct StorePathCLITests {
+    @Test func readOnlyCommandsNeverCreateAStore() throws {
+        let cli = try CLIRunner(fakeKernel: true)
+        let missing = cli.directory.appendingPathComponent("typo.db").path
+        for args in [["history"], ["revisions"], ["show", "demo@1"], ["drift"]] {
+            let r = try cli.run(args + ["--db", missing])
+            #expect(r.status == 1, "\(args): \(r)")
+            #expect(r.stderr.contains("\(missing): no lvsctl database here"), "\(args): \(r.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: missing), "\(args) created \(missing)")
+        }
+        // status and plan work before the first apply, without creating one either.
+        let status = try cli.run(["status", "--db", missing])
+        #expect(status.status == 0, "\(status)")
+        let plan = try cli.run(["plan", "-f", CLIRunner.manifest("demo.json"), "--db", missing])
+        #expect(plan.status == 0, "\(plan)")
+        #expect(!FileManager.default.fileExists(atPath: missing))
+    }
+
+    @Test func noCommandCreatesTheDirectoriesOfAMistypedDb() throws {
+        let cli = try CLIRunner(fakeKernel: true)
+        let path = cli.directory.appendingPathComponent("no/such/dir/lvsctl.db").path
+        let r = try cli.run(["apply", "-f", CLIRunner.manifest("demo.json"), "--db", path])
+        #expect(r.status == 1, "\(r)")
+        #expect(r.stderr.contains("does not exist"), "\(r.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: cli.directory.appendingPathComponent("no").path))
+        // Nothing reached the kernel either.
+        #expect(try cli.run(["status", "-o", "json"]).stdout.contains("10.10.0.100") == false)
+    }
+
+    @Test func anotherApplicationsDatabaseIsRefused() throws {
+        let cli = try CLIRunner(fakeKernel: true)
+        let path = cli.directory.appendingPathComponent("app.db").path
+        _ = try cli.exec(["sqlite3", path, "CREATE TABLE t (x); INSERT INTO t VALUES (1);"])
+        let before = try Data(contentsOf: URL(fileURLWithPath: path))
+        let r = try cli.run(["apply", "-f", CLIRunner.manifest("demo.json"), "--db", path])
+        #expect(r.status == 1, "\(r)")
+        #expect(r.stderr.contains("is an SQLite database of another application (tables: t)"), "\(r.stderr)")
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == before)
+    }
+}
