@@ -67,11 +67,13 @@ let package = Package(
             name: "LVSApply", dependencies: ["LVSPlan", "LVSKernel", "LVSModel"],
             swiftSettings: strictness),
 
-        // ⑦ Reconcile: manifest → store → plan → apply → audit, shared by the CLI and the daemon.
+        // ⑦ Reconcile: the whole pass (applied revisions → overlay of health and maintenance →
+        // plan → drift → apply by cause → audit), shared by every write path of the CLI and the daemon.
         .target(
             name: "LVSReconciler",
             dependencies: [
-                "LVSModel", "LVSManifest", "LVSStore", "LVSPlan", "LVSKernel", "LVSApply",
+                "LVSModel", "LVSManifest", "LVSStore", "LVSPlan", "LVSKernel", "LVSApply", "LVSHealth", "LVSNotify",
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictness),
 
@@ -122,7 +124,7 @@ let package = Package(
             name: "LVSCommands",
             dependencies: [
                 "LVSModel", "LVSManifest", "LVSInterop", "LVSStore", "LVSPlan", "LVSKernel",
-                "LVSNetlink", "LVSApply", "LVSReconciler", "LVSHealth", "LVSDaemon",
+                "LVSNetlink", "LVSApply", "LVSReconciler", "LVSHealth", "LVSSocket", "LVSDaemon",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -164,7 +166,9 @@ let package = Package(
             name: "LVSNotifyTests", dependencies: ["LVSNotify", "LVSModel", "LVSTestSupport"], swiftSettings: strictness),
         .testTarget(
             name: "LVSReconcilerTests",
-            dependencies: ["LVSReconciler", "LVSStore", "LVSPlan", "LVSKernel", "LVSManifest", "LVSModel"],
+            dependencies: [
+                "LVSReconciler", "LVSStore", "LVSPlan", "LVSKernel", "LVSManifest", "LVSModel", "LVSHealth", "LVSNotify",
+            ],
             swiftSettings: strictness),
         .testTarget(
             name: "LVSDaemonTests",

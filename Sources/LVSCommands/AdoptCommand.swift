@@ -65,7 +65,7 @@ extension LVSCommand {
                         print("No foreign services to adopt.")
                         return
                     }
-                    var state = try appliedRevision(store, manifest: manifest).map {
+                    var state = try store.appliedRevision(manifest: manifest).map {
                         try Manifest.decode(canonicalJSON: $0.content)
                     } ?? DesiredState(manifest: manifest)
                     for id in targets {

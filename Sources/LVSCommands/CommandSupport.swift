@@ -278,15 +278,6 @@ func preferringErrors<T>(of earlier: () throws -> Void, _ body: () throws -> T) 
     }
 }
 
-/// The revision of `manifest` that was last applied successfully (or the latest one, if no run
-/// recorded it, e.g. after an adopt).
-func appliedRevision(_ store: Store, manifest: String) throws -> Revision? {
-    for run in try store.runs(manifest: manifest) where run.status == .succeeded {
-        if let id = run.revisionID, let rev = try store.revision(id: id) { return rev }
-    }
-    return try store.latestRevision(manifest: manifest)
-}
-
 /// Parses `NAME@N`, `NAME#N` or `NAME:N`.
 func parseRevisionReference(_ text: String) -> (manifest: String, number: Int)? {
     guard let sep = text.lastIndex(where: { $0 == "@" || $0 == "#" || $0 == ":" }),
