@@ -8,14 +8,19 @@ import Foundation
 public struct OverlayMemory: Sendable {
     public var causes: [ServiceRealServerKey: ReconcileOverlay.Cause]
     public var weightOverrides: [ServiceRealServerKey: UInt32]
+    public var removals: Set<ServiceRealServerKey>
 
-    public init(causes: [ServiceRealServerKey: ReconcileOverlay.Cause], weightOverrides: [ServiceRealServerKey: UInt32]) {
+    public init(
+        causes: [ServiceRealServerKey: ReconcileOverlay.Cause], weightOverrides: [ServiceRealServerKey: UInt32],
+        removals: Set<ServiceRealServerKey>
+    ) {
         self.causes = causes
         self.weightOverrides = weightOverrides
+        self.removals = removals
     }
 
     public init(_ overlay: ReconcileOverlay.Result) {
-        self.init(causes: overlay.causes, weightOverrides: overlay.weightOverrides)
+        self.init(causes: overlay.causes, weightOverrides: overlay.weightOverrides, removals: overlay.removals)
     }
 }
 
@@ -33,7 +38,8 @@ public enum DriftRules {
 
     /// Not drift:
     /// - a difference health or maintenance makes in this pass (a weight, a real server removed
-    ///   or added back, the sorry server in or out): its overlay differs from `previous`'s;
+    ///   or added back, the sorry server in or out): its overlay differs from `previous`'s (with
+    ///   no previous pass, every override and removal is new);
     /// - a real server being drained (weight 0 until its connections end);
     /// - with no previous pass (a fresh daemon, the CLI): a weight or a removal that a health or
     ///   maintenance write of lvsctl left and nobody changed since (the audit says so).
@@ -51,8 +57,11 @@ public enum DriftRules {
         lastSet: (ServiceRealServerKey) -> AuditEntry?
     ) -> Findings {
         let overlay = planned.overlay
+        // With no previous pass, every override and removal counts as made now (the kernel may
+        // not show it yet), while the causes compare equal: only `released` differs.
         let before = previous ?? OverlayMemory(
-            causes: overlay.causes.merging(released) { now, _ in now }, weightOverrides: overlay.weightOverrides)
+            causes: overlay.causes.merging(released) { now, _ in now }, weightOverrides: [:], removals: [])
+        let changedRemovals = overlay.removals.subtracting(before.removals)
         let changedWeights = Set(overlay.weightOverrides.keys).union(before.weightOverrides.keys).filter {
             overlay.weightOverrides[$0] != before.weightOverrides[$0]
         }
@@ -71,6 +80,7 @@ public enum DriftRules {
             }
             if changedCauses.contains(key) { return false }
             if item.field == "weight" && changedWeights.contains(key) { return false }
+            if item.kind == .unexpected && changedRemovals.contains(key) { return false }
             return !(previous == nil && leftByOverride(item, lastSet(key)))
         }
         return Findings(items: items, draining: drained)

@@ -38,8 +38,6 @@ public final class ReconcileEngine: @unchecked Sendable {
     private var previousQuorum: [VirtualService.ID: Bool] = [:]
     /// What the previous pass put in force; nil before the first.
     private var previous: OverlayMemory?
-    /// Real servers health removed in the previous pass (their return is audited as health).
-    private var previousRemovals: Set<ServiceRealServerKey> = []
     /// What a fresh engine assumes the previous pass overrode (`lvsctl undrain` seeds the real
     /// servers it releases, so restoring their weight is audited as maintenance).
     public var seedCauses: [ServiceRealServerKey: ReconcileOverlay.Cause] = [:]
@@ -216,14 +214,12 @@ public final class ReconcileEngine: @unchecked Sendable {
                 message: "healthy weight \(q.healthyWeight) \(q.hasQuorum ? "≥" : "<") \(q.threshold)"))
         }
         let before = previous ?? OverlayMemory(
-            causes: overlay.causes.merging(seedCauses) { now, _ in now }, weightOverrides: overlay.weightOverrides)
-        let removedBefore = previousRemovals
+            causes: overlay.causes.merging(seedCauses) { now, _ in now }, weightOverrides: [:], removals: [])
         result.planSize = planned.plan.changes.count
 
         // 3. Drift: what differs beyond what health and maintenance change.
         let drift = try findings(planned).items
         previous = OverlayMemory(overlay)
-        previousRemovals = overlay.removals
         result.drift = drift
         if !drift.isEmpty && drift != lastDriftSignature {
             result.notifications.append(LVSNotify.Notification(
@@ -245,7 +241,7 @@ public final class ReconcileEngine: @unchecked Sendable {
         // 4. Split by cause, apply.
         let (declared, health, maintenance) = Self.split(
             planned.plan, now: overlay.causes, previous: before.causes, removals: overlay.removals,
-            removedBefore: removedBefore)
+            removedBefore: before.removals)
         for (plan, origin) in [(declared, ChangeOrigin.daemon), (health, .health), (maintenance, .maintenance)] {
             let touched = Set(plan.changes.map(\.manifest))
             let revs = origin == .daemon ? revisions : revisions.filter { touched.contains($0.key) }

@@ -18,6 +18,7 @@ let shippedMigrations: [ShippedMigration] = [
     ShippedMigration(id: "0003_drains_health", sha256: "b4c8136b6daf59bb5560c939d2d7a8c350da2b31a8a79652f2fb162134906c48"),
     ShippedMigration(id: "0004_notify_state", sha256: "695787156b44c6e2acaf859634130f0ef78dc2e594e096563776944dc7608f00"),
     ShippedMigration(id: "0005_revision_chunks", sha256: "ca140460f36109b5325cf436d2c434466275e989b79a9d0a4ad0cf8ed1ceb7db"),
+    ShippedMigration(id: "0006_revision_failed", sha256: "bdecd51e70c98f20acfc2fe4cbe35393c99ee5258e5ab9cc8fa68a8d04001183"),
 ]
 
 /// Rows each migration's tables can hold, inserted into a database created at that migration.
@@ -56,6 +57,21 @@ let seedRows: [String: [String]] = [
     ],
     // Only moves existing content; every older database is upgraded through it.
     "0005_revision_chunks": [],
+    // Adds a nullable column: every older revision reads as not failed.
+    "0006_revision_failed": [],
+]
+
+/// ``seedRows`` for a database created at 0005 or later (no `revision.content` column).
+let chunkedSeedRows: [String: [String]] = [
+    "0001_revisions": [
+        "INSERT INTO manifest (name, created_at) VALUES ('web', 1000)",
+        """
+        INSERT INTO revision (id, manifest, number, content_hash, author, message, created_at, source_path, kind)
+        VALUES (1, 'web', 1, '\(String(repeating: "a", count: 64))', 'alice', 'first', 1000, '/etc/lvsctl/web.json', 'apply')
+        """,
+        #"INSERT INTO revision_chunk (revision_id, seq, text) VALUES (1, 0, '{"name":"web"}')"#,
+        "INSERT INTO ownership (service, manifest, revision_id, claimed_at) VALUES ('tcp/10.0.0.1:80', 'web', 1, 1000)",
+    ],
 ]
 
 @Suite("Migrations")
@@ -100,8 +116,12 @@ struct MigrationTests {
         do {
             let old = try Store(path: path, migrateUpTo: upTo)
             #expect(try old.appliedMigrations() == shippedMigrations[...index].map(\.id))
+            // From 0005 on, revision content lives in revision_chunk: seed 0001's row that way.
+            let chunked = shippedMigrations[...index].contains { $0.id == "0005_revision_chunks" }
             for migration in shippedMigrations[...index] {
-                for sql in seedRows[migration.id] ?? [] { try old.executeForTesting(sql) }
+                for sql in (chunked ? chunkedSeedRows[migration.id] : nil) ?? seedRows[migration.id] ?? [] {
+                    try old.executeForTesting(sql)
+                }
             }
         }
         let store = try Store(path: path)
