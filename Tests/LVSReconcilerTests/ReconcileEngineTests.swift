@@ -264,4 +264,39 @@ import Testing
         #expect(plain.removals == [ServiceRealServerKey(service: Self.vip, realServer: Self.rs1)])
         #expect(plain.desired.first?.services.first?.realServers.map(\.server.id) == [Self.rs2])
     }
+
+    /// `lvsctl drift` and the daemon's pass decide drift with the same function: fed the same
+    /// store, kernel and health states, a fresh engine's ``ReconcileEngine/drift(health:manifests:)``
+    /// (what the CLI calls) and the daemon's first pass report the same items.
+    @Test(arguments: [false, true])
+    func cliDriftAndTheDaemonsDriftAreTheSameDecision(inhibit: Bool) throws {
+        var state = Self.desired(inhibit: inhibit)
+        let rs3 = RealServer.ID(address: IPAddress("10.0.0.13")!, port: 80)
+        state.services[0].realServers.append(RealServerSpec(server: RealServer(id: rs3, weight: 5)))
+        let env = try setUp(state)
+        defer { try? FileManager.default.removeItem(at: env.dir) }
+        // Health down on rs1 (applied by a daemon pass), maintenance on rs2, then rs3 edited out of band.
+        let daemon = ReconcileEngine(store: env.store, kernel: env.kernel)
+        try env.store.setMaintenance(MaintenanceFlag(service: Self.vip, realServer: Self.rs2, author: "op", since: Date()))
+        _ = try daemon.pass(health: Self.down1)
+        let i = try #require(env.kernel.state.services[0].realServers.firstIndex { $0.server.id == rs3 })
+        env.kernel.state.services[0].realServers[i].server.weight = 42
+
+        let cli = try ReconcileEngine(store: env.store, kernel: env.kernel).drift(health: Self.down1).findings.items
+        let pass = try ReconcileEngine(store: env.store, kernel: env.kernel).pass(health: Self.down1).drift
+        #expect(cli == pass)
+        #expect(cli.map(\.realServer) == [rs3], "only the out-of-band edit is drift: \(cli)")
+    }
+
+    /// A real server the health checker holds down, seen by a fresh engine (the CLI after the
+    /// daemon restarted, or `drift`): what lvsctl's health write left is not drift.
+    @Test func whatAHealthWriteLeftIsNotDriftForAFreshEngine() throws {
+        let env = try setUp(Self.desired(inhibit: true))
+        defer { try? FileManager.default.removeItem(at: env.dir) }
+        _ = try env.engine.pass(health: Self.down1)
+        // Recovered, but no pass has run yet: the kernel still has health's weight 0.
+        let recovered = [ServiceRealServerKey(service: Self.vip, realServer: Self.rs1): HealthState.up]
+        #expect(try ReconcileEngine(store: env.store, kernel: env.kernel).drift(health: recovered).findings.items.isEmpty)
+    }
 }
+
