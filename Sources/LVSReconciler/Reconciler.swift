@@ -168,8 +168,8 @@ public final class Reconciler {
             closingInterrupted: true)
 
         var failure: (any Error)? = nil
-        let outcome: Outcome = try store.transaction {
-            let audit = AuditWriter(store: store, runID: run.id, revisions: revisions, origin: origin, now: now)
+        let outcome: Outcome = try tx.transaction { tx in
+            let audit = AuditWriter(store: tx, runID: run.id, revisions: revisions, origin: origin, now: now)
             var report = ApplyReport()
             do {
                 report = try Applier(kernel: kernel, trace: trace).apply(
@@ -182,21 +182,21 @@ public final class Reconciler {
             if let failure {
                 // Rows of changes that were taken back are marked as such.
                 let undoneIDs = audit.undoneRows()
-                if !undoneIDs.isEmpty { _ = try store.markUndone(auditIDs: undoneIDs) }
-                let finished = try store.finishRun(
+                if !undoneIDs.isEmpty { _ = try tx.markUndone(auditIDs: undoneIDs) }
+                let finished = try tx.finishRun(
                     run.id, status: undoneIDs.isEmpty ? .failed : .undone, error: "\(failure)")
                 // The revision this command tried to apply is not what the kernel holds: never
                 // the applied revision (``Store/appliedRevision(manifest:)``).
                 if Self.marksRevisions(origin) {
-                    try store.markRevisions(revisions.values.map(\.id), failed: true)
+                    try tx.markRevisions(revisions.values.map(\.id), failed: true)
                 }
                 return Outcome(run: finished, report: report, auditRows: audit.count)
             }
             if Self.marksRevisions(origin) {
-                try store.markRevisions(revisions.values.filter(\.failed).map(\.id), failed: false)
+                try tx.markRevisions(revisions.values.filter(\.failed).map(\.id), failed: false)
             }
-            try recordBookkeeping(plan, revisions: revisions)
-            let finished = try store.finishRun(run.id, status: .succeeded)
+            try recordBookkeeping(plan, revisions: revisions, in: tx)
+            let finished = try tx.finishRun(run.id, status: .succeeded)
             trace("bookkeeping saved")
             return Outcome(run: finished, report: report, auditRows: audit.count)
         }
@@ -209,8 +209,9 @@ public final class Reconciler {
     /// the applied revision: their failure says nothing against it.
     static func marksRevisions(_ origin: ChangeOrigin) -> Bool { origin == .apply || origin == .rollback }
 
-    /// Saves ownership claims and releases and the drains started and finished by an applied plan.
-    func recordBookkeeping(_ plan: Plan, revisions: [String: Revision]) throws {
+    /// Saves ownership claims and releases and the drains started and finished by an applied plan,
+    /// in `store` (the apply's transaction).
+    func recordBookkeeping(_ plan: Plan, revisions: [String: Revision], in store: Store) throws {
         let byManifest = Dictionary(grouping: plan.claims, by: \.manifest)
         for (manifest, claims) in byManifest {
             guard let revision = revisions[manifest] else { continue }
