@@ -168,7 +168,7 @@ public final class Reconciler {
             closingInterrupted: true)
 
         var failure: (any Error)? = nil
-        let outcome: Outcome = try tx.transaction { tx in
+        let outcome: Outcome = try store.transaction { tx in
             let audit = AuditWriter(store: tx, runID: run.id, revisions: revisions, origin: origin, now: now)
             var report = ApplyReport()
             do {

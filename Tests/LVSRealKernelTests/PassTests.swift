@@ -13,7 +13,10 @@ import Testing
 @Suite(.serialized) struct PassTests {
     static let interval = 1.0
     static let vip = "tcp/10.10.0.100:80"
-    static func rs(_ address: String, port: Int = 80) -> String { "-a -t 10.10.0.100:\(port) -r \(address):80 -g -w" }
+    static func rs(_ address: String, port: Int = 80) -> String {
+        "-a -t 10.10.0.100:\(port) -r \(address):80 \(port == 80 ? "-g" : "-m") -w"
+    }
+    static let ip = ["/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"].first { FileManager.default.isExecutableFile(atPath: $0) } ?? "/usr/sbin/ip"
 
     static func manifest(inhibit: Bool) -> String {
         """
@@ -133,13 +136,13 @@ import Testing
                   "healthCheck": { "type": "http", "port": 80, "path": "/healthz", "interval": 1, "retry": 1, "connectTimeout": 1 },
                   "realServers": [ { "address": "10.10.0.11", "port": 80, "weight": 2 } ] },
                 { "name": "tcp", "protocol": "tcp", "address": "10.10.0.100", "port": 81, "scheduler": "wrr",
-                  "forwarding": "dr", "inhibitOnFailure": true,
+                  "forwarding": "nat", "inhibitOnFailure": true,
                   "healthCheck": { "type": "tcp", "port": 80, "interval": 1, "retry": 1, "connectTimeout": 1 },
                   "realServers": [ { "address": "10.10.0.11", "port": 80, "weight": 3 } ] },
                 { "name": "exec", "protocol": "tcp", "address": "10.10.0.100", "port": 82, "scheduler": "wrr",
-                  "forwarding": "dr", "inhibitOnFailure": true,
-                  "healthCheck": { "type": "exec", "command": ["ip", "link", "show", "br0"], "interval": 1, "retry": 1,
-                                   "connectTimeout": 5 },
+                  "forwarding": "nat", "inhibitOnFailure": true,
+                  "healthCheck": { "type": "exec", "command": ["\(Self.ip)", "link", "show", "br0"], "interval": 2, "retry": 1,
+                                   "connectTimeout": 2 },
                   "realServers": [ { "address": "10.10.0.12", "port": 80, "weight": 4 } ] }
               ]
             }
