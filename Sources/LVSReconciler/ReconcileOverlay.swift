@@ -103,9 +103,16 @@ public enum ReconcileOverlay {
     /// The overlay from what the store holds: health records (written by the daemon), maintenance
     /// flags and the last reported quorum. What the CLI's write paths use.
     public static func stored(_ store: Store, desired: [DesiredState]) throws -> Result {
-        apply(
-            desired: desired, health: healthStates(try store.healthRecords()),
-            maintenance: maintenanceKeys(try store.maintenanceFlags(), in: desired),
+        let records = try store.healthRecords()
+        let flags = try store.maintenanceFlags()
+        // Nothing to overlay (the common case of a CLI-only director): no health state, no
+        // maintenance and no sorry server, so quorum alone changes nothing in the table. Skips a
+        // walk over every real server of a large table.
+        if records.isEmpty && flags.isEmpty && !desired.contains(where: { $0.services.contains { $0.sorryServer != nil } }) {
+            return Result(desired: desired, weightOverrides: [:], removals: [], causes: [:], quorum: [:], quorumChanges: [])
+        }
+        return apply(
+            desired: desired, health: healthStates(records), maintenance: maintenanceKeys(flags, in: desired),
             previousQuorum: reportedQuorum(try store.notifyStates()))
     }
 

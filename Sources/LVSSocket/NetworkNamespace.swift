@@ -54,14 +54,12 @@ public final class NetworkNamespace: Sendable {
         }
     }
 
-    /// Runs `work` on a new thread that has entered the namespace and waits for it.
-    package func runBlocking<T>(_ work: () throws -> T) -> Result<T, any Error> {
-        withoutActuallyEscaping(work) { work in
-            let unchecked = UncheckedWork<Result<T, any Error>> { Result { try work() } }
-            switch Self.onThread(entering: fd, unchecked.work) {
-            case .success(let r): return r
-            case .failure(let f): return .failure(f)
-            }
+    /// Runs `work` on a new thread that has entered the namespace and waits for it. (`work` is
+    /// escaping: the thread object may keep it a moment after the wait ends.)
+    package func runBlocking<T>(_ work: @escaping () throws -> T) -> Result<T, any Error> {
+        switch Self.onThread(entering: fd, { Result { try work() } }) {
+        case .success(let r): return r
+        case .failure(let f): return .failure(f)
         }
     }
 

@@ -143,10 +143,33 @@ import Testing
                   "forwarding": "nat", "inhibitOnFailure": true,
                   "healthCheck": { "type": "exec", "command": ["\(Self.ip)", "link", "show", "br0"], "interval": 2, "retry": 1,
                                    "connectTimeout": 2 },
-                  "realServers": [ { "address": "10.10.0.12", "port": 80, "weight": 4 } ] }
+                  "realServers": [ { "address": "10.10.0.12", "port": 80, "weight": 4 } ] },
+                { "name": "https", "protocol": "tcp", "address": "10.10.0.100", "port": 83, "scheduler": "wrr",
+                  "forwarding": "nat", "inhibitOnFailure": true,
+                  "healthCheck": { "type": "https", "port": 443, "path": "/healthz", "insecureSkipVerify": true,
+                                   "interval": 1, "retry": 1, "connectTimeout": 1 },
+                  "realServers": [ { "address": "10.10.0.11", "port": 443, "weight": 5 } ] }
               ]
             }
             """
+        // An HTTPS server on r1 (self-signed; the check skips verification), logging each request.
+        let tlsLog = lab.dir.appendingPathComponent("r1-tls.log").path
+        let key = lab.dir.appendingPathComponent("key.pem").path, cert = lab.dir.appendingPathComponent("cert.pem").path
+        try lab.sh("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout \(key) -out \(cert) -days 1 -subj /CN=r1 2>/dev/null")
+        let tls = try BackgroundProcess(
+            ["ip", "netns", "exec", lab.namespace("r1"), DaemonLab.python, "-c", Self.tlsServer, cert, key],
+            environment: lab.cli.environment, log: tlsLog)
+        defer {
+            tls.signal(SIGKILL)
+            _ = tls.wait(timeout: 5)
+        }
+        try lab.waitFor("r1's HTTPS server", timeout: 30) {
+            try ProcessRunner.run(["ip", "netns", "exec", lab.director, "curl", "-sk", "-m", "2", "https://10.10.0.11/healthz"]).stdout == "ok"
+        }
+        let tlsChecks = {
+            ((try? String(contentsOfFile: tlsLog, encoding: .utf8)) ?? "").split(separator: "\n")
+                .filter { $0.hasPrefix("10.10.0.1 ") && $0.contains("GET /healthz") }.count
+        }
         try apply(lab, try lab.cli.write("probes.json", manifest))
         // br0 exists only in the director: the exec check fails anywhere else.
         #expect(try ProcessRunner.run(["ip", "link", "show", "br0"]).status != 0, "the test needs br0 absent outside the director")
@@ -160,13 +183,20 @@ import Testing
         }
         let daemonLog = { (try? String(contentsOfFile: log, encoding: .utf8)) ?? "" }
         let start = lab.healthChecks("r1")
-        try lab.waitFor("4 http checks of r1 from the director's address", timeout: 60) { lab.healthChecks("r1") >= start + 4 }
+        do {
+            try lab.waitFor("4 http checks of r1 from the director's address", timeout: 60) { lab.healthChecks("r1") >= start + 4 }
+        } catch {
+            Issue.record("\(error)\nlvsctl run --netns log:\n\(daemonLog().suffix(4000))")
+            return
+        }
         // Several rounds of every check have run: each would have failed (retry 1) from outside.
         Thread.sleep(forTimeInterval: 3)
         let table = try lab.table()
         #expect(table.contains(Self.rs("10.10.0.11") + " 2"), "http probe: \(table)\n\(daemonLog())")
         #expect(table.contains(Self.rs("10.10.0.11", port: 81) + " 3"), "tcp probe: \(table)\n\(daemonLog())")
         #expect(table.contains(Self.rs("10.10.0.12", port: 82) + " 4"), "exec probe: \(table)\n\(daemonLog())")
+        #expect(table.contains("-a -t 10.10.0.100:83 -r 10.10.0.11:443 -m -w 5"), "https probe: \(table)\n\(daemonLog())")
+        #expect(tlsChecks() >= 2, "https checks from the director's address: \(tlsChecks())")
         #expect(!daemonLog().contains("DOWN"), "\(daemonLog())")
 
         // The probes still judge: r1 stopped is down for http and tcp alike.
@@ -176,6 +206,24 @@ import Testing
             return t.contains(Self.rs("10.10.0.11") + " 0") && t.contains(Self.rs("10.10.0.11", port: 81) + " 0")
         }
     }
+
+    /// `python3 -c TLS_SERVER CERT KEY`: HTTPS on port 443, `/healthz` → ok; one log line per request.
+    static let tlsServer = #"""
+        import http.server, ssl, sys
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                body = b"ok" if self.path == "/healthz" else b"r1-tls"
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+        http.server.ThreadingHTTPServer.allow_reuse_address = True
+        server = http.server.ThreadingHTTPServer(("0.0.0.0", 443), Handler)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(sys.argv[1], sys.argv[2])
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+        server.serve_forever()
+        """#
 
     /// A second `lvsctl run` on the same store refuses to start and names the first one.
     @Test func aSecondDaemonOnTheSameStoreRefuses() throws {
