@@ -62,6 +62,11 @@ let package = Package(
             name: "LVSNetlink", dependencies: ["LVSKernel", "LVSModel", "CNetlink"],
             swiftSettings: strictness),
 
+        // Real-server side of DR and TUN (`lvsctl realserver`): VIPs, ARP and rp_filter sysctls,
+        // recorded so `down` undoes exactly what `up` did. Reaches rtnetlink through LVSNetlink.
+        .target(
+            name: "LVSRealServer", dependencies: ["LVSModel", "LVSNetlink"], swiftSettings: strictness),
+
         // ⑥ Apply: run a plan against an IPVSKernel, undo on failure, emit audit events.
         .target(
             name: "LVSApply", dependencies: ["LVSPlan", "LVSKernel", "LVSModel"],
@@ -103,12 +108,12 @@ let package = Package(
             dependencies: ["LVSModel", "LVSSocket", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictness),
 
-        // ⑧ The daemon (`lvsctl run`): reconcile loop, health checking, notifications, metrics.
+        // ⑧ The daemon (`lvsctl run`): its services only (the loop around LVSReconciler's pass,
+        // health monitor, store watch, notifications, metrics).
         .target(
             name: "LVSDaemon",
             dependencies: [
-                "LVSModel", "LVSManifest", "LVSStore", "LVSPlan", "LVSKernel", "LVSApply", "LVSReconciler",
-                "LVSHealth", "LVSNotify",
+                "LVSModel", "LVSStore", "LVSKernel", "LVSReconciler", "LVSHealth", "LVSNotify",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -124,7 +129,7 @@ let package = Package(
             name: "LVSCommands",
             dependencies: [
                 "LVSModel", "LVSManifest", "LVSInterop", "LVSStore", "LVSPlan", "LVSKernel",
-                "LVSNetlink", "LVSApply", "LVSReconciler", "LVSHealth", "LVSSocket", "LVSDaemon",
+                "LVSNetlink", "LVSRealServer", "LVSApply", "LVSReconciler", "LVSHealth", "LVSSocket", "LVSDaemon",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -158,7 +163,7 @@ let package = Package(
             swiftSettings: strictness),
         .testTarget(
             name: "LVSApplyTests",
-            dependencies: ["LVSApply", "LVSPlan", "LVSKernel", "LVSModel", "LVSTestSupport"],
+            dependencies: ["LVSApply", "LVSPlan", "LVSKernel", "LVSModel"],
             swiftSettings: strictness),
         .testTarget(
             name: "LVSHealthTests", dependencies: ["LVSHealth", "LVSModel", "LVSTestSupport"], swiftSettings: strictness),
@@ -179,7 +184,10 @@ let package = Package(
             swiftSettings: strictness),
         .testTarget(
             name: "LVSCommandsTests",
-            dependencies: ["LVSCommands", "LVSTestSupport", "LVSManifest", "LVSModel", "LVSKernel", "LVSStore", "LVSNetlink"],
+            dependencies: ["LVSCommands", "LVSTestSupport", "LVSManifest", "LVSModel"],
+            swiftSettings: strictness),
+        .testTarget(
+            name: "LVSRealServerTests", dependencies: ["LVSRealServer", "LVSNetlink", "LVSModel"],
             swiftSettings: strictness),
 
         // Real-kernel tests: run only inside the lab guest (or on a host with IPVS, as root).

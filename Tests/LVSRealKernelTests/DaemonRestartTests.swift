@@ -44,13 +44,9 @@ import Testing
         "log:\n" + read(path).split(separator: "\n").filter { !$0.contains("applied change") }.suffix(25).joined(separator: "\n")
     }
 
+    /// Polls every 20 ms: ``sigtermOnceWriting(_:_:of:timeout:)`` must catch a pass early in its writes.
     static func waitFor(_ what: String, timeout: Double, _ condition: () throws -> Bool) throws {
-        let deadline = Date().addingTimeInterval(timeout)
-        while Date() < deadline {
-            if try condition() { return }
-            usleep(20_000)
-        }
-        throw ProcessRunner.Failure(description: "timed out after \(timeout) s waiting for \(what)")
+        try LVSTestSupport.waitFor(what, timeout: timeout, interval: 0.02, condition)
     }
 
     /// Waits until `process` has put objects into its namespace's table, then sends it SIGTERM.

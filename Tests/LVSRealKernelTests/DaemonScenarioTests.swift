@@ -6,68 +6,6 @@ import Testing
     import Glibc
 #endif
 
-/// A program running in the background, started with `posix_spawnp`, output to a file.
-final class BackgroundProcess: @unchecked Sendable {
-    let pid: pid_t
-    private var status: Int32?
-
-    init(_ arguments: [String], environment: [String: String], log: String) throws {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0o644)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        // The child starts with no blocked signals and default handlers: the test runner's mask
-        // and ignored signals would otherwise be inherited, and SIGTERM would not stop it.
-        var attr = posix_spawnattr_t()
-        posix_spawnattr_init(&attr)
-        defer { posix_spawnattr_destroy(&attr) }
-        var none = sigset_t()
-        sigemptyset(&none)
-        posix_spawnattr_setsigmask(&attr, &none)
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        for s in [SIGTERM, SIGINT, SIGHUP, SIGPIPE, SIGUSR1, SIGUSR2] { sigaddset(&defaults, s) }
-        posix_spawnattr_setsigdefault(&attr, &defaults)
-        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        let argv = arguments.map { strdup($0) } + [nil]
-        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer { for p in argv + envp { free(p) } }
-        var pid: pid_t = 0
-        let rc = posix_spawnp(&pid, arguments[0], &actions, &attr, argv, envp)
-        guard rc == 0 else {
-            throw ProcessRunner.Failure(description: "cannot start \(arguments.joined(separator: " ")): errno \(rc)")
-        }
-        self.pid = pid
-    }
-
-    func signal(_ sig: Int32) { if status == nil { kill(pid, sig) } }
-
-    /// The exit status (128 + signal when killed), or nil if still running after `timeout` seconds.
-    func wait(timeout: Double) -> Int32? {
-        if let status { return status }
-        let deadline = Date().addingTimeInterval(timeout)
-        repeat {
-            var raw: Int32 = 0
-            if waitpid(pid, &raw, WNOHANG) == pid {
-                let s = (raw & 0x7f) == 0 ? (raw >> 8) & 0xff : 128 + (raw & 0x7f)
-                status = s
-                return s
-            }
-            usleep(50_000)
-        } while Date() < deadline
-        return nil
-    }
-
-    deinit {
-        if status == nil {
-            kill(pid, SIGKILL)
-            _ = wait(timeout: 5)
-        }
-    }
-}
-
 /// `lvsctl run` against the real kernel: http health checks against busybox httpd real servers,
 /// weight 0 on failure and back on recovery, one notification and one audit row per change,
 /// Prometheus metrics. Each case in its own network namespace, where the daemon also runs (its
@@ -186,11 +124,11 @@ final class BackgroundProcess: @unchecked Sendable {
         // Should the signal not reach httpd (an `ip netns exec` that forks), a 404 fails the check too.
         let page = cli.directory.appendingPathComponent("www-192.0.2.11/index.html")
         try? FileManager.default.removeItem(at: page)
-        let down = try within(30) { try ns.check(["ipvsadm", "-Sn"]).contains("-r 192.0.2.11:8080 -m -w 0") }
-        let afterDown = try ns.check(["ipvsadm", "-Sn"])
+        let down = try within(30) { try ns.ipvsadmSave().contains("-r 192.0.2.11:8080 -m -w 0") }
+        let afterDown = try ns.ipvsadmSave()
         print("daemon scenario: httpd stopped → weight 0 after \(down.map { String(format: "%.1f", $0) } ?? "-") s")
         #expect(down != nil, "weight not 0: \(afterDown)\n\(log())")
-        #expect(try ns.check(["ipvsadm", "-Sn"]).contains("-r 192.0.2.12:8080 -m -w 1"))
+        #expect(try ns.ipvsadmSave().contains("-r 192.0.2.12:8080 -m -w 1"))
         // The exec hook runs asynchronously, and the pass writes the kernel before its audit row:
         // wait for each (TCG under load is slow to start a process), then count exactly.
         #expect(within(20) { lines(notes).count >= 1 } != nil)
@@ -203,8 +141,8 @@ final class BackgroundProcess: @unchecked Sendable {
         httpd1 = try startHTTPD(ns, "192.0.2.11", cli)
         #expect(FileManager.default.fileExists(atPath: page.path))
         defer { httpd1.signal(SIGKILL) }
-        let restored = try within(30) { try ns.check(["ipvsadm", "-Sn"]).contains("-r 192.0.2.11:8080 -m -w 3") }
-        let afterUp = try ns.check(["ipvsadm", "-Sn"])
+        let restored = try within(30) { try ns.ipvsadmSave().contains("-r 192.0.2.11:8080 -m -w 3") }
+        let afterUp = try ns.ipvsadmSave()
         print("daemon scenario: httpd restarted → weight 3 after \(restored.map { String(format: "%.1f", $0) } ?? "-") s")
         #expect(restored != nil, "weight not restored: \(afterUp)\n\(log())")
         #expect(within(20) { lines(notes).count >= 2 } != nil)

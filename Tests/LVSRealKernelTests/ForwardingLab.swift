@@ -1,31 +1,36 @@
 import Foundation
 import LVSTestSupport
 
-/// A director, a client and two real servers in network namespaces of their own, for one
-/// forwarding method. Only the network is built here (namespaces, bridges, addresses, routes,
-/// the VIP on the director, web servers); the load balancing itself is configured by the
-/// caller through `lvsctl apply` (director) and `lvsctl realserver` (real servers).
+/// A director, a client and two real servers (a ``LabNetwork``), for one forwarding method.
+/// Only the network is built here (bridges, addresses, routes, the VIP on the director, web
+/// servers); the load balancing itself is configured by the caller through `lvsctl apply`
+/// (director) and `lvsctl realserver` (real servers).
 ///
-/// - DR and TUN: one bridge `br0` in the director, 10.10.0.0/24: director .1 (and the VIP
-///   10.10.0.100/32), client .50, real servers .11 and .12 serving on port 80.
-/// - NAT: the client on `brpub` (10.10.0.0/24, the VIP on the director), the real servers on a
-///   private network `brpriv` (192.168.100.0/24, .11 and .12, default route via the director
-///   .1), serving on port 8080.
+/// - DR and TUN: one bridge, 10.10.0.0/24: director .1 (and the VIP 10.10.0.100/32), client .50,
+///   real servers .11 and .12 serving on port 80.
+/// - NAT: the client on `pub` (10.10.0.0/24, the VIP on the director), the real servers on a
+///   private bridge `priv` (192.168.100.0/24, .11 and .12, default route via the director's
+///   `eth1`, .1), serving on port 8080.
 ///
 /// Each real server runs `busybox httpd` whose page is its own name (`r1`, `r2`).
 final class ForwardingLab: @unchecked Sendable {
     enum Method: String, Sendable { case dr, tunnel, nat }
 
     let method: Method
-    let id = String(UInt32.random(in: 0...UInt32.max), radix: 36)
-    var director: String { "fd\(id)" }
-    var client: String { "fc\(id)" }
-    func realServer(_ n: Int) -> String { "fr\(n)\(id)" }
+    let net: LabNetwork
+    private(set) var directorHost: LabHost!
+    private(set) var clientHost: LabHost!
+    private(set) var realServerHosts: [LabHost] = []
+    var id: String { net.id }
+    var director: String { directorHost.name }
+    var client: String { clientHost.name }
+    func realServer(_ n: Int) -> String { realServerHosts[n - 1].name }
     var namespaces: [String] { [director, client, realServer(1), realServer(2)] }
     /// Scratch directory for web roots and lvsctl's files (the runner's directory).
     let cli: CLIRunner
 
     static let vip = "10.10.0.100"
+    static let busybox = ["/bin/busybox", "/usr/bin/busybox"].first { FileManager.default.isExecutableFile(atPath: $0) } ?? "busybox"
 
     /// The real servers' addresses and the port they serve on.
     var realServerAddresses: [String] { method == .nat ? ["192.168.100.11", "192.168.100.12"] : ["10.10.0.11", "10.10.0.12"] }
@@ -34,6 +39,7 @@ final class ForwardingLab: @unchecked Sendable {
     init(_ method: Method) throws {
         self.method = method
         cli = try CLIRunner(fakeKernel: false)
+        net = try LabNetwork(prefix: "fw", directory: cli.directory)
         do {
             try build()
         } catch {
@@ -43,39 +49,32 @@ final class ForwardingLab: @unchecked Sendable {
     }
 
     private func build() throws {
-        let d = director
-        for ns in namespaces { try sh("ip netns add \(ns) && ip -n \(ns) link set lo up") }
-        try sh("ip netns exec \(d) sysctl -qw net.ipv4.ip_forward=1")
-        try sh("ip -n \(d) link add br0 type bridge && ip -n \(d) link set br0 up && ip -n \(d) addr add 10.10.0.1/24 dev br0 && ip -n \(d) addr add \(Self.vip)/32 dev br0")
-        try attach(client, bridge: "br0", port: "vc", address: "10.10.0.50/24", gateway: nil)
-        var servers = "br0"
+        let pub = try net.bridge("pub")
         if method == .nat {
-            try sh("ip -n \(d) link add brpriv type bridge && ip -n \(d) link set brpriv up && ip -n \(d) addr add 192.168.100.1/24 dev brpriv")
-            servers = "brpriv"
+            let priv = try net.bridge("priv")
+            directorHost = try net.host("d", pub.port("10.10.0.1/24"), priv.port("192.168.100.1/24"), forwarding: true)
+            realServerHosts = try [1, 2].map {
+                try net.host("r\($0)", priv.port("\(realServerAddresses[$0 - 1])/24"), gateway: "192.168.100.1")
+            }
+        } else {
+            directorHost = try net.host("d", pub.port("10.10.0.1/24"), forwarding: true)
+            realServerHosts = try [1, 2].map { try net.host("r\($0)", pub.port("\(realServerAddresses[$0 - 1])/24")) }
         }
-        for n in [1, 2] {
-            let gateway = method == .nat ? "192.168.100.1" : nil
-            try attach(realServer(n), bridge: servers, port: "v\(n)", address: "\(realServerAddresses[n - 1])/24", gateway: gateway)
+        try directorHost.addAddress("\(Self.vip)/32")
+        clientHost = try net.host("c", pub.port("10.10.0.50/24"))
+        // The web servers answer on their own addresses, asked from the director, before any test starts.
+        for (n, host) in zip([1, 2], realServerHosts) {
             let web = cli.directory.appendingPathComponent("www-r\(n)")
             try FileManager.default.createDirectory(at: web, withIntermediateDirectories: true)
             try Data("r\(n)\n".utf8).write(to: web.appendingPathComponent("index.html"))
-            try sh("ip netns exec \(realServer(n)) sh -c 'busybox httpd -f -p \(realServerPort) -h \(web.path) >/dev/null 2>&1 &'")
+            let url = "http://\(host.address):\(realServerPort)/"
+            _ = try host.startServer(
+                "httpd-r\(n)", [Self.busybox, "httpd", "-f", "-p", "\(realServerPort)", "-h", web.path],
+                readiness: "busybox httpd to answer \(url) from the director"
+            ) {
+                try self.directorHost.curl(url).stdout == "r\(n)\n"
+            }
         }
-        // The web servers answer on their own addresses before any test starts.
-        for a in realServerAddresses {
-            let url = "http://\(a):\(realServerPort)/"
-            try sh("for i in $(seq 100); do ip netns exec \(d) curl -s -m 2 -o /dev/null \(url) && exit 0; sleep 0.2; done; echo 'no answer from \(url)' >&2; exit 1")
-        }
-    }
-
-    private func attach(_ ns: String, bridge: String, port: String, address: String, gateway: String?) throws {
-        var script = """
-            ip -n \(director) link add \(port) type veth peer name eth0 netns \(ns) && \
-            ip -n \(director) link set \(port) master \(bridge) up && ip -n \(ns) link set eth0 up && \
-            ip -n \(ns) addr add \(address) dev eth0
-            """
-        if let gateway { script += " && ip -n \(ns) route add default via \(gateway)" }
-        try sh(script)
     }
 
     /// `lvsctl ARGS` against the director's namespace.
@@ -116,9 +115,8 @@ final class ForwardingLab: @unchecked Sendable {
     /// globbing, `Connection: close`); returns how many answers each real server gave. Lines
     /// that are not a server name count under "other".
     func requests(_ count: Int, timeout: Int = 10) throws -> [String: Int] {
-        let r = try ProcessRunner.run([
-            "ip", "netns", "exec", client, "curl", "-s", "-m", "\(timeout)", "-H", "Connection: close",
-            "http://\(Self.vip)/?[1-\(count)]",
+        let r = try clientHost.run([
+            "curl", "-s", "-m", "\(timeout)", "-H", "Connection: close", "http://\(Self.vip)/?[1-\(count)]",
         ])
         var split: [String: Int] = [:]
         for line in r.stdout.split(separator: "\n") {
@@ -128,17 +126,9 @@ final class ForwardingLab: @unchecked Sendable {
         return split
     }
 
-    /// `ipvsadm ARGS` in the director, run until two runs in a row print the same: a listing can
-    /// repeat a service when another test's namespace gains services during the dump (see
-    /// `NetworkNamespace.ipvsadmSave`), and `-Sn` is compared exactly.
+    /// `ipvsadm ARGS` in the director (words separated by spaces), read until two reads agree.
     func ipvsadm(_ args: String) throws -> String {
-        var previous = try sh("ip netns exec \(director) ipvsadm \(args)")
-        for _ in 0..<5 {
-            let next = try sh("ip netns exec \(director) ipvsadm \(args)")
-            if next == previous { return next }
-            previous = next
-        }
-        return previous
+        try directorHost.ipvsadm(args.split(separator: " ").map(String.init))
     }
 
     @discardableResult
@@ -146,11 +136,7 @@ final class ForwardingLab: @unchecked Sendable {
         try ProcessRunner.check(["sh", "-c", script]).stdout
     }
 
-    func close() {
-        for ns in namespaces {
-            _ = try? ProcessRunner.run(["sh", "-c", "ip netns pids \(ns) 2>/dev/null | xargs -r kill; ip netns delete \(ns) 2>/dev/null"])
-        }
-    }
+    func close() { net.close() }
 
     deinit { close() }
 }

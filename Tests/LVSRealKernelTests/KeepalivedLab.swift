@@ -1,10 +1,16 @@
 import Foundation
 import LVSTestSupport
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// keepalived itself (checkers only, `-C`) programming IPVS in a namespace of its own from a
 /// keepalived.conf, with the real servers' health checks answered by `busybox httpd` (ports 80,
-/// 443 and 8080) in a second namespace that holds every real-server address.
+/// 443 and 8080) in a second namespace that holds every real-server address (a ``LabNetwork``).
 enum KeepalivedLab {
+    static let busybox = ["/bin/busybox", "/usr/bin/busybox"].first { FileManager.default.isExecutableFile(atPath: $0) } ?? "busybox"
+
     /// Runs keepalived on `conf` until its `ipvsadm -Sn` equals `expected` or 90 s pass; returns
     /// the last table it showed and keepalived's log.
     ///
@@ -13,48 +19,38 @@ enum KeepalivedLab {
     ///   - addresses: real-server addresses the server namespace answers on.
     ///   - scratch: a directory for the web root, pid files and the log.
     static func table(conf: String, subnets: [String], addresses: [String], expected: String, scratch: String) throws -> (table: String, log: String) {
-        let ka = try NetworkNamespace(prefix: "ka")
-        defer { ka.close() }
-        // As unique as NetworkNamespace's names: the keepalived tests run beside each other.
-        let srv = "kasrv-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let net = try LabNetwork(prefix: "ka", directory: URL(fileURLWithPath: scratch))
+        defer { net.close() }
+        let link = try net.bridge("ka")
+        let ka = try net.host("ka", link.port("10.99.0.1/24"))
+        let srv = try net.host("srv", link.port("10.99.0.2/24"), gateway: "10.99.0.1")
+        for s in subnets { try ka.check(["ip", "route", "add", s, "via", "10.99.0.2"]) }
+        for a in addresses { try srv.addAddress("\(a)/32", device: "lo") }
         let web = scratch + "/www"
         try FileManager.default.createDirectory(atPath: web, withIntermediateDirectories: true)
         try Data("ok\n".utf8).write(to: URL(fileURLWithPath: web + "/index.html"))
-        var setup = """
-            set -e
-            ip netns add \(srv)
-            ip -n \(srv) link set lo up
-            ip -n \(ka.name) link add vsrv type veth peer name eth0 netns \(srv)
-            ip -n \(ka.name) link set vsrv up
-            ip -n \(ka.name) addr add 10.99.0.1/24 dev vsrv
-            ip -n \(srv) link set eth0 up
-            ip -n \(srv) addr add 10.99.0.2/24 dev eth0
-            ip -n \(srv) route add default via 10.99.0.1
-            """
-        for s in subnets { setup += "\nip -n \(ka.name) route add \(s) via 10.99.0.2" }
-        for a in addresses { setup += "\nip -n \(srv) addr add \(a)/32 dev lo" }
         for port in [80, 443, 8080] {
-            setup += "\nip netns exec \(srv) busybox httpd -p \(port) -h \(web)"
+            _ = try srv.spawn("httpd-\(port)", [busybox, "httpd", "-f", "-p", "\(port)", "-h", web])
         }
-        setup += """
-
-            ip netns exec \(ka.name) keepalived -f \(conf) -C -n -l -D -p \(scratch)/ka.pid -c \(scratch)/kc.pid \
-              -r \(scratch)/kr.pid > \(scratch)/keepalived.log 2>&1 &
-            """
-        defer {
-            _ = try? ProcessRunner.run(["sh", "-c", "kill $(cat \(scratch)/kc.pid \(scratch)/ka.pid 2>/dev/null) 2>/dev/null; ip netns pids \(srv) | xargs -r kill; ip netns delete \(srv)"])
-        }
-        try ProcessRunner.check(["sh", "-c", setup])
+        // -n: keepalived stays in the foreground, so the lab stops it; the pid files are per test
+        // (the default ones under /run would be shared by the tests running side by side).
+        let keepalived = try ka.spawn("keepalived", [
+            "keepalived", "-f", conf, "-C", "-n", "-l", "-D",
+            "-p", "\(scratch)/ka.pid", "-c", "\(scratch)/kc.pid", "-r", "\(scratch)/kr.pid",
+        ])
 
         // keepalived adds real servers as its checkers succeed; wait until the tables agree.
         var live = ""
-        let deadline = Date().addingTimeInterval(90)
-        while Date() < deadline {
-            live = try ka.ipvsadmSave()
-            if live == expected { break }
-            Thread.sleep(forTimeInterval: 1)
+        do {
+            try waitFor("keepalived's table to equal lvsctl's", timeout: 90, interval: 1) {
+                live = try ka.ipvsadmSave()
+                return live == expected
+            }
+        } catch is WaitTimeout {
+            // The caller compares and prints both tables and the log.
         }
-        let log = (try? String(contentsOfFile: "\(scratch)/keepalived.log", encoding: .utf8)) ?? ""
+        let log = keepalived.log
+        _ = try? keepalived.stop(SIGTERM, timeout: 10)
         return (live, log)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import LVSTestSupport
 import Testing
 
 /// Checks that the real-kernel suite runs where it must: as root, against a kernel with IPVS, with
@@ -70,41 +71,59 @@ import Testing
     }
 }
 
-// MARK: - Private helpers
+/// The lab kit builds what the director-pair and BGP tests need in a few lines: two directors,
+/// a client and two real servers on one LAN, each director with its own IPVS table and VIP.
+/// Each director sends its VIP to a different real server, so an answer names the director
+/// whose table carried the request.
+@Suite struct LabKitSmokeTests {
+    @Test func twoDirectorsOnOneLANEachForwardTheirOwnVIP() throws {
+        let lab = try LabNetwork(prefix: "kit")
+        defer { lab.close() }
+        let lan = try lab.bridge("lan")
+        let d1 = try lab.host("d1", lan.port("10.10.0.1/24"), forwarding: true)
+        let d2 = try lab.host("d2", lan.port("10.10.0.2/24"), forwarding: true)
+        let client = try lab.host("c", lan.port("10.10.0.50/24"))
+        let vips = ["10.10.0.100", "10.10.0.101"]
+        let servers = try [11, 12].map { try lab.host("r\($0)", lan.port("10.10.0.\($0)/24")) }
+        for (n, r) in servers.enumerated() {
+            try r.makeDRRealServer(vips: vips)
+            _ = try r.startHTTPServer("r\(n + 1)", checkedFrom: client)
+        }
+        for (d, vip, r) in [(d1, vips[0], servers[0]), (d2, vips[1], servers[1])] {
+            try d.addAddress("\(vip)/32")
+            try d.check(["ipvsadm", "-A", "-t", "\(vip):80", "-s", "rr"])
+            try d.check(["ipvsadm", "-a", "-t", "\(vip):80", "-r", "\(r.address):80", "-g"])
+        }
+        #expect(try d1.ipvsadmSave() == "-A -t 10.10.0.100:80 -s rr\n-a -t 10.10.0.100:80 -r 10.10.0.11:80 -g -w 1\n")
+        #expect(try d2.ipvsadmSave() == "-A -t 10.10.0.101:80 -s rr\n-a -t 10.10.0.101:80 -r 10.10.0.12:80 -g -w 1\n")
+        #expect(try client.ipvsadmSave() == "", "a host without services has an empty table")
 
-/// Why a helper command could not be run or failed.
-private struct CommandFailure: Error, CustomStringConvertible {
-    let command: [String]
-    let status: Int32
-    let stderr: String
-    var description: String {
-        "`\(command.joined(separator: " "))` exited with status \(status): \(stderr.trimmingCharacters(in: .whitespacesAndNewlines))"
+        // Through d1's VIP to r1, through d2's to r2 (DR: the answer comes straight from the server).
+        for (vip, name) in [(vips[0], "r1"), (vips[1], "r2")] {
+            var last: ProcessRunner.Result?
+            try waitFor("an answer through \(vip)", timeout: 30, diagnostics: "last curl: \(last.map { "\($0)" } ?? "none")") {
+                last = try client.curl("http://\(vip)/", timeout: 5)
+                return last?.status == 0
+            }
+            #expect(last?.stdout == "\(name)\n", "through \(vip): \(String(describing: last))")
+        }
+        let stats1 = try d1.ipvsadm(["-Ln", "--stats"]), stats2 = try d2.ipvsadm(["-Ln", "--stats"])
+        #expect(!stats1.contains("10.10.0.101") && !stats2.contains("10.10.0.100"), "\(stats1)\n\(stats2)")
     }
 }
 
-/// A named network namespace created for one test and deleted afterwards.
+// MARK: - Private helpers
+
+/// A host of a ``LabNetwork`` with only `lo`, with the shorthand these tests use.
 private struct ScratchNamespace {
-    let name: String
+    let host: LabHost
 
     /// Runs a program inside the namespace and returns its standard output.
     @discardableResult
-    func run(_ arguments: String...) throws -> String {
-        try runCommand(["ip", "netns", "exec", name] + arguments)
-    }
+    func run(_ arguments: String...) throws -> String { try host.check(arguments) }
 
-    /// `ipvsadm -Sn`, run until two runs in a row print the same. The kernel ends a dump on a
-    /// second call that resumes at a count of every namespace's services, so a service added
-    /// meanwhile in another namespace (these tests run side by side) can make ipvsadm print
-    /// this namespace's service twice.
-    func save() throws -> String {
-        var previous = try run("ipvsadm", "-Sn")
-        for _ in 0..<5 {
-            let next = try run("ipvsadm", "-Sn")
-            if next == previous { return next }
-            previous = next
-        }
-        return previous
-    }
+    /// `ipvsadm -Sn`, read until two reads agree (``IPVSAdm/stableRead(namespace:_:)``).
+    func save() throws -> String { try host.ipvsadmSave() }
 }
 
 /// Creates a fresh network namespace with `lo` up, passes it to `body`, then deletes it.
@@ -112,45 +131,7 @@ private struct ScratchNamespace {
 /// `lo` is brought up because the kernel refuses IPv4 real servers in a namespace with no IPv4
 /// address at all.
 private func withScratchNamespace(_ body: (ScratchNamespace) throws -> Void) throws {
-    let name = "lvsctl-smoke-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-    try runCommand(["ip", "netns", "add", name])
-    defer { _ = try? runCommand(["ip", "netns", "delete", name]) }
-    let ns = ScratchNamespace(name: name)
-    try ns.run("ip", "link", "set", "lo", "up")
-    try body(ns)
-}
-
-/// Runs a program found in the system directories (or on `PATH`) and returns its standard output.
-@discardableResult
-private func runCommand(_ command: [String]) throws -> String {
-    guard let program = command.first else { return "" }
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: try locate(program))
-    process.arguments = Array(command.dropFirst())
-    let out = Pipe()
-    let err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    process.standardInput = FileHandle.nullDevice
-    try process.run()
-    let stdout = out.fileHandleForReading.readDataToEndOfFile()
-    let stderr = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    guard process.terminationReason == .exit, process.terminationStatus == 0 else {
-        throw CommandFailure(
-            command: command, status: process.terminationStatus,
-            stderr: String(decoding: stderr, as: UTF8.self))
-    }
-    return String(decoding: stdout, as: UTF8.self)
-}
-
-/// Finds an executable by name in the sbin/bin directories, then in `PATH`.
-private func locate(_ program: String) throws -> String {
-    let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
-    let directories = ["/usr/local/sbin", "/usr/sbin", "/sbin", "/usr/local/bin", "/usr/bin", "/bin"]
-        + path.split(separator: ":").map(String.init)
-    for directory in directories where FileManager.default.isExecutableFile(atPath: "\(directory)/\(program)") {
-        return "\(directory)/\(program)"
-    }
-    throw CommandFailure(command: [program], status: 127, stderr: "\(program) not found; install it (make deps)")
+    let lab = try LabNetwork(prefix: "smoke")
+    defer { lab.close() }
+    try body(ScratchNamespace(host: try lab.host("ns")))
 }

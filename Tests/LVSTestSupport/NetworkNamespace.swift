@@ -51,35 +51,13 @@ public final class NetworkNamespace: @unchecked Sendable {
         return r.stdout
     }
 
-    /// `ipvsadm -Sn` in this namespace, read until two reads in a row agree.
-    ///
-    /// The kernel keeps the services of every namespace in one hash table, and a dump that
-    /// continues in a second datagram resumes at an index counted over all of them: a service
-    /// added or removed meanwhile in another namespace (the suite runs tests side by side) makes
-    /// ipvsadm print a service twice or miss one (seen: the last fwmark service twice). lvsctl's
-    /// own reads drop repeats (`NetlinkKernel.services`); this is for the reference tool's output.
-    ///
-    /// Even a dump that fits one datagram is exposed: the kernel ends it only on a second call,
-    /// which resumes at the count of every namespace's services and prints this namespace's
-    /// again when another namespace gained services in between. Compare `ipvsadm -Sn` or
-    /// `ipvsadm -Ln` exactly only through this (or ``ipvsadm(_:)``).
+    /// `ipvsadm -Sn` in this namespace, read until two reads in a row agree: compare `ipvsadm -Sn`
+    /// or `-Ln` exactly only through this or ``ipvsadm(_:)`` (see ``IPVSAdm/stableRead(namespace:_:)``).
     public func ipvsadmSave() throws -> String { try ipvsadm(["-Sn"]) }
 
-    /// `ipvsadm ARGS` in this namespace, run until two runs in a row print the same, for
-    /// listings (`-Sn`, `-Ln --thresholds`, ...) that are compared exactly; see ``ipvsadmSave()``.
-    ///
-    /// Up to 20 reads, with a random pause of up to 20 ms before each repeat: while another test
-    /// churns services (ConcurrentDumpTests does, on purpose) a read of a large table is often
-    /// disturbed, and two quiet reads in a row can take a few tries.
+    /// `ipvsadm ARGS` in this namespace, run until two runs in a row print the same.
     public func ipvsadm(_ arguments: [String]) throws -> String {
-        var previous = try check(["ipvsadm"] + arguments)
-        for _ in 0..<19 {
-            usleep(UInt32.random(in: 0...20_000))
-            let next = try check(["ipvsadm"] + arguments)
-            if next == previous { return next }
-            previous = next
-        }
-        return previous
+        try IPVSAdm.stableRead(namespace: name, arguments)
     }
 
     /// Deletes the namespace.

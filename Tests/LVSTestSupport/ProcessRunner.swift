@@ -98,7 +98,7 @@ public enum ProcessRunner {
         return Result(status: exit, stdout: String(decoding: out, as: UTF8.self), stderr: String(decoding: err, as: UTF8.self))
     }
 
-    private static func resolve(_ name: String) -> String {
+    static func resolve(_ name: String) -> String {
         if name.contains("/") { return name }
         for dir in ["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"] {
             let p = dir + "/" + name

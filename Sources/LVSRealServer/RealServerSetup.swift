@@ -2,28 +2,40 @@ import Foundation
 import LVSModel
 import LVSNetlink
 
+/// Why a real-server setup cannot be made or read; the message says what to do.
+public struct RealServerError: Error, CustomStringConvertible, Sendable {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
 /// How a real server receives the director's packets, and so where its VIPs live.
-enum RealServerMode: String, CaseIterable, Codable, Sendable {
+public enum RealServerMode: String, CaseIterable, Codable, Sendable {
     /// Direct routing: the director rewrites the MAC address; the VIP sits on `lo`.
     case dr
     /// IPIP tunnelling: packets arrive encapsulated on `tunl0`, which holds the VIP.
     case tunnel
 
     /// The interface the VIPs go on.
-    var device: String { self == .dr ? "lo" : "tunl0" }
+    public var device: String { self == .dr ? "lo" : "tunl0" }
 }
 
 /// One `net.ipv4.conf.<interface>.<key>` setting.
-struct SysctlSetting: Hashable, Codable, Sendable, CustomStringConvertible {
-    var interface: String
-    var key: String
-    var value: String
+public struct SysctlSetting: Hashable, Codable, Sendable, CustomStringConvertible {
+    public var interface: String
+    public var key: String
+    public var value: String
+
+    public init(interface: String, key: String, value: String) {
+        self.interface = interface
+        self.key = key
+        self.value = value
+    }
 
     /// `net.ipv4.conf.all.arp_ignore`.
-    var name: String { "net.ipv4.conf.\(interface).\(key)" }
+    public var name: String { "net.ipv4.conf.\(interface).\(key)" }
     /// `/proc/sys/net/ipv4/conf/all/arp_ignore`.
-    var path: String { "/proc/sys/net/ipv4/conf/\(interface)/\(key)" }
-    var description: String { "\(name) = \(value)" }
+    public var path: String { "/proc/sys/net/ipv4/conf/\(interface)/\(key)" }
+    public var description: String { "\(name) = \(value)" }
 }
 
 /// What `lvsctl realserver up` makes true on a real server: the lvs_real.sh of the LVS HOWTO,
@@ -35,18 +47,23 @@ struct SysctlSetting: Hashable, Codable, Sendable, CustomStringConvertible {
 ///   settings, and `rp_filter=0` on `tunl0` and `all`: decapsulated packets arrive on `tunl0`
 ///   from the client's address, which reverse-path filtering would drop, and the kernel uses
 ///   the larger of `all` and the interface's value.
-struct RealServerSetup: Equatable, Sendable {
-    var vips: [IPAddress]
-    var mode: RealServerMode
+public struct RealServerSetup: Equatable, Sendable {
+    public var vips: [IPAddress]
+    public var mode: RealServerMode
 
-    var device: String { mode.device }
+    public init(vips: [IPAddress], mode: RealServerMode) {
+        self.vips = vips
+        self.mode = mode
+    }
+
+    public var device: String { mode.device }
 
     /// The prefix a VIP gets: a single address.
-    static func prefixLength(_ a: IPAddress) -> UInt8 { a.family == .ipv4 ? 32 : 128 }
+    public static func prefixLength(_ a: IPAddress) -> UInt8 { a.family == .ipv4 ? 32 : 128 }
 
     /// The sysctls this setup needs, in the order they are written (ARP first, so the VIP is
     /// never announced between the address appearing and the settings changing).
-    var sysctls: [SysctlSetting] {
+    public var sysctls: [SysctlSetting] {
         var out: [SysctlSetting] = []
         if vips.contains(where: { $0.family == .ipv4 }) {
             for iface in ["all", "lo"] {
@@ -62,24 +79,24 @@ struct RealServerSetup: Equatable, Sendable {
     }
 
     /// Parses `--vip A[,B...]`: every value must be a unicast address a service can listen on.
-    static func parseVIPs(_ text: String, mode: RealServerMode) throws -> [IPAddress] {
+    public static func parseVIPs(_ text: String, mode: RealServerMode) throws -> [IPAddress] {
         var out: [IPAddress] = []
         let parts = text.split(separator: ",", omittingEmptySubsequences: false).map {
             $0.trimmingCharacters(in: .whitespaces)
         }
         for part in parts {
             guard !part.isEmpty else {
-                throw CLIError("--vip '\(text)': an empty entry; give the VIPs separated by commas, e.g. --vip 10.10.0.100,10.10.0.101")
+                throw RealServerError("--vip '\(text)': an empty entry; give the VIPs separated by commas, e.g. --vip 10.10.0.100,10.10.0.101")
             }
             let bare = part.hasSuffix("/32") || part.hasSuffix("/128") ? String(part[..<part.lastIndex(of: "/")!]) : part
             guard let a = IPAddress(bare) else {
-                throw CLIError("--vip '\(part)' is not an IPv4 or IPv6 address; give the virtual IP of the director's service (the address clients connect to), e.g. --vip 10.10.0.100")
+                throw RealServerError("--vip '\(part)' is not an IPv4 or IPv6 address; give the virtual IP of the director's service (the address clients connect to), e.g. --vip 10.10.0.100")
             }
             if let why = unusable(a) {
-                throw CLIError("--vip \(part): \(why); give the virtual IP of the director's service (the address clients connect to)")
+                throw RealServerError("--vip \(part): \(why); give the virtual IP of the director's service (the address clients connect to)")
             }
             if mode == .tunnel && a.family == .ipv6 {
-                throw CLIError("--vip \(part): IPv6 VIPs in tunnel mode need ip6tnl0, which lvsctl does not set up; use --mode dr or an IPv4 VIP")
+                throw RealServerError("--vip \(part): IPv6 VIPs in tunnel mode need ip6tnl0, which lvsctl does not set up; use --mode dr or an IPv4 VIP")
             }
             if !out.contains(a) { out.append(a) }
         }
@@ -87,7 +104,7 @@ struct RealServerSetup: Equatable, Sendable {
     }
 
     /// Why an address cannot be a VIP, or nil.
-    static func unusable(_ a: IPAddress) -> String? {
+    public static func unusable(_ a: IPAddress) -> String? {
         let b = a.bytes
         switch a.family {
         case .ipv4:
@@ -108,32 +125,34 @@ struct RealServerSetup: Equatable, Sendable {
 
 /// What `up` changed, so that `down` can put it back. Kept in a small JSON file (by default
 /// under /run, which is emptied on reboot, like the addresses and sysctls themselves).
-struct RealServerState: Codable, Equatable, Sendable {
-    struct AddedAddress: Codable, Hashable, Sendable {
-        var address: IPAddress
-        var prefixLength: UInt8
-        var device: String
+public struct RealServerState: Codable, Equatable, Sendable {
+    public struct AddedAddress: Codable, Hashable, Sendable {
+        public var address: IPAddress
+        public var prefixLength: UInt8
+        public var device: String
     }
 
-    struct SavedSysctl: Codable, Hashable, Sendable {
-        var interface: String
-        var key: String
+    public struct SavedSysctl: Codable, Hashable, Sendable {
+        public var interface: String
+        public var key: String
         /// The value before `up` changed it.
-        var previous: String
-        var setting: SysctlSetting { SysctlSetting(interface: interface, key: key, value: previous) }
+        public var previous: String
+        public var setting: SysctlSetting { SysctlSetting(interface: interface, key: key, value: previous) }
     }
 
-    var addedAddresses: [AddedAddress] = []
+    public var addedAddresses: [AddedAddress] = []
     /// Links `up` brought up (they were down).
-    var linksBroughtUp: [String] = []
-    var sysctls: [SavedSysctl] = []
+    public var linksBroughtUp: [String] = []
+    public var sysctls: [SavedSysctl] = []
 
-    var isEmpty: Bool { addedAddresses.isEmpty && linksBroughtUp.isEmpty && sysctls.isEmpty }
+    public init() {}
+
+    public var isEmpty: Bool { addedAddresses.isEmpty && linksBroughtUp.isEmpty && sysctls.isEmpty }
 }
 
 /// The interface configuration of one network namespace: links, addresses, sysctls.
 /// `RealServerNetlinkHost` is the real one; the unit tests use an in-memory one.
-protocol RealServerHost {
+public protocol RealServerHost {
     func link(_ name: String) throws -> LinkInfo?
     func setLink(_ link: LinkInfo, up: Bool) throws
     func addresses() throws -> [InterfaceAddress]
@@ -145,30 +164,36 @@ protocol RealServerHost {
 }
 
 /// One line of `realserver status`.
-struct RealServerCheck: Codable, Equatable, Sendable {
-    var what: String
-    var ok: Bool
+public struct RealServerCheck: Codable, Equatable, Sendable {
+    public var what: String
+    public var ok: Bool
     /// What is wrong (for a failed check).
-    var detail: String?
+    public var detail: String?
+
+    public init(what: String, ok: Bool, detail: String? = nil) {
+        self.what = what
+        self.ok = ok
+        self.detail = detail
+    }
 }
 
 /// `up`, `down` and `status` over any `RealServerHost`.
-enum RealServerConfigurator {
-    static func missingTunnelError() -> CLIError {
-        CLIError("tunl0 does not exist in this network namespace: the ipip module is not loaded; load it (modprobe ipip, and add ipip to /etc/modules-load.d/ to keep it after a reboot) and run this again")
+public enum RealServerConfigurator {
+    public static func missingTunnelError() -> RealServerError {
+        RealServerError("tunl0 does not exist in this network namespace: the ipip module is not loaded; load it (modprobe ipip, and add ipip to /etc/modules-load.d/ to keep it after a reboot) and run this again")
     }
 
     /// Makes the setup true; records in `state` every change it makes (also when it fails half
     /// way, so `down` can undo the part that was done). Returns one line per change.
-    static func up(_ setup: RealServerSetup, host: any RealServerHost, state: inout RealServerState) throws -> [String] {
+    public static func up(_ setup: RealServerSetup, host: any RealServerHost, state: inout RealServerState) throws -> [String] {
         var changes: [String] = []
         guard let link = try host.link(setup.device) else {
             if setup.mode == .tunnel { throw missingTunnelError() }
-            throw CLIError("the interface \(setup.device) does not exist in this network namespace")
+            throw RealServerError("the interface \(setup.device) does not exist in this network namespace")
         }
         for s in setup.sysctls {
             guard let current = try host.readSysctl(s) else {
-                throw CLIError("\(s.path) does not exist; cannot set \(s.name)")
+                throw RealServerError("\(s.path) does not exist; cannot set \(s.name)")
             }
             guard current != s.value else { continue }
             try host.writeSysctl(s)
@@ -197,7 +222,7 @@ enum RealServerConfigurator {
     /// Undoes what `up` recorded in `state`: the addresses of `vips` (all when nil) on `device`
     /// (any when nil), and, once no added address is left, the links and sysctls. Returns the
     /// changes and notes for VIPs that `up` did not add.
-    static func down(
+    public static func down(
         vips: [IPAddress]?, device: String? = nil, host: any RealServerHost, state: inout RealServerState
     ) throws -> (changes: [String], notes: [String]) {
         var changes: [String] = [], notes: [String] = []
@@ -241,7 +266,7 @@ enum RealServerConfigurator {
     }
 
     /// Every piece of the setup, present or not.
-    static func status(_ setup: RealServerSetup, host: any RealServerHost) throws -> [RealServerCheck] {
+    public static func status(_ setup: RealServerSetup, host: any RealServerHost) throws -> [RealServerCheck] {
         var checks: [RealServerCheck] = []
         let link = try host.link(setup.device)
         if let link {

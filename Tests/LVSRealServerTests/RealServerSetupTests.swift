@@ -3,7 +3,7 @@ import LVSModel
 import LVSNetlink
 import Testing
 
-@testable import LVSCommands
+import LVSRealServer
 
 /// An in-memory network namespace: links, addresses and sysctls, with the kernel's refusals
 /// (EEXIST on a second add, a missing address on delete).
