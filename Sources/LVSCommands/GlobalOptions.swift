@@ -21,8 +21,11 @@ struct TargetOptions: ParsableArguments {
         return netns.hasPrefix("/") ? netns : "/run/netns/\(netns)"
     }
 
+    /// The database file `--db` / `LVSCTL_DB` name.
+    var databasePath: String { Store.defaultPath(option: db, environment: ProcessInfo.processInfo.environment) }
+
     func openStore() throws -> Store {
-        try Store(path: Store.defaultPath(option: db, environment: ProcessInfo.processInfo.environment))
+        try Store(path: databasePath)
     }
 
     func openKernel() throws -> any IPVSKernel {
