@@ -76,11 +76,13 @@ let package = Package(
             name: "LVSApply", dependencies: ["LVSPlan", "LVSKernel", "LVSModel"],
             swiftSettings: strictness),
 
-        // ⑦ Reconcile: manifest → store → plan → apply → audit, shared by the CLI and the daemon.
+        // ⑦ Reconcile: the whole pass (applied revisions → overlay of health and maintenance →
+        // plan → drift → apply by cause → audit), shared by every write path of the CLI and the daemon.
         .target(
             name: "LVSReconciler",
             dependencies: [
-                "LVSModel", "LVSManifest", "LVSStore", "LVSPlan", "LVSKernel", "LVSApply",
+                "LVSModel", "LVSManifest", "LVSStore", "LVSPlan", "LVSKernel", "LVSApply", "LVSHealth", "LVSNotify",
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictness),
 
@@ -110,12 +112,12 @@ let package = Package(
             dependencies: ["LVSModel", "LVSSocket", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictness),
 
-        // ⑧ The daemon (`lvsctl run`): reconcile loop, health checking, notifications, metrics.
+        // ⑧ The daemon (`lvsctl run`): its services only (the loop around LVSReconciler's pass,
+        // health monitor, store watch, notifications, metrics).
         .target(
             name: "LVSDaemon",
             dependencies: [
-                "LVSModel", "LVSManifest", "LVSStore", "LVSPlan", "LVSKernel", "LVSApply", "LVSReconciler",
-                "LVSHealth", "LVSNotify",
+                "LVSModel", "LVSStore", "LVSKernel", "LVSReconciler", "LVSHealth", "LVSNotify",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -131,7 +133,7 @@ let package = Package(
             name: "LVSCommands",
             dependencies: [
                 "LVSModel", "LVSManifest", "LVSInterop", "LVSStore", "LVSPlan", "LVSKernel",
-                "LVSNetlink", "LVSRealServer", "LVSApply", "LVSReconciler", "LVSDaemon",
+                "LVSNetlink", "LVSRealServer", "LVSApply", "LVSReconciler", "LVSHealth", "LVSSocket", "LVSDaemon",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -175,7 +177,9 @@ let package = Package(
             name: "LVSNotifyTests", dependencies: ["LVSNotify", "LVSModel", "LVSTestSupport"], swiftSettings: strictness),
         .testTarget(
             name: "LVSReconcilerTests",
-            dependencies: ["LVSReconciler", "LVSStore", "LVSPlan", "LVSKernel", "LVSManifest", "LVSModel"],
+            dependencies: [
+                "LVSReconciler", "LVSStore", "LVSPlan", "LVSKernel", "LVSManifest", "LVSModel", "LVSHealth", "LVSNotify",
+            ],
             swiftSettings: strictness),
         .testTarget(
             name: "LVSDaemonTests",

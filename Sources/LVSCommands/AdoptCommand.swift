@@ -65,7 +65,7 @@ extension LVSCommand {
                         try Output.emit(AdoptDocument(manifest: manifest, adopted: []), global.output)
                         return
                     }
-                    var state = try appliedRevision(store, manifest: manifest).map {
+                    var state = try store.appliedRevision(manifest: manifest).map {
                         try Manifest.decode(canonicalJSON: $0.content)
                     } ?? DesiredState(manifest: manifest)
                     for id in targets {

@@ -75,7 +75,7 @@ extension GlobalOptions {
     var environment: [String: String] { ProcessInfo.processInfo.environment }
 
     /// The database file `--db` / `LVSCTL_DB` name.
-    var databasePath: String { Store.defaultPath(option: db, environment: environment) }
+    var databasePath: String { target.databasePath }
 
     /// The store, opened as `StoreAccess` says for a command that `mode`s it.
     func openStore(_ mode: StoreAccess.Mode = .write) throws -> Store {
@@ -280,15 +280,6 @@ func preferringErrors<T>(of earlier: () throws -> Void, _ body: () throws -> T) 
         try earlier()
         throw error
     }
-}
-
-/// The revision of `manifest` that was last applied successfully (or the latest one, if no run
-/// recorded it, e.g. after an adopt).
-func appliedRevision(_ store: Store, manifest: String) throws -> Revision? {
-    for run in try store.runs(manifest: manifest) where run.status == .succeeded {
-        if let id = run.revisionID, let rev = try store.revision(id: id) { return rev }
-    }
-    return try store.latestRevision(manifest: manifest)
 }
 
 /// Parses `NAME@N`, `NAME#N` or `NAME:N`.

@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import LVSApply
-import LVSDaemon
 import LVSKernel
 import LVSManifest
 import LVSModel
@@ -38,39 +37,27 @@ extension LVSCommand {
                 let store = try global.openStore(fix ? .write : .read)
                 let kernel = try global.openKernel()
                 defer { try? KernelAccess.close(kernel) }
-                let names = manifests.isEmpty ? try store.manifests() : manifests
-                var states: [DesiredState] = []
-                var revisions: [String: Revision] = [:]
-                for n in names {
-                    guard let rev = try appliedRevision(store, manifest: n) else {
-                        throw CLIError("manifest \(n) has never been applied")
-                    }
-                    states.append(try Manifest.decode(canonicalJSON: rev.content))
-                    revisions[n] = rev
+                // The daemon's own drift decision (``DriftRules``), with the health states the
+                // daemon stored: health, maintenance, draining and the sorry server are not drift.
+                let engine = ReconcileEngine(
+                    store: store, kernel: kernel, allowExecChecks: true, lockTimeout: lock.timeout, author: global.author)
+                let found: ReconcileEngine.DriftReport
+                do {
+                    found = try engine.drift(
+                        health: ReconcileOverlay.healthStates(try store.healthRecords()),
+                        manifests: manifests.isEmpty ? nil : manifests)
+                } catch let e as ReconcileError {
+                    throw CLIError(e.description)
                 }
-                // Health and maintenance as the daemon applies them: a real server at weight 0
-                // because its check is down or it is drained is not drift.
-                let overlay = DaemonOverlay.apply(
-                    desired: states, health: DaemonOverlay.healthStates(try store.healthRecords()),
-                    maintenance: DaemonOverlay.maintenanceKeys(try store.maintenanceFlags(), in: states))
-                states = overlay.desired
-                var policy = policyOptions.policy
-                policy.weightOverrides = overlay.weightOverrides
-                let live = try kernel.snapshot()
-                let owners = try store.owners()
-                // A real server being drained (removed from the manifest, weight 0 until its
-                // connections end) is still in the kernel on purpose: not drift, as in the daemon.
-                let drains = Set(try store.drains().map { ServiceRealServerKey(service: $0.service, realServer: $0.realServer) })
-                var draining: [ServiceRealServerKey] = []
-                let items = Drift.compute(
-                    desired: states, live: live, owners: owners, weightOverrides: overlay.weightOverrides
-                ).filter { item in
-                    guard item.kind == .unexpected, let s = item.service, let r = item.realServer else { return true }
-                    let key = ServiceRealServerKey(service: s, realServer: r)
-                    guard drains.contains(key) else { return true }
-                    draining.append(key)
-                    return false
+                if let (name, why) = found.rejected.sorted(by: { $0.key < $1.key }).first {
+                    throw CLIError("manifest \(name): \(why)")
                 }
+                let states = found.planned.overlay.desired
+                let revisions = found.revisions
+                let live = found.planned.live
+                let owners = found.planned.owners
+                let items = found.findings.items
+                let draining = found.findings.draining
                 let foreign = Drift.foreign(desired: states, live: live, owners: owners)
                 var reports: [DriftReport] = []
                 for item in items {
@@ -88,7 +75,7 @@ extension LVSCommand {
                 if fix && drifted {
                     try store.withWriterLock(timeout: lock.timeout) {
                         let reconciler = Reconciler(store: store, kernel: kernel)
-                        let planned = try reconciler.plan(states, policy: policy)
+                        let planned = try reconciler.plan(found.desired, policy: policyOptions.policy)
                         guard planned.plan.isApplyable else {
                             document.fix = .init(plan: planned.plan, applied: 0)
                             if global.output == .text { PlanRenderer(plan: planned.plan).print() } else { try Output.emit(document, .json) }

@@ -21,8 +21,11 @@ struct TargetOptions: ParsableArguments {
         return netns.hasPrefix("/") ? netns : "/run/netns/\(netns)"
     }
 
+    /// The database file `--db` / `LVSCTL_DB` name.
+    var databasePath: String { Store.defaultPath(option: db, environment: ProcessInfo.processInfo.environment) }
+
     func openStore(_ mode: StoreAccess.Mode = .write) throws -> Store {
-        try StoreAccess.open(Store.defaultPath(option: db, environment: ProcessInfo.processInfo.environment), mode)
+        try StoreAccess.open(databasePath, mode)
     }
 
     func openKernel() throws -> any IPVSKernel {

@@ -1,10 +1,10 @@
 import ArgumentParser
 import Foundation
-import LVSDaemon
 import LVSKernel
 import LVSManifest
 import LVSModel
 import LVSPlan
+import LVSReconciler
 import LVSStore
 
 /// What `drain` and `undrain` share: the target, and one reconcile pass after changing the flag.
@@ -22,7 +22,7 @@ struct MaintenanceTarget: ParsableArguments {
     func resolve(_ store: Store) throws -> (VirtualService.ID, RealServer.ID?, DesiredState?) {
         var declared: [(VirtualService.ID, String, DesiredState)] = []
         for m in try store.manifests() {
-            guard let rev = try ReconcileEngine.appliedRevision(store, manifest: m),
+            guard let rev = try store.appliedRevision(manifest: m),
                 let state = try? Manifest.decode(canonicalJSON: rev.content)
             else { continue }
             for s in state.services { declared.append((s.service.id, s.name, state)) }
@@ -62,7 +62,7 @@ struct MaintenanceTarget: ParsableArguments {
             store: store, kernel: kernel, allowExecChecks: true, lockTimeout: lock.timeout, author: global.author)
         for key in released { engine.seedCauses[key] = .maintenance }
         do {
-            return try engine.pass(health: DaemonOverlay.healthStates(try store.healthRecords()))
+            return try engine.pass(health: ReconcileOverlay.healthStates(try store.healthRecords()))
         } catch let e as ReconcileEngine.PassError {
             throw CLIError(e.description)
         }

@@ -1,8 +1,10 @@
 import ArgumentParser
 import Foundation
 import LVSDaemon
+import LVSHealth
 import LVSKernel
 import LVSReconciler
+import LVSSocket
 import LVSStore
 import Logging
 
@@ -15,8 +17,9 @@ extension LVSCommand {
             discussion: """
                 Reconciles every applied revision against the kernel every interval (with jitter), at once \
                 when a revision is applied, a maintenance flag changes or on SIGHUP, and backs off after \
-                errors. Health checks of the manifests set failed real servers to weight 0 (audited with \
-                origin health) and restore them on recovery; state changes are notified through the \
+                errors. Health checks of the manifests take failed real servers out (removed, or weight 0 \
+                under inhibitOnFailure; audited with origin health) and restore them on recovery, probing \
+                from the --netns namespace when one is given; state changes are notified through the \
                 configured sinks; Prometheus metrics are served on the metrics address at /metrics. \
                 SIGTERM finishes the current pass and exits 0. The daemon config is JSON (see \
                 lvsctl.service and daemon.json.example); a missing file means defaults.
@@ -64,9 +67,20 @@ extension LVSCommand {
                 logger.logLevel = level
                 // The daemon handles SIGTERM itself: it finishes the pass in progress, then stops.
                 Reconciler.holdTerminationSignals = false
+                // One daemon per store: held until the process ends.
+                let daemonLock = try DaemonLock(databasePath: global.databasePath)
+                defer { daemonLock.release() }
                 let store = try global.openStore()
                 let kernel = try global.openKernel()
-                let daemon = try Daemon(config: cfg, store: store, kernel: kernel, logger: logger)
+                // Probes run in the namespace whose table the daemon changes.
+                let prober = try global.namespacePath.map { path in
+                    do {
+                        return ProbeRunner(allowExec: cfg.allowExecChecks, namespace: try NetworkNamespace(path: path))
+                    } catch let e as NetworkNamespace.Failure {
+                        throw CLIError(e.description)
+                    }
+                }
+                let daemon = try Daemon(config: cfg, store: store, kernel: kernel, logger: logger, prober: prober)
                 let outcome = ResultBox()
                 let done = DispatchSemaphore(value: 0)
                 Task {

@@ -2,6 +2,7 @@ import Foundation
 public import LVSHealth
 public import LVSKernel
 import LVSModel
+public import LVSReconciler
 public import LVSNotify
 public import LVSStore
 public import Logging
@@ -50,7 +51,7 @@ public final class Daemon: Sendable {
         self.store = store
         self.logger = logger
         self.onMetricsBound = onMetricsBound
-        let restored = DaemonOverlay.healthStates(try store.healthRecords())
+        let restored = ReconcileOverlay.healthStates(try store.healthRecords())
         let checker = HealthChecker(
             config: HealthCheckerConfig(allowExec: config.allowExecChecks, maxConcurrentProbes: config.maxConcurrentProbes),
             prober: prober, logger: logger)
@@ -58,29 +59,16 @@ public final class Daemon: Sendable {
         // The notifier starts from what was last reported (persisted by `send`), so a restart does
         // not alert again for an unchanged state; health records fill in servers never reported.
         var initial: [String: String] = [:]
-        for (key, state) in restored { initial["REALSERVER \(key)"] = state == .up ? "UP" : "DOWN" }
+        for (key, state) in restored { initial["REALSERVER \(key.checkName)"] = state == .up ? "UP" : "DOWN" }
         let reported = try store.notifyStates()
         initial.merge(reported) { _, last in last }
         notifier = Notifier(sinks: sinks ?? config.notify.makeSinks(), initialStates: initial, logger: logger)
         let e = ReconcileEngine(
             store: store, kernel: kernel, allowExecChecks: config.allowExecChecks,
             lockTimeout: .milliseconds(Int64(config.lockTimeout * 1000)), logger: logger)
-        e.restoreQuorum(Self.reportedQuorum(reported))
+        e.restoreQuorum(ReconcileOverlay.reportedQuorum(reported))
         engine = SerialEngine(e)
         metrics = DaemonMetrics()
-    }
-
-    /// The quorum of each service as last reported (`SERVICE tcp/10.0.0.1:80` → `QUORUM_LOST`), so the
-    /// first pass after a restart compares against it: a quorum regained while the daemon was down
-    /// is reported, and one still lost is not reported again.
-    static func reportedQuorum(_ states: [String: String]) -> [VirtualService.ID: Bool] {
-        var out: [VirtualService.ID: Bool] = [:]
-        for (subject, state) in states where subject.hasPrefix("SERVICE ") {
-            guard let id = VirtualService.ID(String(subject.dropFirst("SERVICE ".count))) else { continue }
-            if state == LVSNotify.Notification.Kind.quorumLost.state { out[id] = false }
-            if state == LVSNotify.Notification.Kind.quorumGained.state { out[id] = true }
-        }
-        return out
     }
 
     /// Sends a notification; a state change that was sent is persisted, so that the next daemon

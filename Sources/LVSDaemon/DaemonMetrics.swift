@@ -1,6 +1,7 @@
 public import Foundation
 public import LVSHealth
 public import LVSModel
+public import LVSReconciler
 public import Prometheus
 
 /// The daemon's Prometheus metrics, rendered in the text exposition format 0.0.4.
@@ -52,13 +53,13 @@ public final class DaemonMetrics: Sendable {
     }
 
     /// The whole exposition: the registry's metrics, then IPVS and health series.
-    public func exposition(snapshot: LiveTable?, health: [HealthKey: HealthState], manifests: [VirtualService.ID: String]) -> String {
+    public func exposition(snapshot: LiveTable?, health: [ServiceRealServerKey: HealthState], manifests: [VirtualService.ID: String]) -> String {
         registry.emitToString() + Self.render(snapshot: snapshot, health: health, manifests: manifests)
     }
 
     /// IPVS counters per service and real server, and health per real server.
     public static func render(
-        snapshot: LiveTable?, health: [HealthKey: HealthState], manifests: [VirtualService.ID: String]
+        snapshot: LiveTable?, health: [ServiceRealServerKey: HealthState], manifests: [VirtualService.ID: String]
     ) -> String {
         var families: [(name: String, type: String, help: String, samples: [String])] = []
         func family(_ name: String, _ type: String, _ help: String) -> Int {

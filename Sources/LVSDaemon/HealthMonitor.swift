@@ -15,7 +15,7 @@ public import Logging
 public actor HealthMonitor {
     /// A real server changed state, as the daemon sees it.
     public struct Transition: Hashable, Sendable {
-        public var key: HealthKey
+        public var key: ServiceRealServerKey
         public var serviceName: String
         public var to: HealthState
         /// The probe result that decided it, as text.
@@ -26,16 +26,16 @@ public actor HealthMonitor {
     let store: Store?
     let logger: Logger
     let now: @Sendable () -> Date
-    private var restored: [HealthKey: HealthState]
-    private var effective: [HealthKey: HealthState]
-    private var names: [HealthKey: String] = [:]
+    private var restored: [ServiceRealServerKey: HealthState]
+    private var effective: [ServiceRealServerKey: HealthState]
+    private var names: [ServiceRealServerKey: String] = [:]
     private var started = false
 
     /// - Parameters:
-    ///   - restored: the states kept from the previous run (``DaemonOverlay/healthStates(_:)``).
+    ///   - restored: the states kept from the previous run (`ReconcileOverlay.healthStates(_:)`).
     ///   - store: where transitions are persisted; nil = nowhere (tests).
     public init(
-        checker: HealthChecker, store: Store?, restored: [HealthKey: HealthState] = [:],
+        checker: HealthChecker, store: Store?, restored: [ServiceRealServerKey: HealthState] = [:],
         logger: Logger = Logger(label: "lvsctl.health"), now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.checker = checker
@@ -47,7 +47,7 @@ public actor HealthMonitor {
     }
 
     /// The current state of every checked real server (restored ones included).
-    public func states() -> [HealthKey: HealthState] { effective }
+    public func states() -> [ServiceRealServerKey: HealthState] { effective }
 
     /// Sets the targets (from the accepted manifests); starts the checker the first time.
     public func update(targets: [HealthTarget]) async {
@@ -83,13 +83,13 @@ public actor HealthMonitor {
                 message: tracker.lastResult.map { "\($0)" } ?? "restored state")
             logger.notice(
                 "real server \(state == .up ? "up" : "down")",
-                metadata: ["health.target": "\(key)", "health.result": "\(t.message)"])
+                metadata: ["health.target": "\(key.checkName)", "health.result": "\(t.message)"])
             out.append(t)
         }
         return out
     }
 
-    private func decide(_ key: HealthKey, _ tracker: HealthTracker) -> HealthState {
+    private func decide(_ key: ServiceRealServerKey, _ tracker: HealthTracker) -> HealthState {
         guard let r = restored[key] else { return tracker.state }
         guard tracker.lastResult != nil else { return r }
         switch (r, tracker.state) {
@@ -105,7 +105,7 @@ public actor HealthMonitor {
         }
     }
 
-    private func persist(_ key: HealthKey, _ state: HealthState, _ tracker: HealthTracker) {
+    private func persist(_ key: ServiceRealServerKey, _ state: HealthState, _ tracker: HealthTracker) {
         guard let store else { return }
         let at = now()
         do {
@@ -115,7 +115,7 @@ public actor HealthMonitor {
                 consecutiveSuccesses: Int(tracker.consecutiveSuccesses),
                 consecutiveFailures: Int(tracker.consecutiveFailures), changedAt: at))
         } catch {
-            logger.error("cannot save the health state", metadata: ["health.target": "\(key)", "error": "\(error)"])
+            logger.error("cannot save the health state", metadata: ["health.target": "\(key.checkName)", "error": "\(error)"])
         }
     }
 }

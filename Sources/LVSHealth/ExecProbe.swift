@@ -1,6 +1,6 @@
 import Foundation
 import LVSModel
-import LVSSocket
+public import LVSSocket
 
 /// `MISC_CHECK`: run a local program (argv, no shell); success on exit status 0.
 ///
@@ -10,14 +10,16 @@ import LVSSocket
 /// Whether exec checks may run at all is decided by ``HealthCheckerConfig/allowExec``;
 /// ``ProbeRunner`` enforces it before this is reached.
 public enum ExecProbe {
-    public static func run(command: [String], timeout: Double) async -> ProbeResult {
+    /// - Parameter namespace: start the program in this network namespace.
+    public static func run(command: [String], timeout: Double, namespace: NetworkNamespace? = nil) async -> ProbeResult {
         guard let program = command.first, !program.isEmpty else {
             return .failure("exec check has no command; set healthCheck.command to [program, args...]")
         }
         guard let path = resolve(program) else {
             return .failure("program not found: \(program)")
         }
-        switch await runProgram(path: path, arguments: Array(command.dropFirst()), timeout: timeout) {
+        switch await runProgram(
+            path: path, arguments: Array(command.dropFirst()), timeout: timeout, namespace: namespace) {
         case .exited(0): return .success
         case .exited(let status): return .failure("exit status \(status)")
         case .signalled(let signal): return .failure("killed by signal \(signal)")

@@ -1,5 +1,5 @@
 import LVSModel
-import LVSSocket
+public import LVSSocket
 
 /// `HTTP_GET`: a plain HTTP/1.1 GET over a socket, judged by status code and optional body digest.
 ///
@@ -11,8 +11,10 @@ public enum HTTPProbe {
     /// The largest body read for a digest; a larger one fails the check.
     public static let maxBodyBytes = 8 << 20
 
-    public static func run(address: IPAddress, port: UInt16, check: HealthCheck) async -> ProbeResult {
-        await BlockingSocket.offload { runBlocking(address: address, port: port, check: check) }
+    public static func run(address: IPAddress, port: UInt16, check: HealthCheck, namespace: NetworkNamespace? = nil) async
+        -> ProbeResult
+    {
+        await offload(namespace) { runBlocking(address: address, port: port, check: check) }
     }
 
     /// The `Host` header value: the check's `host`, else the address (and the port when not 80).

@@ -1,5 +1,5 @@
 import LVSModel
-import LVSSocket
+public import LVSSocket
 
 /// `SSL_GET`: an HTTPS GET, judged like ``HTTPProbe``.
 ///
@@ -15,18 +15,23 @@ import LVSSocket
 ///
 /// The connection is a ``TLSExchange`` (SwiftNIO and NIOSSL), shared with `https` webhooks.
 public enum HTTPSProbe {
-    public static func run(address: IPAddress, port: UInt16, check: HealthCheck) async -> ProbeResult {
-        await run(address: address, port: port, check: check, trustedCAFile: nil)
+    /// - Parameter namespace: connect from this network namespace.
+    public static func run(address: IPAddress, port: UInt16, check: HealthCheck, namespace: NetworkNamespace? = nil) async
+        -> ProbeResult
+    {
+        await run(address: address, port: port, check: check, trustedCAFile: nil, namespace: namespace)
     }
 
     /// - Parameter trustedCAFile: a PEM file of roots to verify against instead of the system's
     ///   (tests trust their own certificate).
-    static func run(address: IPAddress, port: UInt16, check: HealthCheck, trustedCAFile: String?) async -> ProbeResult {
+    static func run(
+        address: IPAddress, port: UInt16, check: HealthCheck, trustedCAFile: String?, namespace: NetworkNamespace? = nil
+    ) async -> ProbeResult {
         let request = HTTPProbe.request(address: address, port: port, check: check, defaultPort: 443)
         return await TLSExchange.run(
             host: "\(address)", port: port, request: Array(request.utf8),
             options: .init(verify: !check.insecureSkipVerify, serverName: check.host, trustedCAFile: trustedCAFile),
-            timeout: check.connectTimeout, judge: HTTPResponseJudge(check: check))
+            timeout: check.connectTimeout, judge: HTTPResponseJudge(check: check), group: namespace?.eventLoops)
     }
 }
 

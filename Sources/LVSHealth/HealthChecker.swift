@@ -17,7 +17,7 @@ public struct HealthCheckerConfig: Hashable, Sendable, Codable {
 
 /// A real server changed state.
 public struct HealthEvent: Hashable, Sendable {
-    public var key: HealthKey
+    public var key: ServiceRealServerKey
     public var serviceName: String
     public var transition: HealthTracker.Transition
     /// The probe result that caused the change.
@@ -41,9 +41,9 @@ public actor HealthChecker {
     private let sleep: Sleep
     private let logger: Logger
 
-    private var targets: [HealthKey: HealthTarget] = [:]
-    private var trackers: [HealthKey: HealthTracker] = [:]
-    private var loops: [HealthKey: (generation: UInt64, task: Task<Void, Never>)] = [:]
+    private var targets: [ServiceRealServerKey: HealthTarget] = [:]
+    private var trackers: [ServiceRealServerKey: HealthTracker] = [:]
+    private var loops: [ServiceRealServerKey: (generation: UInt64, task: Task<Void, Never>)] = [:]
     private var nextGeneration: UInt64 = 0
     private var running = false
     private var stopped = false
@@ -92,7 +92,7 @@ public actor HealthChecker {
             for t in targets.values.sorted(by: { $0.key < $1.key }) where t.check.type == .exec {
                 logger.info(
                     "exec check refused: allowExec is off",
-                    metadata: ["health.target": "\(t.key)", "ipvs.service": "\(t.serviceName)"])
+                    metadata: ["health.target": "\(t.key.checkName)", "ipvs.service": "\(t.serviceName)"])
             }
         }
         for key in targets.keys.sorted() { launch(key) }
@@ -131,14 +131,14 @@ public actor HealthChecker {
     }
 
     /// The current state of every target.
-    public func states() -> [HealthKey: HealthState] {
+    public func states() -> [ServiceRealServerKey: HealthState] {
         trackers.mapValues(\.state)
     }
 
     /// The tracker of one target (its counters and last result), if it is checked.
-    public func tracker(for key: HealthKey) -> HealthTracker? { trackers[key] }
+    public func tracker(for key: ServiceRealServerKey) -> HealthTracker? { trackers[key] }
 
-    private func launch(_ key: HealthKey) {
+    private func launch(_ key: ServiceRealServerKey) {
         guard let target = targets[key], let tracker = trackers[key] else { return }
         nextGeneration += 1
         let generation = nextGeneration
@@ -187,7 +187,7 @@ public actor HealthChecker {
     }
 
     /// Feeds a result to the target's tracker; the next delay, or nil when the loop is stale.
-    private func record(_ result: ProbeResult, for key: HealthKey, generation: UInt64) -> Duration? {
+    private func record(_ result: ProbeResult, for key: ServiceRealServerKey, generation: UInt64) -> Duration? {
         guard !stopped, loops[key]?.generation == generation, var tracker = trackers[key],
             let target = targets[key]
         else { return nil }
@@ -197,7 +197,7 @@ public actor HealthChecker {
             logger.info(
                 "real server health changed",
                 metadata: [
-                    "health.target": "\(key)", "ipvs.service": "\(target.serviceName)",
+                    "health.target": "\(key.checkName)", "ipvs.service": "\(target.serviceName)",
                     "health.transition": "\(transition)", "health.result": "\(result)",
                 ])
             continuation.yield(HealthEvent(key: key, serviceName: target.serviceName, transition: transition, result: result))

@@ -40,7 +40,7 @@ public enum HealthOverlay {
     }
 
     public static func apply(
-        desired: DesiredState, health: [HealthKey: HealthState], maintenance: Set<HealthKey> = [],
+        desired: DesiredState, health: [ServiceRealServerKey: HealthState], maintenance: Set<ServiceRealServerKey> = [],
         previousQuorum: [VirtualService.ID: Bool] = [:]
     ) -> Result {
         var out = desired
@@ -51,7 +51,7 @@ public enum HealthOverlay {
             var healthy: UInt64 = 0
             var kept: [RealServerSpec] = []
             for rs in spec.realServers {
-                let key = HealthKey(service: id, realServer: rs.server.id)
+                let key = ServiceRealServerKey(service: id, realServer: rs.server.id)
                 if maintenance.contains(key) {
                     var drained = rs
                     drained.server.weight = 0
@@ -101,7 +101,7 @@ public enum HealthOverlay {
                 let servers0 = kept.filter { rs in
                     rs.server.id != sorry.id
                         && (spec.inhibitOnFailure
-                            || maintenance.contains(HealthKey(service: id, realServer: rs.server.id)))
+                            || maintenance.contains(ServiceRealServerKey(service: id, realServer: rs.server.id)))
                 }
                 var servers = servers0.map { rs in
                     var r = rs

@@ -2,7 +2,7 @@ import LVSModel
 
 /// One thing to probe: a real server of a service, where to connect, and the check to run.
 public struct HealthTarget: Hashable, Sendable {
-    public var key: HealthKey
+    public var key: ServiceRealServerKey
     /// The service's name in its manifest, for messages.
     public var serviceName: String
     public var address: IPAddress
@@ -10,7 +10,7 @@ public struct HealthTarget: Hashable, Sendable {
     public var port: UInt16
     public var check: HealthCheck
 
-    public init(key: HealthKey, serviceName: String, address: IPAddress, port: UInt16, check: HealthCheck) {
+    public init(key: ServiceRealServerKey, serviceName: String, address: IPAddress, port: UInt16, check: HealthCheck) {
         self.key = key
         self.serviceName = serviceName
         self.address = address
@@ -27,7 +27,7 @@ public struct HealthTarget: Hashable, Sendable {
             for rs in service.realServers {
                 guard let check = rs.healthCheck ?? service.healthCheck else { continue }
                 out.append(HealthTarget(
-                    key: HealthKey(service: service.service.id, realServer: rs.server.id),
+                    key: ServiceRealServerKey(service: service.service.id, realServer: rs.server.id),
                     serviceName: service.name,
                     address: rs.server.id.address,
                     port: check.port ?? rs.server.id.port,

@@ -141,10 +141,10 @@ public enum Manifest {
         var out: [Diagnostic] = []
         for (i, spec) in state.services.enumerated() {
             guard let owner = owners[spec.service.id], owner != state.manifest else { continue }
+            let conflict = OwnershipConflict(service: spec.service.id, owner: owner, claimant: state.manifest)
             out.append(Diagnostic(
                 .error, file: file, path: "services[\(i)]",
-                message: "service \(spec.service.id) ('\(excerpt: spec.name)') is owned by manifest '\(excerpt: owner)', not by '\(excerpt: state.manifest)'",
-                hint: "remove it from one of the two manifests, or release it from '\(excerpt: owner)' first"))
+                message: "service \(spec.service.id) ('\(excerpt: spec.name)') \(conflict.problem)", hint: conflict.remedy))
         }
         return out
     }

@@ -23,8 +23,11 @@ extension Change {
         case removedWithoutDrainUDP
         /// A real server no longer declared, with a drain timeout of 0.
         case removedWithoutDrainTimeout
-        /// A real server no longer declared, at weight 0 with no connections: nothing to drain.
+        /// A real server no longer declared, with no connections: nothing to drain.
         case removedIdle
+        /// A declared real server whose health check is down, in a service without
+        /// `inhibitOnFailure`: removed until it recovers (keepalived's behaviour).
+        case healthCheckDown
         /// A real server no longer declared: weight 0 until its connections end or `timeout` passes.
         case drainStarted(timeout: UInt32)
         /// A draining real server has no connections left: deleted.
@@ -41,7 +44,7 @@ extension Change {
         /// The stable name machine formats carry.
         public enum Code: String, Hashable, Sendable, Codable, CaseIterable {
             case newService, newRealServer, portChanged, attributesChanged, drainCancelled, removedFromManifest
-            case removedWithoutDrainUDP, removedWithoutDrainTimeout, removedIdle, drainStarted, drainFinished
+            case removedWithoutDrainUDP, removedWithoutDrainTimeout, removedIdle, healthCheckDown, drainStarted, drainFinished
             case drainTimedOut, drainResumed, syncDaemonNotRunning, syncDaemonChanged
         }
 
@@ -56,6 +59,7 @@ extension Change {
             case .removedWithoutDrainUDP: .removedWithoutDrainUDP
             case .removedWithoutDrainTimeout: .removedWithoutDrainTimeout
             case .removedIdle: .removedIdle
+            case .healthCheckDown: .healthCheckDown
             case .drainStarted: .drainStarted
             case .drainFinished: .drainFinished
             case .drainTimedOut: .drainTimedOut
@@ -90,7 +94,8 @@ extension Change {
             return "not in manifest"
         case .removedWithoutDrainUDP: return "not in manifest (UDP: deleted without draining)"
         case .removedWithoutDrainTimeout: return "not in manifest (drain timeout 0)"
-        case .removedIdle: return "not in manifest (weight 0, no connections: deleted without draining)"
+        case .removedIdle: return "not in manifest (no connections: deleted without draining)"
+        case .healthCheckDown: return "health check down (inhibitOnFailure off): removed until it recovers"
         case .drainStarted(let timeout):
             return "not in manifest: drain (weight \(before?.realServer?.weight ?? 0) → 0, up to \(timeout) s)"
         case .drainFinished: return "drained: no connections left"
@@ -136,6 +141,7 @@ extension Change.Reason: Codable {
         case .removedWithoutDrainUDP: self = .removedWithoutDrainUDP
         case .removedWithoutDrainTimeout: self = .removedWithoutDrainTimeout
         case .removedIdle: self = .removedIdle
+        case .healthCheckDown: self = .healthCheckDown
         case .drainStarted: self = .drainStarted(timeout: try c.decode(UInt32.self, forKey: .drainTimeout))
         case .drainFinished: self = .drainFinished
         case .drainTimedOut:

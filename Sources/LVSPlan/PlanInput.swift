@@ -50,13 +50,18 @@ public struct PlanPolicy: Hashable, Sendable {
     public var allowRemoval: Bool
     /// Allows deleting whole services (`--allow-delete`).
     public var allowDelete: Bool
-    /// Take over live services that a manifest declares but nobody owns (`--adopt`). Without it
-    /// such a service is a guard violation.
+    /// Take over live services that a manifest declares but nobody owns. No command sets it
+    /// (`lvsctl adopt` takes services over); without it such a service is a guard violation.
     public var adoptForeign: Bool
     /// Seconds a removed real server may drain when its service declares no `drainTimeout`.
     public var defaultDrainTimeout: UInt32
     /// Weights that replace the declared ones before diffing (health checks, maintenance).
     public var weightOverrides: [ServiceRealServerKey: UInt32]
+    /// Declared real servers that health takes out of the table (a failed check without
+    /// `inhibitOnFailure`): the caller leaves them out of the desired state, and the planner
+    /// deletes them at once, without a drain and outside the removal guard (keepalived removes a
+    /// failed real server the same way). They come back as new real servers on recovery.
+    public var healthRemovals: Set<ServiceRealServerKey> = []
 
     public init(
         maxRemovalFraction: Double = 0.5, allowRemoval: Bool = false, allowDelete: Bool = false,
@@ -70,24 +75,6 @@ public struct PlanPolicy: Hashable, Sendable {
         self.defaultDrainTimeout = defaultDrainTimeout
         self.weightOverrides = weightOverrides
     }
-}
-
-/// A real server within its service: the key of drains and weight overrides.
-public struct ServiceRealServerKey: Hashable, Sendable, Comparable, CustomStringConvertible {
-    public var service: VirtualService.ID
-    public var realServer: RealServer.ID
-
-    public init(service: VirtualService.ID, realServer: RealServer.ID) {
-        self.service = service
-        self.realServer = realServer
-    }
-
-    public static func < (a: Self, b: Self) -> Bool {
-        a.service != b.service ? a.service < b.service : a.realServer < b.realServer
-    }
-
-    /// `10.0.0.1:80 of tcp/10.0.0.100:80`.
-    public var description: String { "\(realServer) of \(service)" }
 }
 
 /// A real server being drained: weight 0 since `startedAt`, deleted once it has no connections

@@ -139,7 +139,7 @@ private struct Builder {
         if let owner, owner != d.manifest {
             violations.append(GuardViolation(
                 kind: .ownershipConflict, service: id, manifest: d.manifest,
-                message: "is owned by manifest \(owner); remove it from one of the two manifests (or delete manifest \(owner) first)"))
+                message: { let c = OwnershipConflict(service: id, owner: owner, claimant: d.manifest); return "\(c.problem); \(c.remedy)" }()))
             return
         }
         guard let live = liveByID[id] else {
@@ -152,7 +152,7 @@ private struct Builder {
                 foreign.append(id)
                 violations.append(GuardViolation(
                     kind: .foreignService, service: id, manifest: d.manifest,
-                    message: "exists in the kernel but is not managed by lvsctl (created by ipvsadm or keepalived?); pass --adopt to take it over, or remove it from the manifest"))
+                    message: { let c = OwnershipConflict(service: id, owner: nil, claimant: d.manifest); return "\(c.problem); \(c.remedy)" }()))
                 return
             }
             claims.append(Claim(service: id, manifest: d.manifest))
@@ -210,12 +210,15 @@ private struct Builder {
 
         // Real servers that only changed port: pair them per address, in port order.
         let added = wanted.filter { liveRS[$0.server.id] == nil }
+        let healthRemovals = input.policy.healthRemovals
         let removed = live.realServers.filter { !wantedIDs.contains($0.server.id) }
+        let paired = healthRemovals.isEmpty
+            ? removed : removed.filter { !healthRemovals.contains(ServiceRealServerKey(service: id, realServer: $0.server.id)) }
         var movedFrom: [RealServer.ID: UInt16] = [:]  // new id → old port
         var movedTo: [RealServer.ID: UInt16] = [:]  // old id → new port
-        for address in (removed.isEmpty ? [] : Set(added.map(\.server.id.address))) {
+        for address in (paired.isEmpty ? [] : Set(added.map(\.server.id.address))) {
             let new = added.map(\.server.id).filter { $0.address == address }.sorted()
-            let old = removed.map(\.server.id).filter { $0.address == address }.sorted()
+            let old = paired.map(\.server.id).filter { $0.address == address }.sorted()
             for (n, o) in zip(new, old) {
                 movedFrom[n] = o.port
                 movedTo[o] = n.port
@@ -268,6 +271,11 @@ private struct Builder {
                     service: id, realServer: rid, manifest: drain.manifest, activeConnections: l.activeConnections,
                     inactiveConnections: l.inactiveConnections, startedAt: drain.startedAt, deadline: drain.deadline))
             }
+            if !healthRemovals.isEmpty && healthRemovals.contains(key) {
+                // Health removes it until it recovers: at once, as keepalived does.
+                delete(.healthCheckDown)
+                continue
+            }
             if let newPort = movedTo[rid] {
                 delete(.portChanged(from: rid.port, to: newPort))
                 if drainByKey[key] == nil { removals += 1 }
@@ -290,7 +298,8 @@ private struct Builder {
                 continue
             }
             removals += 1
-            if l.server.weight == 0 && connections == 0 {
+            if connections == 0 {
+                // Nothing to wait for: deleted by this apply, not left at weight 0 for a later one.
                 delete(.removedIdle)
                 continue
             }

@@ -34,6 +34,8 @@ public final class Reconciler {
         public var plan: Plan
         public var live: LiveTable
         public var owners: [VirtualService.ID: String]
+        /// Health and maintenance as planned; `overlay.desired` is what the plan converges to.
+        public var overlay: ReconcileOverlay.Result
     }
 
     /// Plans `desired` against the live kernel table.
@@ -44,20 +46,24 @@ public final class Reconciler {
     ///     `desired`).
     ///   - fingerprint: record the live table's fingerprint in the plan (only a plan saved for a
     ///     later `apply --plan` needs it).
+    ///   - overlay: health and maintenance to plan with; nil reads them from the store
+    ///     (``ReconcileOverlay/stored(_:desired:)``). Every plan goes through an overlay: a write
+    ///     path that skipped it would put drained and failed real servers back into rotation.
     public func plan(
         _ desired: [DesiredState], scope: Set<String>? = nil, policy: PlanPolicy = PlanPolicy(),
-        fingerprint: Bool = true
+        fingerprint: Bool = true, overlay: ReconcileOverlay.Result? = nil
     ) throws -> Planned {
-        try plan(desired, live: try kernel.snapshot(), scope: scope, policy: policy, fingerprint: fingerprint)
+        try plan(desired, live: try kernel.snapshot(), scope: scope, policy: policy, fingerprint: fingerprint, overlay: overlay)
     }
 
-    /// Plans `desired` against a live table the caller has already read (see
-    /// ``refreshed(_:after:)``). `owners`: the ownership the caller has just read from the store
-    /// (read here when nil).
+    /// Plans `desired` (the declared states) against a live table the caller has already read.
+    /// `owners`: the ownership the caller has just read from the store (read here when nil).
     public func plan(
         _ desired: [DesiredState], live: LiveTable, owners known: [VirtualService.ID: String]? = nil,
-        scope: Set<String>? = nil, policy: PlanPolicy = PlanPolicy(), fingerprint: Bool = true
+        scope: Set<String>? = nil, policy: PlanPolicy = PlanPolicy(), fingerprint: Bool = true,
+        overlay known0: ReconcileOverlay.Result? = nil
     ) throws -> Planned {
+        let overlay = try known0 ?? ReconcileOverlay.stored(store, desired: desired)
         var owners: [VirtualService.ID: String] = [:]
         if let known {
             owners = known
@@ -71,10 +77,10 @@ public final class Reconciler {
                 deadline: $0.deadline?.timeIntervalSince1970 ?? .infinity)
         }
         let input = PlanInput(
-            desired: desired, live: live, owners: owners, drains: drains,
-            now: now().timeIntervalSince1970, scope: scope ?? Set(desired.map(\.manifest)), policy: policy,
-            fingerprint: fingerprint)
-        return Planned(plan: Planner.plan(input), live: live, owners: owners)
+            desired: overlay.desired, live: live, owners: owners, drains: drains,
+            now: now().timeIntervalSince1970, scope: scope ?? Set(desired.map(\.manifest)),
+            policy: overlay.applied(to: policy), fingerprint: fingerprint)
+        return Planned(plan: Planner.plan(input), live: live, owners: owners, overlay: overlay)
     }
 
     /// Plans `desired` again after `planned.plan` was applied, to check that nothing is left to
@@ -164,8 +170,8 @@ public final class Reconciler {
             closingInterrupted: true)
 
         var failure: (any Error)? = nil
-        let outcome: Outcome = try store.transaction {
-            let audit = AuditWriter(store: store, runID: run.id, revisions: revisions, origin: origin, now: now)
+        let outcome: Outcome = try store.transaction { tx in
+            let audit = AuditWriter(store: tx, runID: run.id, revisions: revisions, origin: origin, now: now)
             var report = ApplyReport()
             do {
                 report = try Applier(kernel: kernel, trace: trace).apply(
@@ -178,13 +184,21 @@ public final class Reconciler {
             if let failure {
                 // Rows of changes that were taken back are marked as such.
                 let undoneIDs = audit.undoneRows()
-                if !undoneIDs.isEmpty { _ = try store.markUndone(auditIDs: undoneIDs) }
-                let finished = try store.finishRun(
+                if !undoneIDs.isEmpty { _ = try tx.markUndone(auditIDs: undoneIDs) }
+                let finished = try tx.finishRun(
                     run.id, status: undoneIDs.isEmpty ? .failed : .undone, error: "\(failure)")
+                // The revision this command tried to apply is not what the kernel holds: never
+                // the applied revision (``Store/appliedRevision(manifest:)``).
+                if Self.marksRevisions(origin) {
+                    try tx.markRevisions(revisions.values.map(\.id), failed: true)
+                }
                 return Outcome(run: finished, report: report, auditRows: audit.count)
             }
-            try recordBookkeeping(plan, revisions: revisions)
-            let finished = try store.finishRun(run.id, status: .succeeded)
+            if Self.marksRevisions(origin) {
+                try tx.markRevisions(revisions.values.filter(\.failed).map(\.id), failed: false)
+            }
+            try recordBookkeeping(plan, revisions: revisions, in: tx)
+            let finished = try tx.finishRun(run.id, status: .succeeded)
             trace("bookkeeping saved")
             return Outcome(run: finished, report: report, auditRows: audit.count)
         }
@@ -192,8 +206,14 @@ public final class Reconciler {
         return outcome
     }
 
-    /// Saves ownership claims and releases and the drains started and finished by an applied plan.
-    func recordBookkeeping(_ plan: Plan, revisions: [String: Revision]) throws {
+    /// Whether a run of this origin applies a revision a user asked for (`apply`, `rollback`), so
+    /// that its failure marks the revision failed. The daemon, drift --fix and drains converge to
+    /// the applied revision: their failure says nothing against it.
+    static func marksRevisions(_ origin: ChangeOrigin) -> Bool { origin == .apply || origin == .rollback }
+
+    /// Saves ownership claims and releases and the drains started and finished by an applied plan,
+    /// in `store` (the apply's transaction).
+    func recordBookkeeping(_ plan: Plan, revisions: [String: Revision], in store: Store) throws {
         let byManifest = Dictionary(grouping: plan.claims, by: \.manifest)
         for (manifest, claims) in byManifest {
             guard let revision = revisions[manifest] else { continue }

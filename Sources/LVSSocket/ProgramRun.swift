@@ -13,8 +13,11 @@ package enum ProgramOutcome: Sendable, Equatable {
 /// timeout: SIGTERM, then SIGKILL half a second later if it is still running. Only the direct
 /// child is signalled. `environment` nil: the program inherits this process's environment.
 /// Exec health checks (`MISC_CHECK`) and notify hooks run their programs this way.
+/// `namespace`: start the program inside this network namespace (it inherits the namespace of
+/// the thread that starts it).
 package func runProgram(
-    path: String, arguments: [String], environment: [String: String]? = nil, timeout: Double
+    path: String, arguments: [String], environment: [String: String]? = nil, timeout: Double,
+    namespace: NetworkNamespace? = nil
 ) async -> ProgramOutcome {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: path)
@@ -29,10 +32,9 @@ package func runProgram(
         process.terminationHandler = { p in
             once.resume(p.terminationReason == .exit ? .exited(p.terminationStatus) : .signalled(p.terminationStatus))
         }
-        do {
-            try process.run()
-        } catch {
-            once.resume(.failedToStart(error.localizedDescription))
+        let started = namespace.map { ns in ns.runBlocking { try process.run() } } ?? Result { try process.run() }
+        if case .failure(let error) = started {
+            once.resume(.failedToStart((error as? NetworkNamespace.Failure)?.description ?? error.localizedDescription))
             return
         }
         afterDelay(max(timeout, 0)) {

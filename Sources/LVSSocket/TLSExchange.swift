@@ -53,8 +53,11 @@ package enum TLSExchange {
 
     /// - Parameters:
     ///   - host: an IP address literal or a DNS name.
+    ///   - group: the event loops to connect from (default: NIO's shared group); a
+    ///     ``NetworkNamespace``'s loops connect from inside that namespace.
     package static func run<Judge: TLSResponseJudge>(
-        host: String, port: UInt16, request: [UInt8], options: Options, timeout: Double, judge: Judge
+        host: String, port: UInt16, request: [UInt8], options: Options, timeout: Double, judge: Judge,
+        group: (any EventLoopGroup)? = nil
     ) async -> Judge.Verdict {
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.certificateVerification = options.verify ? .fullVerification : .none
@@ -68,7 +71,7 @@ package enum TLSExchange {
         let literal = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
         let sni = options.serverName.flatMap { $0.isEmpty || IPAddress($0) != nil ? nil : $0 }
             ?? (IPAddress(literal) == nil ? literal : nil)
-        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        let loop = (group ?? MultiThreadedEventLoopGroup.singleton).next()
         let exchange = Exchange(loop: loop, judge: judge)
         let deadline = loop.scheduleTask(in: .nanoseconds(Int64(max(timeout, 0) * 1e9))) {
             exchange.finish(exchange.judge.timedOut(after: timeout))

@@ -33,6 +33,7 @@ struct RevisionRecord: StoreRecord {
     var sourcePath: String?
     var kind: String
     var basedOn: Int?
+    var failedAt: Int64?
 
     /// The model, with `content` (read separately).
     func model(content: String) throws -> Revision {
@@ -43,7 +44,7 @@ struct RevisionRecord: StoreRecord {
         return Revision(
             id: id, manifest: manifest, number: number, contentHash: contentHash, content: content,
             author: author, message: message, createdAt: Timestamp.date(createdAt), sourcePath: sourcePath,
-            kind: kind, basedOn: basedOn)
+            kind: kind, basedOn: basedOn, failed: failedAt != nil)
     }
 }
 

@@ -33,11 +33,14 @@ public struct Revision: Hashable, Sendable {
     public var kind: Kind
     /// For a rollback: the number of the revision whose content was restored.
     public var basedOn: Int?
+    /// Its last apply failed (the kernel refused a change): never the applied revision.
+    public var failed: Bool
 
     public init(
         id: Int64, manifest: String, number: Int, contentHash: String, content: String, author: String,
-        message: String?, createdAt: Date, sourcePath: String?, kind: Kind, basedOn: Int? = nil
+        message: String?, createdAt: Date, sourcePath: String?, kind: Kind, basedOn: Int? = nil, failed: Bool = false
     ) {
+        self.failed = failed
         self.id = id
         self.manifest = manifest
         self.number = number

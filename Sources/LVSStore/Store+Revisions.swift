@@ -62,7 +62,7 @@ extension Store {
                 db, sql: "SELECT ifnull(max(number), 0) + 1 FROM revision WHERE manifest = ?", arguments: [manifest]) ?? 1
             var record = RevisionRecord(
                 id: nil, manifest: manifest, number: next, contentHash: hash, author: author,
-                message: message, createdAt: now, sourcePath: sourcePath, kind: kind.rawValue, basedOn: basedOn)
+                message: message, createdAt: now, sourcePath: sourcePath, kind: kind.rawValue, basedOn: basedOn, failedAt: nil)
             try record.insert(db)
             let id = db.lastInsertedRowID
             record.id = id
@@ -122,6 +122,44 @@ extension Store {
         try read { db in
             try Int64.fetchOne(
                 db, sql: "SELECT id FROM revision WHERE manifest = ? ORDER BY number DESC LIMIT 1", arguments: [manifest])
+        }
+    }
+
+    /// The revision of `manifest` that drift, the daemon and `drain` treat as desired: the
+    /// revision of its last successful run; else (nothing recorded a successful run, e.g. after
+    /// an adopt or an import) its latest revision not marked failed. A revision whose apply
+    /// failed is never the applied one. The one home of this rule.
+    public func appliedRevision(manifest: String) throws -> Revision? {
+        try read { db in
+            let succeeded = try Int64.fetchOne(
+                db,
+                sql: """
+                    SELECT revision_id FROM apply_run
+                    WHERE manifest = ? AND status = 'succeeded' AND revision_id IS NOT NULL
+                    ORDER BY started_at DESC, id DESC LIMIT 1
+                    """, arguments: [manifest])
+            let record: RevisionRecord?
+            if let succeeded {
+                record = try RevisionRecord.fetchOne(db, sql: "SELECT * FROM revision WHERE id = ?", arguments: [succeeded])
+            } else {
+                record = try RevisionRecord.fetchOne(
+                    db,
+                    sql: "SELECT * FROM revision WHERE manifest = ? AND failed_at IS NULL ORDER BY number DESC LIMIT 1",
+                    arguments: [manifest])
+            }
+            return try record.map { try Self.model($0, withContent: true, db) }
+        }
+    }
+
+    /// Marks revisions failed (their apply was refused by the kernel), or clears the mark (a
+    /// later apply of the same revision succeeded).
+    public func markRevisions(_ ids: [Int64], failed: Bool) throws {
+        guard !ids.isEmpty else { return }
+        let at: Int64? = failed ? Timestamp.micros(now) : nil
+        try write { db in
+            for id in ids {
+                try db.execute(sql: "UPDATE revision SET failed_at = ? WHERE id = ?", arguments: [at, id])
+            }
         }
     }
 

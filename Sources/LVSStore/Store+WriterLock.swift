@@ -76,3 +76,44 @@ extension Store {
         Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
     }
 }
+
+/// The lock one `lvsctl run` holds on its store for as long as it runs (`<db>.daemon.lock`,
+/// `flock`, with the holder's pid in it): a second daemon on the same store would fight the
+/// first over every weight. Released when closed or when the process ends, however it ends.
+public final class DaemonLock: Sendable {
+    public let path: String
+    private let fd: Int32
+
+    /// Takes the lock, without waiting.
+    /// - Throws: ``StoreError/daemonRunning(lockPath:holderPID:)`` when another process holds it.
+    public init(databasePath: String) throws {
+        let lockPath = databasePath + ".daemon.lock"
+        path = lockPath
+        if databasePath == ":memory:" {
+            fd = -1
+            return
+        }
+        try Store.prepareDirectory(databasePath)
+        let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw Store.fileError(errno, path: lockPath, doing: "cannot open the daemon lock file") }
+        while flock(fd, LOCK_EX | LOCK_NB) != 0 {
+            let code = errno
+            if code == EINTR { continue }
+            defer { close(fd) }
+            guard code == EWOULDBLOCK || code == EAGAIN else { throw Store.fileError(code, path: lockPath, doing: "cannot lock") }
+            throw StoreError.daemonRunning(lockPath: lockPath, holderPID: Store.readPID(fd))
+        }
+        let pid = Array("\(getpid())\n".utf8)
+        _ = ftruncate(fd, 0)
+        _ = pid.withUnsafeBytes { pwrite(fd, $0.baseAddress, $0.count, 0) }
+        self.fd = fd
+    }
+
+    /// Releases the lock (the process ending releases it too).
+    public func release() {
+        guard fd >= 0 else { return }
+        _ = ftruncate(fd, 0)
+        _ = flock(fd, LOCK_UN)
+        close(fd)
+    }
+}

@@ -1,7 +1,6 @@
 import Foundation
 import GRDB
 import LVSModel
-import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -20,8 +19,9 @@ public final class Store: Sendable {
     public let path: String
     let writer: any DatabaseWriter
     let clock: @Sendable () -> Date
-    /// The thread running a ``transaction(_:)`` body, whose writes join its transaction.
-    private let transactionThread = Mutex<pthread_t?>(nil)
+    /// For the store a ``transaction(_:)`` body gets: the open transaction every read and write
+    /// goes to. Valid only while that body runs (the store it is in must not escape it).
+    nonisolated(unsafe) private let transactionDatabase: Database?
 
     /// The default database path when neither `--db` nor `LVSCTL_DB` is given.
     public static let systemPath = "/var/lib/lvsctl/lvsctl.db"
@@ -77,6 +77,7 @@ public final class Store: Sendable {
             let queue = try DatabaseQueue(path: path, configuration: config)
             try Self.migrate(queue, upTo: migrateUpTo, path: path)
             self.writer = queue
+            self.transactionDatabase = nil
         } catch {
             throw Self.translate(error, path: path)
         }
@@ -87,6 +88,15 @@ public final class Store: Sendable {
         self.path = ":memory:"
         self.writer = writer
         self.clock = clock
+        self.transactionDatabase = nil
+    }
+
+    /// The store of one open transaction: `db` is where its reads and writes go.
+    private init(transactionOf store: Store, db: Database) {
+        self.path = store.path
+        self.writer = store.writer
+        self.clock = store.clock
+        self.transactionDatabase = db
     }
 
     /// A migrated store that lives in memory only, for tests of code that uses the store.
@@ -259,36 +269,27 @@ public final class Store: Sendable {
     // MARK: - Access
 
     func read<T>(_ body: (Database) throws -> T) throws -> T {
-        if insideTransaction {
-            // Inside transaction(_:), on its thread: reads see its uncommitted writes.
-            return try writer.unsafeReentrantRead(body)
-        }
+        // The store of a transaction: reads see its uncommitted writes.
+        if let db = transactionDatabase { return try body(db) }
         do { return try writer.read(body) } catch { throw Self.translate(error, path: path) }
     }
 
-    /// True on the thread running a ``transaction(_:)`` body.
-    private var insideTransaction: Bool {
-        guard let thread = transactionThread.withLock({ $0 }) else { return false }
-        return pthread_equal(thread, pthread_self()) != 0
-    }
-
     func write<T>(_ body: (Database) throws -> T) throws -> T {
-        if insideTransaction {
-            // Inside transaction(_:), on its thread: part of its transaction.
-            return try writer.unsafeReentrantWrite(body)
-        }
+        // The store of a transaction: part of it (SQLite savepoints are not needed: the
+        // transaction commits or rolls back as a whole).
+        if let db = transactionDatabase { return try body(db) }
         do { return try writer.write(body) } catch { throw Self.translate(error, path: path) }
     }
 
-    /// Runs `body` in one write transaction: every store write it makes commits together, or
-    /// none does if it throws. An apply saves its audit rows, ownership, drains and the end of
-    /// its run this way (one commit, not one per step).
-    public func transaction<T>(_ body: () throws -> T) throws -> T {
-        try write { _ in
-            transactionThread.withLock { $0 = pthread_self() }
-            defer { transactionThread.withLock { $0 = nil } }
-            return try body()
-        }
+    /// Runs `body` in one write transaction and hands it the transaction, as a store whose every
+    /// read and write goes into it: what `body` writes through `transaction` commits together, or
+    /// none of it if `body` throws. An apply saves its audit rows, ownership, drains and the end
+    /// of its run this way (one commit, not one per step). Writes through `self` inside `body`
+    /// are not part of it (they wait for it, from another thread, or fail on this one): the
+    /// transaction is passed explicitly, never found by thread.
+    public func transaction<T>(_ body: (_ transaction: Store) throws -> T) throws -> T {
+        precondition(transactionDatabase == nil, "transactions do not nest")
+        return try write { db in try body(Store(transactionOf: self, db: db)) }
     }
 
     var now: Date { Timestamp.normalized(clock()) }

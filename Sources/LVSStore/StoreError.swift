@@ -16,6 +16,8 @@ public enum StoreError: Error, Hashable, Sendable, CustomStringConvertible {
     case newerSchema(path: String, unknownMigrations: [String])
     /// Another process holds the writer lock and did not release it in time.
     case lockTimeout(lockPath: String, holderPID: Int32?, waitedSeconds: Double)
+    /// Another `lvsctl run` already runs on this store.
+    case daemonRunning(lockPath: String, holderPID: Int32?)
     /// The service is owned by another manifest; use `transferOwnership` to move it.
     case ownedByAnotherManifest(service: String, owner: String, requested: String)
     /// A referenced row (apply run, revision, manifest) does not exist.
@@ -54,9 +56,12 @@ public enum StoreError: Error, Hashable, Sendable, CustomStringConvertible {
             let holder = pid.map { "held by pid \($0)" } ?? "held by another process"
             return "another lvsctl is applying (lock \(lockPath) \(holder)); waited \(Self.seconds(waited)) s"
                 + " — retry later or raise --lock-timeout"
+        case .daemonRunning(let lockPath, let pid):
+            let holder = pid.map { "pid \($0)" } ?? "another process"
+            return "another lvsctl run (\(holder)) already runs on this store (lock \(lockPath)); "
+                + "one daemon per store: stop it first, or pass --db for another store"
         case .ownedByAnotherManifest(let service, let owner, let requested):
-            return "service \(service) is owned by manifest '\(owner)', not '\(requested)'; "
-                + "remove it from '\(owner)' first or transfer it explicitly"
+            return OwnershipConflict(service: service, owner: owner, claimant: requested).description
         case .notFound(let what):
             return "\(what) not found in the store"
         case .invalidStoredValue(let table, let column, let value):

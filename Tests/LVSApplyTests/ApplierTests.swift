@@ -42,7 +42,9 @@ extension ConvergeCase {
             s[0].realServers[1].server.forwarding = .masquerade
         }, rounds: 1),
         ConvergeCase(name: "real-server port change", from: base, to: edit { s, _ in s[0].realServers[2].server.id.port = 8080 }, rounds: 1),
-        ConvergeCase(name: "real server removed: drain, then delete", from: base, to: edit { s, _ in s[0].realServers.removeLast() }, rounds: 2),
+        ConvergeCase(
+            name: "real server removed without connections: deleted at once", from: base,
+            to: edit { s, _ in s[0].realServers.removeLast() }, rounds: 1),
         ConvergeCase(name: "UDP real server removed: deleted at once", from: base, to: edit { s, _ in s[1].realServers.removeLast() }, rounds: 1),
         ConvergeCase(name: "service removed", from: base, to: edit { s, _ in s.removeLast() }, rounds: 1),
         ConvergeCase(name: "everything removed", from: base, to: A.web([]), rounds: 1),
@@ -182,6 +184,12 @@ struct ApplierTests {
             ],
             settings: GlobalSettings(syncDaemons: [SyncDaemon(state: .backup, interface: "eth0", syncID: 1)]))
         try h.apply(try h.plan([start]))
+        // rs 3 has a connection: removing it drains (a connectionless one is deleted at once).
+        if let s = h.kernel.state.services.firstIndex(where: { $0.service.id == A.sid(80) }),
+            let r = h.kernel.state.services[s].realServers.firstIndex(where: { $0.server.id == A.rs(3).id })
+        {
+            h.kernel.state.services[s].realServers[r].activeConnections = 1
+        }
         let target = A.web(
             [
                 A.spec(VirtualService(id: A.sid(80), scheduler: .rr), [A.rs(1, weight: 20), A.rs(2, weight: 10), A.rs(4, port: 8081), A.rs(5)]),

@@ -234,9 +234,10 @@ import Testing
         #expect(try kernelState(cli).services.first?.realServers.count == 2)
         let allowed = try cli.run(["apply", "-f", oneLess, "--max-removal", "40", "--allow-removal"])
         #expect(allowed.status == 0, "\(allowed)")
-        // Drained, not deleted: weight 0 first.
+        // No connections to wait for: deleted by this apply (a drain would only wait).
         let rs = try kernelState(cli).services.first?.realServers.first { $0.server.id.address == IPAddress("10.10.0.12") }
-        #expect(rs?.server.weight == 0)
+        #expect(rs == nil)
+        #expect(allowed.stdout.contains("no connections: deleted without draining"), "\(allowed)")
     }
 
     @Test func driftIsReportedAttributedAndFixed() throws {

@@ -9,8 +9,8 @@ import Testing
 /// A prober whose answers the test sets per target.
 final class ScriptedProber: Prober, @unchecked Sendable {
     private let lock = NSLock()
-    private var answers: [HealthKey: ProbeResult] = [:]
-    func set(_ key: HealthKey, _ r: ProbeResult) { lock.withLock { answers[key] = r } }
+    private var answers: [ServiceRealServerKey: ProbeResult] = [:]
+    func set(_ key: ServiceRealServerKey, _ r: ProbeResult) { lock.withLock { answers[key] = r } }
     func probe(_ target: HealthTarget) async -> ProbeResult {
         lock.withLock { answers[target.key] ?? .success }
     }
@@ -26,7 +26,7 @@ actor RecordingSink: NotificationSink {
 @Suite struct HealthMonitorTests {
     let vip = VirtualService.ID.address(.tcp, IPAddress("10.0.0.100")!, port: 80)
     let rs = RealServer.ID(address: IPAddress("10.0.0.11")!, port: 80)
-    var key: HealthKey { HealthKey(service: vip, realServer: rs) }
+    var key: ServiceRealServerKey { ServiceRealServerKey(service: vip, realServer: rs) }
 
     func target(rise: UInt32 = 1) -> HealthTarget {
         HealthTarget(
@@ -93,7 +93,7 @@ actor RecordingSink: NotificationSink {
 
     @Test func notifierDedupesRepeatedStates() async throws {
         let sink = RecordingSink()
-        let notifier = Notifier(sinks: [sink], initialStates: ["REALSERVER \(key)": "UP"])
+        let notifier = Notifier(sinks: [sink], initialStates: ["REALSERVER \(key.checkName)": "UP"])
         func rsNote(_ up: Bool) -> LVSNotify.Notification {
             .realServer(up: up, service: vip, realServer: rs, message: "m")
         }

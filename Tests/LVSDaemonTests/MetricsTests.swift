@@ -1,5 +1,6 @@
 import Foundation
 import LVSDaemon
+import LVSReconciler
 import LVSHealth
 import LVSModel
 import Testing
@@ -118,7 +119,7 @@ struct Exposition {
         metrics.record(result, failed: false, duration: .milliseconds(12), at: Date(timeIntervalSince1970: 1_700_000_000))
         metrics.record(nil, failed: true, duration: .milliseconds(3), at: Date())
         let text = metrics.exposition(
-            snapshot: table(), health: [HealthKey(service: vip, realServer: rs): .down], manifests: [vip: "web"])
+            snapshot: table(), health: [ServiceRealServerKey(service: vip, realServer: rs): .down], manifests: [vip: "web"])
         let e = try Exposition(text)
         let svc = ["service": "tcp/10.0.0.100:80", "manifest": "web"]
         let r = svc.merging(["real_server": "10.0.0.11:80"]) { a, _ in a }

@@ -14,15 +14,26 @@ import Testing
 /// The notifier's last reported states live in SQLite: a restarted daemon does not alert again
 /// for a state it already reported, and does alert for a change that happened while it was down.
 @Suite struct NotifyPersistenceTests {
-    static let vip = ReconcileEngineTests.vip
-    static let servers = [ReconcileEngineTests.rs1, ReconcileEngineTests.rs2]
+    static let vip = VirtualService.ID.address(.tcp, IPAddress("10.0.0.100")!, port: 80)
+    static let servers = [
+        RealServer.ID(address: IPAddress("10.0.0.11")!, port: 80), RealServer.ID(address: IPAddress("10.0.0.12")!, port: 80),
+    ]
+
+    static func desired() -> DesiredState {
+        let specs = zip(servers, [UInt32(3), 1]).map { RealServerSpec(server: RealServer(id: $0.0, weight: $0.1)) }
+        return DesiredState(manifest: "web", services: [
+            ServiceSpec(
+                name: "web", service: VirtualService(id: vip, scheduler: .wrr), realServers: specs,
+                healthCheck: HealthCheck(type: .tcp), inhibitOnFailure: false)
+        ])
+    }
 
     /// A store with the two-server service applied, and a health record for each server.
     func setUp(healthy: Bool) throws -> (Store, FakeKernel, URL) {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("notify-\(UUID().uuidString)")
         let store = try Store(path: dir.appendingPathComponent("lvsctl.db").path)
         let kernel = FakeKernel()
-        let state = ReconcileEngineTests.desired()
+        let state = Self.desired()
         let rev = try store.saveRevision(manifest: state.manifest, content: Manifest.encode(state), author: "t")
         let r = Reconciler(store: store, kernel: kernel)
         _ = try r.apply(try r.plan([state]).plan, revisions: [state.manifest: rev], origin: .apply, author: "t")
@@ -68,7 +79,7 @@ import Testing
     }
 
     @Test func reportedStatesSeedTheQuorum() {
-        let q = Daemon.reportedQuorum([
+        let q = ReconcileOverlay.reportedQuorum([
             "SERVICE tcp/10.0.0.100:80": "QUORUM_LOST", "SERVICE tcp/10.0.0.101:80": "QUORUM_GAINED",
             "REALSERVER tcp/10.0.0.100:80/10.0.0.11:80": "DOWN", "SERVICE nonsense": "QUORUM_LOST",
         ])

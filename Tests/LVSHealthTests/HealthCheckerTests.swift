@@ -6,13 +6,13 @@ import Testing
 
 /// A prober that plays a script of results per target and records concurrency.
 actor ScriptedProber: Prober {
-    private var scripts: [HealthKey: [ProbeResult]]
-    private(set) var calls: [HealthKey: Int] = [:]
+    private var scripts: [ServiceRealServerKey: [ProbeResult]]
+    private(set) var calls: [ServiceRealServerKey: Int] = [:]
     private(set) var maxInFlight = 0
     private var inFlight = 0
     let holdFor: Duration
 
-    init(scripts: [HealthKey: [ProbeResult]], holdFor: Duration = .zero) {
+    init(scripts: [ServiceRealServerKey: [ProbeResult]], holdFor: Duration = .zero) {
         self.scripts = scripts
         self.holdFor = holdFor
     }
@@ -28,7 +28,7 @@ actor ScriptedProber: Prober {
         maxInFlight = max(maxInFlight, inFlight)
     }
 
-    private func end(_ key: HealthKey) -> ProbeResult {
+    private func end(_ key: ServiceRealServerKey) -> ProbeResult {
         inFlight -= 1
         calls[key, default: 0] += 1
         guard var script = scripts[key], !script.isEmpty else { return .success }
@@ -37,7 +37,7 @@ actor ScriptedProber: Prober {
         return r
     }
 
-    func callCount(_ key: HealthKey) -> Int { calls[key] ?? 0 }
+    func callCount(_ key: ServiceRealServerKey) -> Int { calls[key] ?? 0 }
 }
 
 /// Records the delays the checker asks for and returns at once (after a yield).
@@ -59,7 +59,7 @@ final class DelayLog: @unchecked Sendable {
 
     static func target(_ last: Int, check: HealthCheck = HealthCheck(type: .tcp, interval: 1)) -> HealthTarget {
         let id = RealServer.ID("10.0.0.\(last):80")!
-        return HealthTarget(key: HealthKey(service: vip, realServer: id), serviceName: "web", address: id.address, port: 80, check: check)
+        return HealthTarget(key: ServiceRealServerKey(service: vip, realServer: id), serviceName: "web", address: id.address, port: 80, check: check)
     }
 
     @Test func publishesEachTransitionOnce() async throws {
@@ -144,7 +144,7 @@ final class DelayLog: @unchecked Sendable {
         func target(_ port: UInt16) -> HealthTarget {
             let id = RealServer.ID(address: IPAddress("127.0.0.1")!, port: port)
             return HealthTarget(
-                key: HealthKey(service: vip, realServer: id), serviceName: "web", address: id.address, port: port,
+                key: ServiceRealServerKey(service: vip, realServer: id), serviceName: "web", address: id.address, port: port,
                 check: HealthCheck(type: .tcp, connectTimeout: 1, retry: 2, delayBeforeRetry: 0.05, interval: 0.05))
         }
         let good = target(server.port)
@@ -194,6 +194,6 @@ final class DelayLog: @unchecked Sendable {
         let targets = HealthTarget.targets(in: state)
         #expect(targets.map(\.port) == [8080, 81])
         #expect(targets.map(\.check.type) == [.http, .tcp])
-        #expect(targets.map(\.key.description) == ["tcp/10.0.0.1:80/10.0.0.11:80", "tcp/10.0.0.1:80/10.0.0.12:81"])
+        #expect(targets.map(\.key.checkName) == ["tcp/10.0.0.1:80/10.0.0.11:80", "tcp/10.0.0.1:80/10.0.0.12:81"])
     }
 }

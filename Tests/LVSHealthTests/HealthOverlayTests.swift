@@ -9,8 +9,8 @@ import Testing
         RealServerSpec(server: RealServer(id: RealServer.ID("10.0.0.\(last):80")!, forwarding: .masquerade, weight: weight))
     }
 
-    static func key(_ last: Int) -> HealthKey {
-        HealthKey(service: vip, realServer: RealServer.ID("10.0.0.\(last):80")!)
+    static func key(_ last: Int) -> ServiceRealServerKey {
+        ServiceRealServerKey(service: vip, realServer: RealServer.ID("10.0.0.\(last):80")!)
     }
 
     static let sorry = RealServer(id: RealServer.ID("10.0.0.99:80")!, forwarding: .masquerade, weight: 1)
@@ -69,7 +69,7 @@ import Testing
     }
 
     @Test func sorryServerWhenEveryServerIsDown() {
-        let health: [HealthKey: HealthState] = [Self.key(11): .down, Self.key(12): .down, Self.key(13): .down]
+        let health: [ServiceRealServerKey: HealthState] = [Self.key(11): .down, Self.key(12): .down, Self.key(13): .down]
         let r = HealthOverlay.apply(desired: Self.state(sorry: Self.sorry), health: health, previousQuorum: [Self.vip: true])
         #expect(Self.table(r) == ["99=1"])
         #expect(r.changes.map(\.hasQuorum) == [false])
@@ -81,7 +81,7 @@ import Testing
     }
 
     @Test func sorryServerWithInhibitKeepsServersAtWeightZero() {
-        let health: [HealthKey: HealthState] = [Self.key(11): .down, Self.key(12): .down, Self.key(13): .up]
+        let health: [ServiceRealServerKey: HealthState] = [Self.key(11): .down, Self.key(12): .down, Self.key(13): .up]
         let r = HealthOverlay.apply(
             desired: Self.state(inhibit: true, sorry: Self.sorry, quorum: 200), health: health,
             previousQuorum: [Self.vip: true])
@@ -90,7 +90,7 @@ import Testing
     }
 
     @Test func withoutSorryServerQuorumLossIsReportedOnly() {
-        let health: [HealthKey: HealthState] = [Self.key(11): .down, Self.key(12): .down, Self.key(13): .down]
+        let health: [ServiceRealServerKey: HealthState] = [Self.key(11): .down, Self.key(12): .down, Self.key(13): .down]
         let r = HealthOverlay.apply(desired: Self.state(), health: health, previousQuorum: [Self.vip: true])
         #expect(Self.table(r) == [])
         #expect(r.changes.map(\.hasQuorum) == [false])
@@ -115,7 +115,7 @@ import Testing
         QuorumCase(previous: true, healthyServers: 0, expected: false, change: false),
     ])
     func quorumWithHysteresis(_ c: QuorumCase) {
-        var health: [HealthKey: HealthState] = [:]
+        var health: [ServiceRealServerKey: HealthState] = [:]
         for i in 0..<3 { health[Self.key(11 + i)] = i < c.healthyServers ? .up : .down }
         let previous = c.previous.map { [Self.vip: $0] } ?? [:]
         let r = HealthOverlay.apply(
@@ -128,7 +128,7 @@ import Testing
     }
 
     @Test func hysteresisLargerThanQuorumLosesOnlyAtZero() {
-        var health: [HealthKey: HealthState] = [Self.key(11): .up, Self.key(12): .down, Self.key(13): .down]
+        var health: [ServiceRealServerKey: HealthState] = [Self.key(11): .up, Self.key(12): .down, Self.key(13): .down]
         let desired = Self.state(weights: [1, 1, 1], quorum: 2, hysteresis: 5)
         var r = HealthOverlay.apply(desired: desired, health: health, previousQuorum: [Self.vip: true])
         #expect(r.quorum[Self.vip] == true)
@@ -139,7 +139,7 @@ import Testing
 
     @Test func sorryServerReplacesARealServerWithTheSameAddress() {
         let sameAsFirst = RealServer(id: RealServer.ID("10.0.0.11:80")!, forwarding: .masquerade, weight: 5)
-        let health: [HealthKey: HealthState] = [Self.key(11): .down, Self.key(12): .down, Self.key(13): .down]
+        let health: [ServiceRealServerKey: HealthState] = [Self.key(11): .down, Self.key(12): .down, Self.key(13): .down]
         let r = HealthOverlay.apply(
             desired: Self.state(inhibit: true, sorry: sameAsFirst), health: health, previousQuorum: [Self.vip: true])
         #expect(Self.table(r) == ["12=0", "13=0", "11=5"])

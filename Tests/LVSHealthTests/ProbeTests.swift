@@ -339,7 +339,7 @@ private let loopback = IPAddress("127.0.0.1")!
 
     @Test func refusedUnlessAllowed() async {
         let target = HealthTarget(
-            key: HealthKey(service: .address(.tcp, IPAddress("10.0.0.1")!, port: 80), realServer: RealServer.ID("10.0.0.11:80")!),
+            key: ServiceRealServerKey(service: .address(.tcp, IPAddress("10.0.0.1")!, port: 80), realServer: RealServer.ID("10.0.0.11:80")!),
             serviceName: "web", address: IPAddress("10.0.0.11")!, port: 80,
             check: HealthCheck(type: .exec, command: ["/bin/true"]))
         let refused = await ProbeRunner(allowExec: false).probe(target)

@@ -148,7 +148,21 @@ extension PlanCase {
             desired: [F.desired([F.spec(F.svc(), [F.rs(1), F.rs(2)])])],
             live: F.table([F.live(F.svc(), [F.rs(1), F.rs(2), F.rs(3, weight: 0)])]),
             owners: owned,
-            expected: ["deleteRealServer tcp/10.0.0.100:80 10.0.0.3:80: not in manifest (weight 0, no connections: deleted without draining)"]),
+            expected: ["deleteRealServer tcp/10.0.0.100:80 10.0.0.3:80: not in manifest (no connections: deleted without draining)"]),
+        PlanCase(
+            // A drain with nothing to wait for is finished by the same apply (CLI users with no
+            // daemon would otherwise keep it at weight 0 until their next apply).
+            name: "removed server with weight and no connections: deleted at once, no drain",
+            desired: [F.desired([F.spec(F.svc(), [F.rs(1), F.rs(2)])])],
+            live: F.table([F.live(F.svc(), [F.rs(1), F.rs(2), F.rs(3)])]),
+            owners: owned,
+            expected: ["deleteRealServer tcp/10.0.0.100:80 10.0.0.3:80: not in manifest (no connections: deleted without draining)"]),
+        PlanCase(
+            name: "removed server with inactive connections only: drained",
+            desired: [F.desired([F.spec(F.svc(), [F.rs(1), F.rs(2)])])],
+            live: F.table([F.live(F.svc(), [F.rs(1), F.rs(2), F.rs(3)], inactive: [3: 1])]),
+            owners: owned,
+            expected: ["drainRealServer tcp/10.0.0.100:80 10.0.0.3:80: not in manifest: drain (weight 1 → 0, up to 30 s)"]),
         PlanCase(
             name: "UDP service: removed server deleted at once",
             desired: [F.desired([F.spec(F.svc(53, .udp), [F.rs(1, port: 53), F.rs(2, port: 53)])])],
@@ -207,7 +221,7 @@ extension PlanCase {
         PlanCase(
             name: "removing 3 of 4 real servers is refused",
             desired: [F.desired([F.spec(F.svc(), [F.rs(1)])])],
-            live: F.table([F.live(F.svc(), [F.rs(1), F.rs(2), F.rs(3), F.rs(4)])]),
+            live: F.table([F.live(F.svc(), [F.rs(1), F.rs(2), F.rs(3), F.rs(4)], active: [2: 1, 3: 1, 4: 1])]),
             owners: owned,
             expected: [
                 "drainRealServer tcp/10.0.0.100:80 10.0.0.2:80: not in manifest: drain (weight 1 → 0, up to 30 s)",
@@ -218,7 +232,7 @@ extension PlanCase {
         PlanCase(
             name: "removing 2 of 4 real servers (exactly half) is allowed",
             desired: [F.desired([F.spec(F.svc(), [F.rs(1), F.rs(2)])])],
-            live: F.table([F.live(F.svc(), [F.rs(1), F.rs(2), F.rs(3), F.rs(4)])]),
+            live: F.table([F.live(F.svc(), [F.rs(1), F.rs(2), F.rs(3), F.rs(4)], active: [3: 1, 4: 1])]),
             owners: owned,
             expected: [
                 "drainRealServer tcp/10.0.0.100:80 10.0.0.3:80: not in manifest: drain (weight 1 → 0, up to 30 s)",
@@ -253,6 +267,22 @@ extension PlanCase {
             owners: owned,
             policy: PlanPolicy(weightOverrides: [F.key(80, 2): 0]),
             expected: ["updateRealServer tcp/10.0.0.100:80 10.0.0.2:80: weight 10 → 0"]),
+        PlanCase(
+            // inhibitOnFailure off: the caller leaves the failed server out of the desired state;
+            // deleted at once (connections or not), no drain, and not counted by the removal guard.
+            name: "health removal (inhibitOnFailure off): deleted at once, outside the removal guard",
+            desired: [F.desired([F.spec(F.svc(), [F.rs(1)])])],
+            live: F.table([F.live(F.svc(), [F.rs(1), F.rs(2), F.rs(3)], active: [2: 5, 3: 1])]),
+            owners: owned,
+            policy: {
+                var p = PlanPolicy()
+                p.healthRemovals = [F.key(80, 2), F.key(80, 3)]
+                return p
+            }(),
+            expected: [
+                "deleteRealServer tcp/10.0.0.100:80 10.0.0.2:80: health check down (inhibitOnFailure off): removed until it recovers",
+                "deleteRealServer tcp/10.0.0.100:80 10.0.0.3:80: health check down (inhibitOnFailure off): removed until it recovers",
+            ]),
         PlanCase(
             name: "declared service that exists but is owned by nobody: refused without --adopt",
             desired: [F.desired([F.spec(F.svc(scheduler: .rr), [F.rs(1)])])],

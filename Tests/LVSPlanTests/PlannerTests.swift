@@ -187,7 +187,7 @@ struct PlannerTests {
             settings: GlobalSettings(timeouts: Timeouts(tcp: 60, tcpFin: 0, udp: 0), syncDaemons: [SyncDaemon(state: .master, interface: "eth0")]))
         let live = F.table(
             [
-                F.live(F.svc(), [F.rs(1), F.rs(2), F.rs(3), F.rs(4), F.rs(6, weight: 0)]),
+                F.live(F.svc(), [F.rs(1), F.rs(2), F.rs(3), F.rs(4), F.rs(6, weight: 0)], active: [4: 1]),
                 F.live(F.svc(8443), [F.rs(1, port: 8443)]),
             ],
             daemons: [SyncDaemon(state: .backup, interface: "eth0")])

@@ -21,7 +21,7 @@ import Testing
           "services": [
             {
               "name": "web", "protocol": "tcp", "address": "10.10.0.100", "port": 80,
-              "scheduler": "wrr", "forwarding": "nat",
+              "scheduler": "wrr", "forwarding": "nat", "inhibitOnFailure": true,
               "healthCheck": { "type": "http", "path": "/", "interval": 1, "retry": 2,
                                "delayBeforeRetry": 1, "connectTimeout": 1 },
               "realServers": [

@@ -130,4 +130,76 @@ import Testing
         #expect(try store.runs().first?.status == .undone)
         #expect(try store.owner(of: vip) == nil, "nothing is claimed by a failed apply")
     }
+
+    /// A failed apply marks its revision failed: it is never the applied revision (drift and the
+    /// daemon converge to the last succeeded one); applying it again successfully clears the mark.
+    @Test func aFailedApplyMarksItsRevisionFailed() throws {
+        let (r, kernel, store, dir) = try setUp()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let first = desired(weights: [3, 1])
+        let rev1 = try revision(store, first)
+        _ = try r.apply(try r.plan([first]).plan, revisions: ["web": rev1], origin: .apply, author: "t")
+        #expect(try store.appliedRevision(manifest: "web")?.id == rev1.id)
+
+        let second = desired(weights: [3, 1, 2])
+        kernel.injectFailure(errno: 34) { if case .addRealServer(_, let rs) = $0 { return rs.weight == 2 }; return false }
+        let rev2 = try revision(store, second)
+        #expect(throws: (any Error).self) {
+            try r.apply(try r.plan([second]).plan, revisions: ["web": rev2], origin: .apply, author: "t")
+        }
+        #expect(try store.revision(id: rev2.id)?.failed == true)
+        #expect(try store.appliedRevision(manifest: "web")?.id == rev1.id, "the last succeeded revision stays applied")
+        #expect(try store.latestRevision(manifest: "web")?.id == rev2.id)
+    }
+
+    /// With no succeeded run at all (a first apply that failed), no revision is applied: drift
+    /// does not report the refused services as missing.
+    @Test func aFirstApplyThatFailedLeavesNoAppliedRevision() throws {
+        let (r, kernel, store, dir) = try setUp()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let state = desired(weights: [3, 1, 2])
+        kernel.injectFailure(errno: 34) { if case .addRealServer(_, let rs) = $0 { return rs.weight == 2 }; return false }
+        let rev = try revision(store, state)
+        #expect(throws: (any Error).self) {
+            try r.apply(try r.plan([state]).plan, revisions: ["web": rev], origin: .apply, author: "t")
+        }
+        #expect(try store.appliedRevision(manifest: "web") == nil)
+
+        // The same content applied again, now successfully: the mark is cleared.
+        let ok = Reconciler(store: store, kernel: FakeKernel())
+        let again = try revision(store, state)
+        #expect(again.id == rev.id && again.failed)
+        _ = try ok.apply(try ok.plan([state]).plan, revisions: ["web": again], origin: .apply, author: "t")
+        #expect(try store.revision(id: rev.id)?.failed == false)
+        #expect(try store.appliedRevision(manifest: "web")?.id == rev.id)
+    }
+
+    /// Every plan goes through the stored overlay: a plain apply of the unchanged manifest keeps
+    /// a drained real server at weight 0 and one the health checker holds down at its health
+    /// weight (removed without inhibitOnFailure), instead of writing the manifest weights back.
+    @Test(arguments: [false, true])
+    func aPlainApplyKeepsMaintenanceAndHealth(inhibit: Bool) throws {
+        let (r, kernel, store, dir) = try setUp()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var state = desired(weights: [3, 1, 2])
+        state.services[0].inhibitOnFailure = inhibit
+        let rev = try revision(store, state)
+        _ = try r.apply(try r.plan([state]).plan, revisions: ["web": rev], origin: .apply, author: "t")
+        let rs1 = RealServer.ID(address: IPAddress("10.0.0.11")!, port: 80)
+        let rs2 = RealServer.ID(address: IPAddress("10.0.0.12")!, port: 80)
+        try store.setMaintenance(MaintenanceFlag(service: vip, realServer: rs2, author: "op", since: Date()))
+        try store.upsertHealth(HealthRecord(service: vip, realServer: rs1, healthy: false, changedAt: Date()))
+
+        // What the daemon (or drain) writes: the same plan.
+        let first = try r.plan([state])
+        _ = try r.apply(first.plan, revisions: ["web": rev], origin: .daemon, author: "t")
+        let weights = { Dictionary(uniqueKeysWithValues: kernel.state.services[0].realServers.map { ($0.server.id, $0.server.weight) }) }
+        #expect(weights()[rs2] == 0)
+        #expect(weights()[rs1] == (inhibit ? 0 : nil))
+
+        // A plain apply of the unchanged manifest plans nothing.
+        let again = try r.plan([state])
+        #expect(again.plan.changes.isEmpty, "\(again.plan.changes.map(\.summary))")
+    }
 }
+

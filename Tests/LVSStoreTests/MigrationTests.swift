@@ -19,6 +19,7 @@ let shippedMigrations: [ShippedMigration] = [
     ShippedMigration(id: "0004_notify_state", sha256: "695787156b44c6e2acaf859634130f0ef78dc2e594e096563776944dc7608f00"),
     ShippedMigration(id: "0005_revision_chunks", sha256: "ca140460f36109b5325cf436d2c434466275e989b79a9d0a4ad0cf8ed1ceb7db"),
     ShippedMigration(id: "0006_audit_object_format", sha256: "8924ba97bcff67aa3496f662bfdb8db244839918234e3d8130494cbfb2a221a0"),
+    ShippedMigration(id: "0007_revision_failed", sha256: "bdecd51e70c98f20acfc2fe4cbe35393c99ee5258e5ab9cc8fa68a8d04001183"),
 ]
 
 /// Rows each migration's tables can hold, inserted into a database created at that migration.
@@ -60,6 +61,8 @@ let seedRows: [String: [String]] = [
     // Only rewrites audit values in their old shape (a value in no known shape, as 0002's seed
     // row, is kept); LVSReconcilerTests.AuditFormatTests reads rows written in the old shape.
     "0006_audit_object_format": [],
+    // Adds a nullable column: every older revision reads as not failed.
+    "0007_revision_failed": [],
 ]
 
 @Suite("Migrations")

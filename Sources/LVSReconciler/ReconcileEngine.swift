@@ -6,12 +6,14 @@ import LVSManifest
 public import LVSModel
 public import LVSNotify
 public import LVSPlan
-public import LVSReconciler
 public import LVSStore
 public import Logging
 
-/// One daemon reconcile pass, synchronous: applied revisions → health and maintenance overlay →
-/// plan (all manifests together) → apply → audit.
+/// The reconcile pass, synchronous: applied revisions → decode → exec-check policy → health and
+/// maintenance overlay → plan (all manifests together) → what is not drift → split by cause →
+/// apply → audit. The daemon runs it in a loop; `drain` and `undrain` run one pass; `drift`
+/// runs its first half (``drift(health:manifests:)``), so the CLI and the daemon cannot disagree
+/// on what is drift.
 ///
 /// Not thread-safe: the daemon runs it on one serial queue (``SerialEngine``). It remembers
 /// between passes the quorum of each service, the overrides it applied last (to attribute a
@@ -22,8 +24,8 @@ public import Logging
 /// (origin `daemon`), health-driven weight changes (origin `health`) and maintenance-driven
 /// weight changes (origin `maintenance`). A change counts as health- or maintenance-driven when
 /// it is an `update-real-server` that changes only the weight, on a real server with a health or
-/// maintenance override now or in the previous pass. Each kernel write still gets exactly one
-/// audit row.
+/// maintenance override now or in the previous pass, or a real server health removes (deleted)
+/// or gives back (added). Each kernel write still gets exactly one audit row.
 public final class ReconcileEngine: @unchecked Sendable {
     public let store: Store
     public let kernel: any IPVSKernel
@@ -34,11 +36,11 @@ public final class ReconcileEngine: @unchecked Sendable {
     public var logger: Logger
 
     private var previousQuorum: [VirtualService.ID: Bool] = [:]
-    private var previousCauses: [ServiceRealServerKey: DaemonOverlay.Cause]?
+    /// What the previous pass put in force; nil before the first.
+    private var previous: OverlayMemory?
     /// What a fresh engine assumes the previous pass overrode (`lvsctl undrain` seeds the real
     /// servers it releases, so restoring their weight is audited as maintenance).
-    public var seedCauses: [ServiceRealServerKey: DaemonOverlay.Cause] = [:]
-    private var previousOverrides: [ServiceRealServerKey: UInt32] = [:]
+    public var seedCauses: [ServiceRealServerKey: ReconcileOverlay.Cause] = [:]
     private var rejectedRevisions: [String: Int64] = [:]
     private var lastDriftSignature: [DriftItem] = []
 
@@ -89,14 +91,6 @@ public final class ReconcileEngine: @unchecked Sendable {
         public var result: PassResult
     }
 
-    /// The applied revision of `manifest`: the revision of its last successful run, else its latest.
-    public static func appliedRevision(_ store: Store, manifest: String) throws -> Revision? {
-        for run in try store.runs(manifest: manifest) where run.status == .succeeded {
-            if let id = run.revisionID, let rev = try store.revision(id: id) { return rev }
-        }
-        return try store.latestRevision(manifest: manifest)
-    }
-
     /// Seeds the quorum the first pass compares against (what the daemon last reported before a
     /// restart); ignored once a pass has run.
     public func restoreQuorum(_ quorum: [VirtualService.ID: Bool]) {
@@ -106,23 +100,28 @@ public final class ReconcileEngine: @unchecked Sendable {
     /// Runs one pass with the given health states.
     /// - Throws: ``PassError`` when the plan is refused or the kernel rejects a change.
     @discardableResult
-    public func pass(health: [HealthKey: HealthState], reconcileID: String = ReconcileEngine.newID()) throws -> PassResult {
+    public func pass(health: [ServiceRealServerKey: HealthState], reconcileID: String = ReconcileEngine.newID()) throws -> PassResult {
         // The whole pass holds the writer lock: the applied revisions, maintenance flags and drains
         // it reads are the ones it applies against. (Reading the revisions before taking the lock
         // let an `lvsctl apply` finish in between, and the pass then undid it.)
         try store.withWriterLock(timeout: lockTimeout) { try lockedPass(health: health, reconcileID: reconcileID) }
     }
 
-    private func lockedPass(health: [HealthKey: HealthState], reconcileID: String) throws -> PassResult {
-        var result = PassResult(reconcileID: reconcileID)
-        var log = logger
-        log[metadataKey: "reconcile.id"] = "\(reconcileID)"
-
-        // 1. Applied revisions, decoded; exec checks refused unless allowed.
+    /// The applied revisions, decoded, exec checks refused unless allowed.
+    struct Desired {
         var states: [DesiredState] = []
         var revisions: [String: Revision] = [:]
-        for name in try store.manifests() {
-            guard let rev = try Self.appliedRevision(store, manifest: name) else { continue }
+    }
+
+    /// Step 1 of a pass: the applied revision of each manifest (`only`: these manifests; a
+    /// manifest never applied is an error then), decoded; exec checks refused unless allowed.
+    func desired(_ result: inout PassResult, log: Logger, only: [String]? = nil) throws -> Desired {
+        var out = Desired()
+        for name in try only ?? store.manifests() {
+            guard let rev = try store.appliedRevision(manifest: name) else {
+                if only != nil { throw ReconcileError("manifest \(name) has never been applied") }
+                continue
+            }
             let state: DesiredState
             do {
                 state = try Manifest.decode(canonicalJSON: rev.content)
@@ -140,20 +139,73 @@ public final class ReconcileEngine: @unchecked Sendable {
                 continue
             }
             rejectedRevisions[name] = nil
-            states.append(state)
-            revisions[name] = rev
+            out.states.append(state)
+            out.revisions[name] = rev
             for s in state.services { result.serviceManifests[s.service.id] = name }
             result.targets += HealthTarget.targets(in: state)
         }
-        result.manifests = states.map(\.manifest)
-        guard !states.isEmpty else { return result }
+        result.manifests = out.states.map(\.manifest)
+        return out
+    }
 
-        // 2. Overlay health and maintenance, plan, apply.
+    /// Step 2: the overlay of health and maintenance (quorum remembered between passes, else
+    /// the last reported), and the plan against the live table.
+    func planned(_ desired: Desired, health: [ServiceRealServerKey: HealthState], policy: PlanPolicy = PlanPolicy()) throws
+        -> Reconciler.Planned
+    {
+        let overlay = ReconcileOverlay.apply(
+            desired: desired.states, health: health,
+            maintenance: ReconcileOverlay.maintenanceKeys(try store.maintenanceFlags(), in: desired.states),
+            previousQuorum: previousQuorum.isEmpty ? ReconcileOverlay.reportedQuorum(try store.notifyStates()) : previousQuorum)
+        return try reconciler.plan(
+            desired.states, scope: Set(desired.states.map(\.manifest)), policy: policy, fingerprint: false, overlay: overlay)
+    }
+
+    /// Step 3: what is not drift (``DriftRules``), against what the previous pass put in force.
+    func findings(_ planned: Reconciler.Planned) throws -> DriftRules.Findings {
+        let draining = Set(try store.drains().map { ServiceRealServerKey(service: $0.service, realServer: $0.realServer) })
+        return DriftRules.findings(
+            planned, draining: draining, previous: previous, released: seedCauses,
+            lastSet: { [store] key in try? store.lastSet(service: key.service, realServer: key.realServer) })
+    }
+
+    /// Drift as the daemon's pass decides it, without applying anything: `lvsctl drift`.
+    /// - Parameter manifests: only these (default: all applied manifests).
+    public func drift(health: [ServiceRealServerKey: HealthState], manifests: [String]? = nil) throws -> DriftReport {
+        var result = PassResult(reconcileID: Self.newID())
+        let desired = try self.desired(&result, log: logger, only: manifests)
+        let planned = try self.planned(desired, health: health)
+        return DriftReport(
+            findings: try findings(planned), planned: planned, desired: desired.states, revisions: desired.revisions,
+            rejected: result.rejected)
+    }
+
+    /// What ``drift(health:manifests:)`` found, with what `drift --fix` applies.
+    public struct DriftReport: Sendable {
+        public var findings: DriftRules.Findings
+        public var planned: Reconciler.Planned
+        /// The declared states of the applied revisions.
+        public var desired: [DesiredState]
+        public var revisions: [String: Revision]
+        /// Manifests left out, with why.
+        public var rejected: [String: String]
+    }
+
+    private func lockedPass(health: [ServiceRealServerKey: HealthState], reconcileID: String) throws -> PassResult {
+        var result = PassResult(reconcileID: reconcileID)
+        var log = logger
+        log[metadataKey: "reconcile.id"] = "\(reconcileID)"
+
+        // 1. Applied revisions, decoded; exec checks refused unless allowed.
+        let desired = try self.desired(&result, log: log)
+        guard !desired.states.isEmpty else { return result }
+        let states = desired.states
+        let revisions = desired.revisions
         let scope = Set(states.map(\.manifest))
-        let flags = try store.maintenanceFlags()
-        let overlay = DaemonOverlay.apply(
-            desired: states, health: health, maintenance: DaemonOverlay.maintenanceKeys(flags, in: states),
-            previousQuorum: previousQuorum)
+
+        // 2. Overlay health and maintenance, plan.
+        let planned = try self.planned(desired, health: health)
+        let overlay = planned.overlay
         previousQuorum = overlay.quorum
         for (manifest, q) in overlay.quorumChanges {
             let name = states.first { $0.manifest == manifest }?.services.first { $0.service.id == q.service }?.name
@@ -161,39 +213,13 @@ public final class ReconcileEngine: @unchecked Sendable {
                 gained: q.hasQuorum, service: q.service, serviceName: name, manifest: manifest,
                 message: "healthy weight \(q.healthyWeight) \(q.hasQuorum ? "≥" : "<") \(q.threshold)"))
         }
-        let firstPass = previousCauses == nil
-        let previous = previousCauses ?? overlay.causes.merging(seedCauses) { now, _ in now }
-        defer {
-            previousCauses = overlay.causes
-            previousOverrides = overlay.weightOverrides
-        }
-
-        var policy = PlanPolicy()
-        policy.weightOverrides = overlay.weightOverrides
-        let planned = try reconciler.plan(overlay.desired, scope: scope, policy: policy)
+        let before = previous ?? OverlayMemory(
+            causes: overlay.causes.merging(seedCauses) { now, _ in now }, weightOverrides: [:], removals: [])
         result.planSize = planned.plan.changes.count
-        // Drift: what differs beyond the overrides just changed by health or maintenance.
-        let changedKeys = Set(overlay.weightOverrides.keys).union(previousOverrides.keys).filter {
-            overlay.weightOverrides[$0] != previousOverrides[$0]
-        }
-        let draining = Set(try store.drains().map { ServiceRealServerKey(service: $0.service, realServer: $0.realServer) })
-        let causeChanged = Set(overlay.causes.keys).union(previous.keys).filter { overlay.causes[$0] != previous[$0] }
-        let drift = Drift.compute(
-            desired: overlay.desired, live: planned.live, owners: planned.owners,
-            weightOverrides: overlay.weightOverrides
-        ).filter { item in
-            guard let s = item.service, let r = item.realServer else { return true }
-            let key = ServiceRealServerKey(service: s, realServer: r)
-            // What health or maintenance changes in this pass (a weight, the sorry server in or
-            // out) is not drift, nor is a real server being drained (weight 0 until its
-            // connections end: a removed server, or the sorry server after quorum came back).
-            if causeChanged.contains(key) || (item.kind == .unexpected && draining.contains(key)) { return false }
-            guard item.field == "weight" else { return true }
-            if changedKeys.contains(key) { return false }
-            // A fresh daemon does not know the previous overrides: a weight that health or
-            // maintenance set (before a restart) and that nobody changed since is not drift.
-            return !(firstPass && setByOverride(s, r, live: item.live))
-        }
+
+        // 3. Drift: what differs beyond what health and maintenance change.
+        let drift = try findings(planned).items
+        previous = OverlayMemory(overlay)
         result.drift = drift
         if !drift.isEmpty && drift != lastDriftSignature {
             result.notifications.append(LVSNotify.Notification(
@@ -212,7 +238,10 @@ public final class ReconcileEngine: @unchecked Sendable {
             throw PassError(description: result.error ?? why, result: result)
         }
 
-        let (declared, health, maintenance) = split(planned.plan, now: overlay.causes, previous: previous)
+        // 4. Split by cause, apply.
+        let (declared, health, maintenance) = Self.split(
+            planned.plan, now: overlay.causes, previous: before.causes, removals: overlay.removals,
+            removedBefore: before.removals)
         for (plan, origin) in [(declared, ChangeOrigin.daemon), (health, .health), (maintenance, .maintenance)] {
             let touched = Set(plan.changes.map(\.manifest))
             let revs = origin == .daemon ? revisions : revisions.filter { touched.contains($0.key) }
@@ -238,28 +267,28 @@ public final class ReconcileEngine: @unchecked Sendable {
         return result
     }
 
-    /// Whether the kernel's weight of `realServer` is the one a health or maintenance change last
-    /// set, according to the audit.
-    func setByOverride(_ service: VirtualService.ID, _ realServer: RealServer.ID, live: String?) -> Bool {
-        guard let last = try? store.lastSet(service: service, realServer: realServer),
-            last.origin == .health || last.origin == .maintenance,
-            let after = last.after, let value = try? JSONDecoder().decode(Change.Value.self, from: Data(after.utf8)),
-            case .realServer(let rs) = value
-        else { return false }
-        return live == "\(rs.weight)"
-    }
-
     /// Splits a plan into declared changes (with all bookkeeping), health-driven and
     /// maintenance-driven weight changes.
-    func split(
-        _ plan: Plan, now: [ServiceRealServerKey: DaemonOverlay.Cause],
-        previous: [ServiceRealServerKey: DaemonOverlay.Cause]
+    static func split(
+        _ plan: Plan, now: [ServiceRealServerKey: ReconcileOverlay.Cause],
+        previous: [ServiceRealServerKey: ReconcileOverlay.Cause], removals: Set<ServiceRealServerKey> = [],
+        removedBefore: Set<ServiceRealServerKey> = []
     ) -> (Plan, Plan, Plan) {
         var declared = plan
         declared.changes = []
         var health = Plan(baseFingerprint: plan.baseFingerprint, computedAt: plan.computedAt)
         var maintenance = health
         for c in plan.changes {
+            if let s = c.service, let r = c.realServer {
+                // A real server health takes out of the table, or gives back on recovery.
+                let key = ServiceRealServerKey(service: s, realServer: r)
+                if (c.action == .deleteRealServer && removals.contains(key))
+                    || (c.action == .addRealServer && removedBefore.contains(key) && !removals.contains(key))
+                {
+                    health.changes.append(c)
+                    continue
+                }
+            }
             guard Self.isWeightOnly(c), let s = c.service, let r = c.realServer else {
                 declared.changes.append(c)
                 continue
@@ -296,4 +325,10 @@ public final class ReconcileEngine: @unchecked Sendable {
     public static func newID() -> String {
         String(UInt64.random(in: 0...UInt64.max), radix: 16)
     }
+}
+
+/// A pass that cannot start (a manifest asked for was never applied).
+public struct ReconcileError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
 }

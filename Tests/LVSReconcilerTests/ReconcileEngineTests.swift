@@ -1,5 +1,4 @@
 import Foundation
-import LVSDaemon
 import LVSHealth
 import LVSKernel
 import LVSManifest
@@ -15,7 +14,7 @@ import Testing
     static let vip = VirtualService.ID.address(.tcp, IPAddress("10.0.0.100")!, port: 80)
     static let rs1 = RealServer.ID(address: IPAddress("10.0.0.11")!, port: 80)
     static let rs2 = RealServer.ID(address: IPAddress("10.0.0.12")!, port: 80)
-    static var down1: [HealthKey: HealthState] { [HealthKey(service: vip, realServer: rs1): .down] }
+    static var down1: [ServiceRealServerKey: HealthState] { [ServiceRealServerKey(service: vip, realServer: rs1): .down] }
 
     static func desired(check: HealthCheck.Kind = .tcp, inhibit: Bool = false) -> DesiredState {
         let servers = [(rs1, UInt32(3)), (rs2, UInt32(1))].map { RealServerSpec(server: RealServer(id: $0.0, weight: $0.1)) }
@@ -64,9 +63,9 @@ import Testing
         #expect(env.kernel.writeCount == 3)
     }
 
-    @Test(arguments: [false, true])
-    func downServerGetsWeightZeroWithOneAuditRowAndIsRestored(inhibit: Bool) throws {
-        let env = try setUp(Self.desired(inhibit: inhibit))
+    /// `inhibitOnFailure: true` (keepalived `inhibit_on_failure`): weight 0, not removed.
+    @Test func downServerGetsWeightZeroWithOneAuditRowAndIsRestored() throws {
+        let env = try setUp(Self.desired(inhibit: true))
         defer { try? FileManager.default.removeItem(at: env.dir) }
         let down = try env.engine.pass(health: Self.down1)
         #expect(down.kernelWrites == 1)
@@ -85,24 +84,50 @@ import Testing
         #expect(try env.rows(.health).count == 1)
 
         // Recovered: the manifest weight again, one more row with origin health.
-        let up = try env.engine.pass(health: [HealthKey(service: Self.vip, realServer: Self.rs1): .up])
+        let up = try env.engine.pass(health: [ServiceRealServerKey(service: Self.vip, realServer: Self.rs1): .up])
         #expect(up.auditRows == [.health: 1])
         #expect(env.weight(Self.rs1) == 3)
         #expect(try env.rows(.health).count == 2)
         #expect(try env.engine.pass(health: [:]).kernelWrites == 0)
     }
 
+    /// `inhibitOnFailure: false` (keepalived's default): the failed real server leaves the
+    /// kernel table at once (no drain) and comes back on recovery, each audited as health.
+    @Test func downServerWithoutInhibitIsRemovedAndAddedBack() throws {
+        let env = try setUp(Self.desired(inhibit: false))
+        defer { try? FileManager.default.removeItem(at: env.dir) }
+        let down = try env.engine.pass(health: Self.down1)
+        #expect(down.kernelWrites == 1)
+        #expect(down.auditRows == [.health: 1])
+        #expect(down.drift.isEmpty, "a health change is not drift: \(down.drift)")
+        #expect(env.weight(Self.rs1) == nil, "removed from the table")
+        #expect(env.weight(Self.rs2) == 1)
+        #expect(try env.rows(.health).map(\.action) == ["delete-real-server"])
+        #expect(try env.store.drains().isEmpty, "no drain record: health is not a removal from the manifest")
+        #expect(try env.engine.pass(health: Self.down1).kernelWrites == 0)
+        // A fresh engine (the CLI's drift) does not call the removal drift either.
+        let cli = ReconcileEngine(store: env.store, kernel: env.kernel)
+        #expect(try cli.drift(health: Self.down1).findings.items.isEmpty)
+
+        let up = try env.engine.pass(health: [ServiceRealServerKey(service: Self.vip, realServer: Self.rs1): .up])
+        #expect(up.auditRows == [.health: 1])
+        #expect(up.drift.isEmpty, "\(up.drift)")
+        #expect(env.weight(Self.rs1) == 3)
+        #expect(try env.rows(.health).map(\.action).sorted() == ["add-real-server", "delete-real-server"])
+        #expect(try env.engine.pass(health: [:]).kernelWrites == 0)
+    }
+
     @Test func allServersDownIsNotRefusedByTheRemovalGuard() throws {
         let env = try setUp()
         defer { try? FileManager.default.removeItem(at: env.dir) }
-        let all: [HealthKey: HealthState] = [
-            HealthKey(service: Self.vip, realServer: Self.rs1): .down,
-            HealthKey(service: Self.vip, realServer: Self.rs2): .down,
+        let all: [ServiceRealServerKey: HealthState] = [
+            ServiceRealServerKey(service: Self.vip, realServer: Self.rs1): .down,
+            ServiceRealServerKey(service: Self.vip, realServer: Self.rs2): .down,
         ]
         let r = try env.engine.pass(health: all)
         #expect(r.error == nil)
         #expect(r.auditRows == [.health: 2])
-        #expect(env.weight(Self.rs1) == 0 && env.weight(Self.rs2) == 0)
+        #expect(env.weight(Self.rs1) == nil && env.weight(Self.rs2) == nil, "removed: inhibitOnFailure is off")
         // Quorum lost is reported.
         #expect(r.notifications.contains { $0.kind == .quorumLost })
     }
@@ -173,7 +198,7 @@ import Testing
         defer { try? FileManager.default.removeItem(at: env.dir) }
         let sorry = RealServer.ID(address: IPAddress("10.0.0.13")!, port: 80)
         #expect(try env.engine.pass(health: [:]).drift.isEmpty)
-        let down = [HealthKey(service: Self.vip, realServer: Self.rs1): HealthState.down, HealthKey(service: Self.vip, realServer: Self.rs2): .down]
+        let down = [ServiceRealServerKey(service: Self.vip, realServer: Self.rs1): HealthState.down, ServiceRealServerKey(service: Self.vip, realServer: Self.rs2): .down]
         let lost = try env.engine.pass(health: down)
         #expect(lost.drift.isEmpty, "\(lost.drift)")
         #expect(lost.notifications.map(\.kind) == [.quorumLost])
@@ -195,7 +220,7 @@ import Testing
         #expect(r.drift.first?.realServer == Self.rs2)
         #expect(r.notifications.filter { $0.kind == .driftDetected }.count == 1)
         #expect(r.auditRows == [.daemon: 1, .health: 1])
-        #expect(env.weight(Self.rs2) == 1 && env.weight(Self.rs1) == 0)
+        #expect(env.weight(Self.rs2) == 1 && env.weight(Self.rs1) == nil)
     }
 
     @Test func execChecksAreRejectedUnlessAllowed() throws {
@@ -218,10 +243,10 @@ import Testing
     }
 
     @Test func overlayDriftCommandViewHidesHealthAndMaintenance() throws {
-        let state = Self.desired()
-        let overlay = DaemonOverlay.apply(
+        let state = Self.desired(inhibit: true)
+        let overlay = ReconcileOverlay.apply(
             desired: [state], health: Self.down1,
-            maintenance: [HealthKey(service: Self.vip, realServer: Self.rs2)])
+            maintenance: [ServiceRealServerKey(service: Self.vip, realServer: Self.rs2)])
         #expect(overlay.weightOverrides == [
             ServiceRealServerKey(service: Self.vip, realServer: Self.rs1): 0,
             ServiceRealServerKey(service: Self.vip, realServer: Self.rs2): 0,
@@ -229,5 +254,49 @@ import Testing
         #expect(overlay.causes[ServiceRealServerKey(service: Self.vip, realServer: Self.rs1)] == .health)
         #expect(overlay.causes[ServiceRealServerKey(service: Self.vip, realServer: Self.rs2)] == .maintenance)
         #expect(overlay.desired == [state], "every declared server stays declared")
+        #expect(overlay.removals.isEmpty)
+
+        // Without inhibitOnFailure the down server leaves the desired state and is a removal.
+        let plain = ReconcileOverlay.apply(
+            desired: [Self.desired(inhibit: false)], health: Self.down1,
+            maintenance: [ServiceRealServerKey(service: Self.vip, realServer: Self.rs2)])
+        #expect(plain.weightOverrides == [ServiceRealServerKey(service: Self.vip, realServer: Self.rs2): 0])
+        #expect(plain.removals == [ServiceRealServerKey(service: Self.vip, realServer: Self.rs1)])
+        #expect(plain.desired.first?.services.first?.realServers.map(\.server.id) == [Self.rs2])
+    }
+
+    /// `lvsctl drift` and the daemon's pass decide drift with the same function: fed the same
+    /// store, kernel and health states, a fresh engine's ``ReconcileEngine/drift(health:manifests:)``
+    /// (what the CLI calls) and the daemon's first pass report the same items.
+    @Test(arguments: [false, true])
+    func cliDriftAndTheDaemonsDriftAreTheSameDecision(inhibit: Bool) throws {
+        var state = Self.desired(inhibit: inhibit)
+        let rs3 = RealServer.ID(address: IPAddress("10.0.0.13")!, port: 80)
+        state.services[0].realServers.append(RealServerSpec(server: RealServer(id: rs3, weight: 5)))
+        let env = try setUp(state)
+        defer { try? FileManager.default.removeItem(at: env.dir) }
+        // Health down on rs1 (applied by a daemon pass), maintenance on rs2, then rs3 edited out of band.
+        let daemon = ReconcileEngine(store: env.store, kernel: env.kernel)
+        try env.store.setMaintenance(MaintenanceFlag(service: Self.vip, realServer: Self.rs2, author: "op", since: Date()))
+        _ = try daemon.pass(health: Self.down1)
+        let i = try #require(env.kernel.state.services[0].realServers.firstIndex { $0.server.id == rs3 })
+        env.kernel.state.services[0].realServers[i].server.weight = 42
+
+        let cli = try ReconcileEngine(store: env.store, kernel: env.kernel).drift(health: Self.down1).findings.items
+        let pass = try ReconcileEngine(store: env.store, kernel: env.kernel).pass(health: Self.down1).drift
+        #expect(cli == pass)
+        #expect(cli.map(\.realServer) == [rs3], "only the out-of-band edit is drift: \(cli)")
+    }
+
+    /// A real server the health checker holds down, seen by a fresh engine (the CLI after the
+    /// daemon restarted, or `drift`): what lvsctl's health write left is not drift.
+    @Test func whatAHealthWriteLeftIsNotDriftForAFreshEngine() throws {
+        let env = try setUp(Self.desired(inhibit: true))
+        defer { try? FileManager.default.removeItem(at: env.dir) }
+        _ = try env.engine.pass(health: Self.down1)
+        // Recovered, but no pass has run yet: the kernel still has health's weight 0.
+        let recovered = [ServiceRealServerKey(service: Self.vip, realServer: Self.rs1): HealthState.up]
+        #expect(try ReconcileEngine(store: env.store, kernel: env.kernel).drift(health: recovered).findings.items.isEmpty)
     }
 }
+
