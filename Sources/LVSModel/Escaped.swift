@@ -29,6 +29,22 @@ public enum Escaped {
         return String(out)
     }
 
+    /// `text(_:)` for text of several lines: line feeds and tabs stay, every other control
+    /// character is escaped.
+    public static func lines(_ s: String) -> String {
+        guard s.utf8.contains(where: { ($0 < 0x20 && $0 != 0x0A && $0 != 0x09) || $0 == 0x7F || $0 == 0xC2 || $0 == 0xE2 })
+        else { return s }
+        var out = String.UnicodeScalarView()
+        for u in s.unicodeScalars {
+            if u != "\n" && u != "\t" && needsEscape(u) {
+                out.append(contentsOf: "\\u{\(String(u.value, radix: 16, uppercase: true))}".unicodeScalars)
+            } else {
+                out.append(u)
+            }
+        }
+        return String(out)
+    }
+
     /// At most `limit` characters of `s` (escaped as `text` does), with `…` when cut: for quoting
     /// an input value in a message.
     public static func excerpt(_ s: some StringProtocol, limit: Int = excerptLimit) -> String {

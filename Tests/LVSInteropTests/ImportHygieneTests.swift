@@ -366,3 +366,32 @@ let oneVS = """
         print("ipvsadm 10k × 10: \(took)")
     }
 }
+
+@Suite struct EscapedTests {
+    @Test func controlCharactersBecomeVisibleEscapes() {
+        #expect(Escaped.text("a\u{1B}[2Jb\u{07}\u{7F}\u{85}\u{202E}") == "a\\u{1B}[2Jb\\u{7}\\u{7F}\\u{85}\\u{202E}")
+        #expect(Escaped.text("plain café ✓") == "plain café ✓")
+        #expect(Escaped.lines("one\n\ttwo\u{1B}\r\n") == "one\n\ttwo\\u{1B}\\u{D}\n")
+    }
+
+    @Test func excerptsAreBounded() {
+        #expect(Escaped.excerpt(String(repeating: "x", count: 81)) == String(repeating: "x", count: 80) + "…")
+        #expect(Escaped.excerpt(String(repeating: "x", count: 80)) == String(repeating: "x", count: 80))
+        #expect(Escaped.excerpt("\u{1B}", limit: 1) == "\\u{1B}")
+        let d = Diagnostic(.error, file: "f", message: String(repeating: "m", count: 5000))
+        #expect(d.description.count < Diagnostic.partLimit + 40)
+    }
+
+    @Test func inputFileRefusesWhatIsNotARegularFileOrTooLarge() throws {
+        let dir = try ScratchDirectory()
+        let big = try dir.write("big", String(repeating: "x", count: 2000))
+        #expect(InputFile.read(big, limit: 1000) == .failure(.tooLarge(path: big, size: 2000, limit: 1000)))
+        #expect(try InputFile.read(big, limit: 2000).get().count == 2000)
+        #expect(InputFile.read("/dev/zero") == .failure(.notRegular(path: "/dev/zero", kind: "a character device")))
+        #expect(InputFile.read(dir.path + "/nope") == .failure(.notFound(path: dir.path + "/nope")))
+        let fifo = try dir.fifo("p")
+        #expect(InputFile.read(fifo) == .failure(.notRegular(path: fifo, kind: "a FIFO")))
+        #expect(InputFile.Failure.tooLarge(path: "m.json", size: 70 << 20, limit: 64 << 20).description
+            == "m.json: the file is too large (70 MiB; the limit is 64 MiB)")
+    }
+}
