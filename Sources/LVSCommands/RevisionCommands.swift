@@ -60,3 +60,12 @@ extension LVSCommand {
         }
     }
 }
+
+/// Parses `NAME@N`, `NAME#N` or `NAME:N`.
+func parseRevisionReference(_ text: String) -> (manifest: String, number: Int)? {
+    guard let sep = text.lastIndex(where: { $0 == "@" || $0 == "#" || $0 == ":" }),
+        let n = Int(text[text.index(after: sep)...]), n > 0
+    else { return nil }
+    let name = String(text[..<sep])
+    return name.isEmpty ? nil : (name, n)
+}

@@ -204,7 +204,4 @@ public actor HealthChecker {
         }
         return step.nextDelay
     }
-
-    /// How many probes are running now (for tests and status output).
-    public func probesInFlight() -> Int { inFlight }
 }

@@ -230,20 +230,12 @@ public final class Reconciler {
                 _ = try store.removeOwner(ids, manifest: owner)
             }
         }
-        // The weight each drained server had before its first drain change.
-        var drainedWeight: [ServiceRealServerKey: UInt32] = [:]
-        for c in plan.changes where c.action == .drainRealServer {
-            guard let service = c.service, let realServer = c.realServer else { continue }
-            let key = ServiceRealServerKey(service: service, realServer: realServer)
-            if drainedWeight[key] == nil { drainedWeight[key] = c.before?.realServer?.weight ?? 0 }
-        }
         for d in plan.drainsToStart {
-            let weight = drainedWeight[ServiceRealServerKey(service: d.service, realServer: d.realServer)] ?? 0
             try store.upsertDrain(DrainRecord(
                 service: d.service, realServer: d.realServer, manifest: d.manifest,
                 startedAt: Date(timeIntervalSince1970: d.startedAt),
                 deadline: d.deadline.isFinite ? Date(timeIntervalSince1970: d.deadline) : nil,
-                originalWeight: weight, reason: .removedFromManifest))
+                reason: .removedFromManifest))
         }
         for key in plan.drainsToFinish {
             _ = try store.removeDrain(service: key.service, realServer: key.realServer)

@@ -3,11 +3,11 @@ import LVSModel
 
 /// A real server being drained: held at weight 0 until its connections end or the deadline passes.
 public struct DrainRecord: Hashable, Sendable {
-    /// Why a real server is draining.
-    public enum Reason: String, Hashable, Sendable, Codable, CaseIterable {
+    /// Why a real server is draining. Only a removal from the manifest drains: maintenance and
+    /// health take a server out with weight overrides (``MaintenanceFlag``, health records), not
+    /// drains. The column allows more values (migration 0003); none is ever written.
+    public enum Reason: String, Hashable, Sendable, CaseIterable {
         case removedFromManifest = "removed-from-manifest"
-        case maintenance
-        case health
     }
 
     public var service: VirtualService.ID
@@ -16,20 +16,17 @@ public struct DrainRecord: Hashable, Sendable {
     public var startedAt: Date
     /// When the server is deleted even with connections left; nil = no deadline.
     public var deadline: Date?
-    /// The weight to restore if the drain is cancelled.
-    public var originalWeight: UInt32
     public var reason: Reason
 
     public init(
         service: VirtualService.ID, realServer: RealServer.ID, manifest: String, startedAt: Date,
-        deadline: Date?, originalWeight: UInt32, reason: Reason
+        deadline: Date?, reason: Reason
     ) {
         self.service = service
         self.realServer = realServer
         self.manifest = manifest
         self.startedAt = startedAt
         self.deadline = deadline
-        self.originalWeight = originalWeight
         self.reason = reason
     }
 }

@@ -151,7 +151,6 @@ struct DrainRow: StoreRecord {
     var manifest: String
     var startedAt: Int64
     var deadline: Int64?
-    var originalWeight: Int64
     var reason: String
 
     init(_ d: DrainRecord) {
@@ -160,7 +159,6 @@ struct DrainRow: StoreRecord {
         manifest = d.manifest
         startedAt = Timestamp.micros(d.startedAt)
         deadline = d.deadline.map(Timestamp.micros)
-        originalWeight = Int64(d.originalWeight)
         reason = d.reason.rawValue
     }
 
@@ -168,13 +166,10 @@ struct DrainRow: StoreRecord {
         guard let reason = DrainRecord.Reason(rawValue: reason) else {
             throw StoreError.invalidStoredValue(table: "drain", column: "reason", value: self.reason)
         }
-        guard let weight = UInt32(exactly: originalWeight) else {
-            throw StoreError.invalidStoredValue(table: "drain", column: "original_weight", value: "\(originalWeight)")
-        }
         return DrainRecord(
             service: try parseService(service, table: "drain"),
             realServer: try parseRealServer(realServer, table: "drain"), manifest: manifest,
-            startedAt: Timestamp.date(startedAt), deadline: deadline.map(Timestamp.date), originalWeight: weight,
+            startedAt: Timestamp.date(startedAt), deadline: deadline.map(Timestamp.date),
             reason: reason)
     }
 }

@@ -96,19 +96,4 @@ extension Store {
             return removed
         }
     }
-
-    /// Moves a service to `revision`'s manifest, whoever owned it before (or nobody).
-    /// - Returns: the previous owner, if any.
-    @discardableResult
-    public func transferOwnership(of service: VirtualService.ID, to revision: Revision) throws -> Ownership? {
-        let now = Timestamp.micros(self.now)
-        return try write { db in
-            let previous = try OwnershipRecord.fetchOne(
-                db, sql: "SELECT * FROM ownership WHERE service = ?", arguments: [service.description])
-            try OwnershipRecord(
-                service: service.description, manifest: revision.manifest, revisionId: revision.id, claimedAt: now
-            ).upsert(db)
-            return try previous?.model()
-        }
-    }
 }

@@ -18,7 +18,7 @@ public enum StoreError: Error, Hashable, Sendable, CustomStringConvertible {
     case lockTimeout(lockPath: String, holderPID: Int32?, waitedSeconds: Double)
     /// Another `lvsctl run` already runs on this store.
     case daemonRunning(lockPath: String, holderPID: Int32?)
-    /// The service is owned by another manifest; use `transferOwnership` to move it.
+    /// The service is owned by another manifest (see ``OwnershipConflict`` for the wording).
     case ownedByAnotherManifest(service: String, owner: String, requested: String)
     /// A referenced row (apply run, revision, manifest) does not exist.
     case notFound(String)

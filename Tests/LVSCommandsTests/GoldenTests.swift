@@ -151,7 +151,7 @@ import Testing
             info: KernelInfo(version: 0x010201, connectionTableSize: 4096), table: table, owners: [Self.sid(80): "web"],
             drains: [DrainRecord(
                 service: Self.sid(80), realServer: Self.rid(12), manifest: "web", startedAt: Self.t0,
-                deadline: Self.t0.addingTimeInterval(30.5), originalWeight: 1, reason: .maintenance)],
+                deadline: Self.t0.addingTimeInterval(30.5), reason: .removedFromManifest)],
             health: [HealthRecord(
                 service: Self.sid(80), realServer: Self.rid(11), healthy: false, lastCheck: Self.t0, lastError: "connect refused",
                 changedAt: Self.t0)],

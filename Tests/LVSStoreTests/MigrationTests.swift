@@ -20,6 +20,7 @@ let shippedMigrations: [ShippedMigration] = [
     ShippedMigration(id: "0005_revision_chunks", sha256: "ca140460f36109b5325cf436d2c434466275e989b79a9d0a4ad0cf8ed1ceb7db"),
     ShippedMigration(id: "0006_audit_object_format", sha256: "8924ba97bcff67aa3496f662bfdb8db244839918234e3d8130494cbfb2a221a0"),
     ShippedMigration(id: "0007_revision_failed", sha256: "bdecd51e70c98f20acfc2fe4cbe35393c99ee5258e5ab9cc8fa68a8d04001183"),
+    ShippedMigration(id: "0008_drain_original_weight", sha256: "237089e0de54181165782c07795e9b42d2279df4cf31c4cce466f22016383996"),
 ]
 
 /// Rows each migration's tables can hold, inserted into a database created at that migration.
@@ -63,6 +64,8 @@ let seedRows: [String: [String]] = [
     "0006_audit_object_format": [],
     // Adds a nullable column: every older revision reads as not failed.
     "0007_revision_failed": [],
+    // Drops a column nothing read; 0003's drain row keeps its other columns.
+    "0008_drain_original_weight": [],
 ]
 
 @Suite("Migrations")
