@@ -57,6 +57,7 @@ extension LVSCommand {
         static let autoVerifyLimit = 100
 
         func validate() throws {
+            try OptionRange.check(waitTimeout, "--wait-timeout", OptionRange.waitTimeout)
             guard (file == nil) != (plan == nil) else {
                 throw ValidationError("give exactly one of -f FILE or --plan PLAN")
             }

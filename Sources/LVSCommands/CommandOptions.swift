@@ -30,9 +30,8 @@ struct PolicyOptions: ParsableArguments {
     }
 
     func validate() throws {
-        guard (0...100).contains(maxRemoval) else {
-            throw ValidationError("--max-removal must be a percentage from 0 to 100")
-        }
+        try OptionRange.check(maxRemoval, "--max-removal", OptionRange.maxRemoval, unit: "a percentage")
+        try OptionRange.check(drainTimeout, "--drain-timeout", OptionRange.drainTimeout, unit: "seconds")
     }
 }
 
@@ -42,6 +41,10 @@ struct LockOptions: ParsableArguments {
     var lockTimeout: Double = 30
 
     var timeout: Duration { .milliseconds(Int64(lockTimeout * 1000)) }
+
+    func validate() throws {
+        try OptionRange.check(lockTimeout, "--lock-timeout", OptionRange.lockTimeout)
+    }
 }
 
 extension GlobalOptions {
@@ -50,15 +53,16 @@ extension GlobalOptions {
     /// The database file `--db` / `LVSCTL_DB` name.
     var databasePath: String { target.databasePath }
 
-    func openStore() throws -> Store {
-        try Store(path: databasePath)
+    /// The store, opened as `StoreAccess` says for a command that `mode`s it.
+    func openStore(_ mode: StoreAccess.Mode = .write) throws -> Store {
+        try StoreAccess.open(databasePath, mode)
     }
 
     /// Opens the store on a thread of its own (GRDB's first touches and the migration check cost
     /// a few hundred milliseconds on a slow CPU) while the command reads the kernel.
-    func openingStore() -> Background<Store> {
+    func openingStore(_ mode: StoreAccess.Mode = .write) -> Background<Store> {
         let path = databasePath
-        return Background("lvsctl-store") { try Store(path: path) }
+        return Background("lvsctl-store") { try StoreAccess.open(path, mode) }
     }
 
     func openKernel() throws -> any IPVSKernel {

@@ -34,7 +34,7 @@ extension LVSCommand {
         func run() throws {
             var drifted = false
             try guarded {
-                let store = try global.openStore()
+                let store = try global.openStore(fix ? .write : .read)
                 let kernel = try global.openKernel()
                 defer { try? KernelAccess.close(kernel) }
                 // The daemon's own drift decision (``DriftRules``), with the health states the

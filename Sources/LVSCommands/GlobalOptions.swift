@@ -24,8 +24,8 @@ struct TargetOptions: ParsableArguments {
     /// The database file `--db` / `LVSCTL_DB` name.
     var databasePath: String { Store.defaultPath(option: db, environment: ProcessInfo.processInfo.environment) }
 
-    func openStore() throws -> Store {
-        try Store(path: databasePath)
+    func openStore(_ mode: StoreAccess.Mode = .write) throws -> Store {
+        try StoreAccess.open(databasePath, mode)
     }
 
     func openKernel() throws -> any IPVSKernel {

@@ -33,6 +33,10 @@ extension LVSCommand {
         @Flag(help: "Oldest first.")
         var reverse = false
 
+        func validate() throws {
+            try OptionRange.check(limit, "--limit", OptionRange.limit, unit: "rows")
+        }
+
         func run() throws {
             try guarded {
                 var filter = AuditFilter()
@@ -53,7 +57,7 @@ extension LVSCommand {
                 filter.until = try until.map { try parseTime($0, option: "--until") }
                 filter.limit = limit
                 filter.order = reverse ? .oldestFirst : .newestFirst
-                let rows = try global.openStore().audit(filter)
+                let rows = try global.openStore(.read).audit(filter)
                 try Output.emit(HistoryDocument(entries: rows), global.output)
             }
         }
@@ -65,8 +69,11 @@ func parseTime(_ text: String, option: String, now: Date = Date()) throws -> Dat
     // RFC 3339, as every machine format writes times (with or without milliseconds).
     if let t = RFC3339.parse(text) { return Date(timeIntervalSince1970: t) }
     let units: [Character: Double] = ["s": 1, "m": 60, "h": 3600, "d": 86400]
-    if let unit = text.last, let factor = units[unit], let n = Double(text.dropLast()), n >= 0 {
-        return now.addingTimeInterval(-n * factor)
+    if let unit = text.last, let factor = units[unit], let n = Double(text.dropLast()) {
+        // 99999999999999999999d (past any Int64 of seconds) trapped later; nan and inf too.
+        let seconds = try OptionRange.check(
+            n * factor, option, OptionRange.durationAgo, unit: "a duration ago of seconds", written: text)
+        return now.addingTimeInterval(-seconds)
     }
     throw CLIError("\(option) \(text): not a time; use RFC 3339 (2026-11-25T10:00:00Z) or a duration ago (30m, 2h, 7d)")
 }

@@ -102,6 +102,10 @@ extension LVSCommand {
         @Option(help: ArgumentHelp("Give up waiting after this long.", valueName: "seconds"))
         var waitTimeout: Double = 600
 
+        func validate() throws {
+            try OptionRange.check(waitTimeout, "--wait-timeout", OptionRange.waitTimeout)
+        }
+
         func run() throws {
             try guarded {
                 let store = try global.openStore()

@@ -39,7 +39,7 @@ extension LVSCommand {
                 // kernel table is read. The canonical form is needed only to save the plan (it costs
                 // about as much as the parse for a large manifest).
                 let loading = ManifestLoading(file, probeCapabilities: global.usesRealKernel, contentHash: false)
-                let opening = global.openingStore()
+                let opening = global.openingStore(.readIfPresent)
                 let (kernel, live) = try preferringInputErrors(store: opening, manifest: loading) {
                     let kernel = try global.openKernel()
                     PhaseTrace.mark("open kernel")

@@ -14,7 +14,7 @@ extension LVSCommand {
 
         func run() throws {
             try guarded {
-                let store = try global.openStore()
+                let store = try global.openStore(.read)
                 let names = try manifest.map { [$0] } ?? store.manifests()
                 var all: [Revision] = []
                 for n in names { all += try store.revisions(manifest: n, withContent: false) }
@@ -37,7 +37,7 @@ extension LVSCommand {
 
         func run() throws {
             try guarded {
-                let store = try global.openStore()
+                let store = try global.openStore(.read)
                 let found: Revision?
                 if let (name, number) = parseRevisionReference(revision) {
                     found = try store.revision(manifest: name, number: number)

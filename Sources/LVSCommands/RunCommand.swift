@@ -36,6 +36,10 @@ extension LVSCommand {
         @Option(help: ArgumentHelp("Seconds between passes instead of the config's.", valueName: "seconds"))
         var interval: Double?
 
+        func validate() throws {
+            if let interval { try OptionRange.check(interval, "--interval", OptionRange.interval) }
+        }
+
         @Option(help: ArgumentHelp("Log level: trace, debug, info, notice, warning, error, critical.", valueName: "level"))
         var logLevel: String = "info"
 
@@ -49,7 +53,6 @@ extension LVSCommand {
                     cfg.metricsAddress = metricsAddress
                 }
                 if let interval {
-                    guard interval > 0 else { throw CLIError("--interval must be positive") }
                     cfg.interval = interval
                 }
                 guard let level = Logger.Level(rawValue: logLevel) else {

@@ -22,14 +22,11 @@ extension LVSCommand {
                 var owners: [VirtualService.ID: String] = [:]
                 var drains: [DrainRecord] = []
                 var health: [HealthRecord] = []
-                // The store is optional for status: a director that never ran apply has none.
-                let path = Store.defaultPath(option: global.db, environment: global.environment)
-                if FileManager.default.fileExists(atPath: path) {
-                    let store = try global.openStore()
-                    owners = try store.owners()
-                    drains = try store.drains()
-                    health = try store.healthRecords()
-                }
+                // A director that never ran apply has no store (read-only: none is created).
+                let store = try global.openStore(.readIfPresent)
+                owners = try store.owners()
+                drains = try store.drains()
+                health = try store.healthRecords()
                 try Output.emit(
                     StatusDocument(info: info, table: table, owners: owners, drains: drains, health: health, now: Date()),
                     global.output)

@@ -24,7 +24,8 @@ extension LVSCommand {
             var all: [Diagnostic] = []
             var valid: [String] = []
             for file in files {
-                let result = Manifest.load(path: file, capabilities: capabilities)
+                // Nothing is stored: the canonical form (as costly as the parse) is not needed.
+                let result = Manifest.load(path: file, capabilities: capabilities, canonicalForm: false)
                 all += result.diagnostics
                 if result.state != nil { valid.append(file) }
             }

@@ -1,4 +1,5 @@
 import Foundation
+import LVSModel
 public import LVSNotify
 
 /// The daemon's settings, read from a JSON file (`--config`, default `/etc/lvsctl/daemon.json`).
@@ -73,8 +74,11 @@ public struct DaemonConfig: Hashable, Sendable, Codable {
     /// Reads `path`; a missing file gives the defaults.
     public static func load(path: String) throws -> DaemonConfig {
         guard FileManager.default.fileExists(atPath: path) else { return DaemonConfig() }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw LoadError(description: "\(path): cannot read the daemon config (check its permissions)")
+        // Through InputFile: a FIFO or a device at the path is refused, never read forever.
+        let data: Data
+        switch InputFile.read(path, limit: 1 << 20) {
+        case .success(let bytes): data = Data(bytes)
+        case .failure(let f): throw LoadError(description: "\(path): cannot read the daemon config: \(f.message); \(f.hint)")
         }
         let config: DaemonConfig
         do {

@@ -19,15 +19,31 @@ public struct IPVSAdmImportResult: Hashable, Sendable {
 public enum IPVSAdmImport {
     /// Parses the text; `file` names it in diagnostics.
     public static func parse(_ text: String, file: String, manifestName: String) -> IPVSAdmImportResult {
+        parse(bytes: Array(text.utf8), file: file, manifestName: manifestName)
+    }
+
+    /// Parses the bytes of a dump (UTF-8). Lines end at LF; trailing CRs are removed, so a CRLF
+    /// dump reads like an LF one. (Splitting a `String` at "\n" would not split CRLF at all: in
+    /// Swift, CR LF is one `Character`.)
+    public static func parse(bytes: [UInt8], file: String, manifestName: String) -> IPVSAdmImportResult {
         var parser = Parser(file: file)
         var lineNo = 0
-        for raw in text.split(separator: "\n", omittingEmptySubsequences: false) {
+        var start = 0
+        let n = bytes.count
+        while start < n {
+            var end = start
+            while end < n && bytes[end] != 0x0A { end += 1 }
             lineNo += 1
-            var line = String(raw)
-            while line.hasSuffix("\r") { line.removeLast() }
-            let trimmed = line.drop(while: { $0 == " " || $0 == "\t" })
-            if trimmed.isEmpty || trimmed.hasPrefix("#") { continue }
-            parser.line(String(trimmed), number: lineNo)
+            var lo = start, hi = end
+            while hi > lo && bytes[hi - 1] == 0x0D { hi -= 1 }
+            while lo < hi && (bytes[lo] == 0x20 || bytes[lo] == 0x09) { lo += 1 }
+            start = end + 1
+            if lo == hi || bytes[lo] == UInt8(ascii: "#") { continue }
+            parser.line(String(decoding: bytes[lo..<hi], as: UTF8.self), number: lineNo)
+        }
+        if parser.services.isEmpty && parser.diagnostics.isEmpty && parser.timeouts == nil {
+            parser.warn(1, bytes.isEmpty ? "the dump is empty: the manifest has no services" : "the dump has no services",
+                        hint: "ipvsadm -Sn prints nothing for an empty table; check that this is the dump you meant")
         }
         var state = DesiredState(manifest: manifestName)
         state.services = parser.services
@@ -39,6 +55,10 @@ public enum IPVSAdmImport {
         let file: String
         var diagnostics: [Diagnostic] = []
         var services: [ServiceSpec] = []
+        /// The index in `services` of each service, and the real servers each one has: lookups
+        /// stay constant-time however large the dump (a linear search per line was quadratic).
+        var serviceIndex: [VirtualService.ID: Int] = [:]
+        var serverIDs: [Set<RealServer.ID>] = []
         var timeouts: Timeouts?
         var names = Set<String>()
 
@@ -105,11 +125,11 @@ public enum IPVSAdmImport {
             while i < words.count {
                 let w = words[i]
                 guard w.hasPrefix("-"), w.count > 1, w == "-6" || !w.dropFirst().allSatisfy({ $0.isNumber }) else {
-                    error(n, "unexpected argument '\(w)'", hint: "check the option before it")
+                    error(n, "unexpected argument '\(excerpt: w)'", hint: "check the option before it")
                     return
                 }
                 guard Parser.known.contains(w) else {
-                    error(n, "unknown option '\(w)'", hint: "see ipvsadm(8); use the lines ipvsadm -Sn prints")
+                    error(n, "unknown option '\(excerpt: w)'", hint: "see ipvsadm(8); use the lines ipvsadm -Sn prints")
                     return
                 }
                 if ["-A", "-E", "-D", "-C", "-a", "-e", "-d", "-R", "-S", "-L", "-Z", "--set"].contains(w) {
@@ -183,7 +203,7 @@ public enum IPVSAdmImport {
             var parsed: [UInt32] = []
             for v in values {
                 guard v.allSatisfy({ $0.isNumber }), let x = UInt32(v), x <= UInt32(Int32.max) else {
-                    error(n, "invalid timeout '\(v)'", hint: "use seconds, 0 = unchanged")
+                    error(n, "invalid timeout '\(excerpt: v)'", hint: "use seconds, 0 = unchanged")
                     return
                 }
                 parsed.append(x)
@@ -197,13 +217,13 @@ public enum IPVSAdmImport {
             var portText: String? = nil
             if s.hasPrefix("[") {
                 guard let close = s.firstIndex(of: "]") else {
-                    error(n, "\(what) '\(s)': missing ']'", hint: "write [2001:db8::1]:80")
+                    error(n, "\(what) '\(excerpt: s)': missing ']'", hint: "write [2001:db8::1]:80")
                     return nil
                 }
                 host = String(s[s.index(after: s.startIndex)..<close])
                 let rest = s[s.index(after: close)...]
                 if rest.hasPrefix(":") { portText = String(rest.dropFirst()) } else if !rest.isEmpty {
-                    error(n, "\(what) '\(s)': unexpected text after ']'", hint: "write [2001:db8::1]:80")
+                    error(n, "\(what) '\(excerpt: s)': unexpected text after ']'", hint: "write [2001:db8::1]:80")
                     return nil
                 }
             } else if let colon = s.lastIndex(of: ":"), s.firstIndex(of: ":") == colon {
@@ -211,13 +231,13 @@ public enum IPVSAdmImport {
                 portText = String(s[s.index(after: colon)...])
             }
             guard let address = IPAddress(host) else {
-                error(n, "\(what) '\(host)' is not a numeric IP address", hint: "use ipvsadm -Sn (numeric) output; host names are not imported")
+                error(n, "\(what) '\(excerpt: host)' is not a numeric IP address", hint: "use ipvsadm -Sn (numeric) output; host names are not imported")
                 return nil
             }
             var port: UInt16 = 0
             if let p = portText {
                 guard !p.isEmpty, p.allSatisfy({ $0.isNumber }) else {
-                    error(n, "\(what) port '\(p)' is not a number", hint: "use ipvsadm -Sn (numeric) output; service names are not imported")
+                    error(n, "\(what) port '\(excerpt: p)' is not a number", hint: "use ipvsadm -Sn (numeric) output; service names are not imported")
                     return nil
                 }
                 guard let v = UInt16(p) else {
@@ -239,7 +259,7 @@ public enum IPVSAdmImport {
             }
             if let fw {
                 guard fw.allSatisfy({ $0.isNumber }), let mark = UInt32(fw), mark > 0 else {
-                    error(n, "invalid fwmark '\(fw)'", hint: "use a mark from 1 to 4294967295")
+                    error(n, "invalid fwmark '\(excerpt: fw)'", hint: "use a mark from 1 to 4294967295")
                     return nil
                 }
                 return .fwmark(mark, flags.contains("-6") ? .ipv6 : .ipv4)
@@ -258,15 +278,19 @@ public enum IPVSAdmImport {
                 return
             }
             guard let id = serviceID(opts: opts, flags: flags, line: n) else { return }
-            var service = VirtualService(id: id, scheduler: Scheduler(opts["-s"] ?? "wlc"))
-            if let s = opts["-s"], !Scheduler.known.contains(Scheduler(s)) && s != "none" {
-                warn(n, "scheduler '\(s)' is not one the kernel ships", hint: "check the spelling")
+            if let s = opts["-s"], !Scheduler.known.contains(Scheduler(s)) {
+                // ipvsadm -Sn prints what the kernel runs, and the kernel only runs the schedulers
+                // it ships (a manifest cannot name another one either).
+                error(n, "unknown scheduler '\(excerpt: s)'",
+                      hint: "use one of \(Scheduler.known.map(\.rawValue).joined(separator: ", "))")
+                return
             }
+            var service = VirtualService(id: id, scheduler: Scheduler(opts["-s"] ?? "wlc"))
             if flags.contains("-p") {
                 var timeout: UInt32 = 360
                 if let p = persistent {
                     guard p.allSatisfy({ $0.isNumber }), let v = UInt32(p), v >= 1, v <= 2_678_400 else {
-                        error(n, "invalid persistence timeout '\(p)'", hint: "use 1 to 2678400 seconds")
+                        error(n, "invalid persistence timeout '\(excerpt: p)'", hint: "use 1 to 2678400 seconds")
                         return
                     }
                     timeout = v
@@ -277,13 +301,13 @@ public enum IPVSAdmImport {
             if let m = opts["-M"] {
                 if id.family == .ipv4 {
                     guard let a = IPAddress(m), case .v4(let mask) = a else {
-                        error(n, "invalid IPv4 netmask '\(m)'", hint: "write a dotted mask such as 255.255.255.0")
+                        error(n, "invalid IPv4 netmask '\(excerpt: m)'", hint: "write a dotted mask such as 255.255.255.0")
                         return
                     }
                     service.netmask = mask
                 } else {
                     guard m.allSatisfy({ $0.isNumber }), let v = UInt32(m), v >= 1, v <= 128 else {
-                        error(n, "invalid IPv6 netmask '\(m)'", hint: "give a prefix length from 1 to 128")
+                        error(n, "invalid IPv6 netmask '\(excerpt: m)'", hint: "give a prefix length from 1 to 128")
                         return
                     }
                     service.netmask = v
@@ -294,7 +318,7 @@ public enum IPVSAdmImport {
             }
             if let pe = opts["--pe"] {
                 service.persistenceEngine = pe
-                if pe != "sip" { warn(n, "persistence engine '\(pe)' is unknown; the kernel only ships 'sip'") }
+                if pe != "sip" { warn(n, "persistence engine '\(excerpt: pe)' is unknown; the kernel only ships 'sip'") }
             }
             if flags.contains("-o") {
                 if id.ipProtocol != nil && id.ipProtocol != .udp {
@@ -317,7 +341,7 @@ public enum IPVSAdmImport {
                         }
                         service.flags.insert(f.hasSuffix("port") ? .sched2 : .sched1)
                     default:
-                        error(n, "unknown scheduler flag '\(f)'", hint: "use sh-fallback, sh-port, mh-fallback, mh-port or flag-1..flag-3")
+                        error(n, "unknown scheduler flag '\(excerpt: f)'", hint: "use sh-fallback, sh-port, mh-fallback, mh-port or flag-1..flag-3")
                         return
                     }
                 }
@@ -330,7 +354,7 @@ public enum IPVSAdmImport {
                 error(n, "\(r) is a real-server option, not valid with -A", hint: "put it on an -a line")
                 return
             }
-            if services.contains(where: { $0.service.id == id }) {
+            if serviceIndex[id] != nil {
                 error(n, "service \(id) is added twice", hint: "remove the second -A line (use -E to edit a service)")
                 return
             }
@@ -340,7 +364,9 @@ public enum IPVSAdmImport {
             let base = name
             while names.contains(name) { name = "\(base)-\(k)"; k += 1 }
             names.insert(name)
+            serviceIndex[id] = services.count
             services.append(ServiceSpec(name: name, service: service))
+            serverIDs.append([])
         }
 
         mutating func addServer(opts: [String: String], flags: Set<String>, line n: Int) {
@@ -353,7 +379,7 @@ public enum IPVSAdmImport {
                 return
             }
             guard let id = serviceID(opts: opts, flags: flags, line: n) else { return }
-            guard let index = services.firstIndex(where: { $0.service.id == id }) else {
+            guard let index = serviceIndex[id] else {
                 error(n, "real server added to service \(id), which is not defined on an earlier line",
                       hint: "add the service with -A before its real servers")
                 return
@@ -390,7 +416,7 @@ public enum IPVSAdmImport {
             func number(_ opt: String, max: UInt32) -> UInt32?? {
                 guard let v = opts[opt] else { return .some(nil) }
                 guard v.allSatisfy({ $0.isNumber }), let x = UInt32(v), x <= max else {
-                    error(n, "invalid \(opt) value '\(v)'", hint: "use a number from 0 to \(max)")
+                    error(n, "invalid \(opt) value '\(excerpt: v)'", hint: "use a number from 0 to \(max)")
                     return nil
                 }
                 return .some(x)
@@ -411,7 +437,7 @@ public enum IPVSAdmImport {
                 }
                 let typeName = opts["--tun-type"] ?? "ipip"
                 guard let type = TunnelType(name: typeName) else {
-                    error(n, "unknown tunnel type '\(typeName)'", hint: "use ipip, gue or gre")
+                    error(n, "unknown tunnel type '\(excerpt: typeName)'", hint: "use ipip, gue or gre")
                     return
                 }
                 tunnel.type = type
@@ -421,7 +447,7 @@ public enum IPVSAdmImport {
                         return
                     }
                     guard p.allSatisfy({ $0.isNumber }), let v = UInt16(p), v > 0 else {
-                        error(n, "invalid tunnel port '\(p)'", hint: "use a port from 1 to 65535")
+                        error(n, "invalid tunnel port '\(excerpt: p)'", hint: "use a port from 1 to 65535")
                         return
                     }
                     tunnel.port = v
@@ -448,7 +474,7 @@ public enum IPVSAdmImport {
             if (upper ?? 0) != 0 && (lower ?? 0) > (upper ?? 0) {
                 warn(n, "-y \(lower ?? 0) is above -x \(upper ?? 0)", hint: "the lower threshold should be below the upper one")
             }
-            if services[index].realServers.contains(where: { $0.server.id == server.id }) {
+            if !serverIDs[index].insert(server.id).inserted {
                 error(n, "real server \(server.id) is added twice to \(id)", hint: "remove the second -a line (use -e to edit)")
                 return
             }

@@ -26,7 +26,7 @@ extension KeepalivedMapper {
                 case "connect_ip":
                     guard needArg(c) else { continue }
                     guard let a = IPAddress(c.args[0]) else {
-                        error(c, "invalid connect_ip '\(c.args[0])'", hint: "use a numeric address")
+                        error(c, "invalid connect_ip '\(excerpt: c.args[0])'", hint: "use a numeric address")
                         continue
                     }
                     ch.connectIP = a
@@ -67,7 +67,7 @@ extension KeepalivedMapper {
                         guard needArg(u) else { continue }
                         let d = u.args[0].lowercased()
                         guard d.count == 32, d.allSatisfy({ $0.isHexDigit }) else {
-                            error(u, "digest '\(u.args[0])' is not 32 hex digits (an MD5 sum)", hint: "use genhash to compute it")
+                            error(u, "digest '\(excerpt: u.args[0])' is not 32 hex digits (an MD5 sum)", hint: "use genhash to compute it")
                             continue
                         }
                         url.digest = d
@@ -78,7 +78,7 @@ extension KeepalivedMapper {
                             guard parts.count <= 2, let lo = Int(parts[0]), let hi = parts.count == 2 ? Int(parts[1]) : lo,
                                 lo >= 100, hi <= 599, lo <= hi
                             else {
-                                error(u, "invalid HTTP status code '\(s)'", hint: "use codes or ranges from 100 to 599")
+                                error(u, "invalid HTTP status code '\(excerpt: s)'", hint: "use codes or ranges from 100 to 599")
                                 continue
                             }
                             url.statusCodes.append(contentsOf: lo...hi)

@@ -26,7 +26,7 @@ extension KeepalivedMapper {
                     case "inet": family = .ipv4
                     case "inet6": family = .ipv6
                     default:
-                        error(entry, "fwmark \(mark) family '\(entry.args[1])' is unknown", hint: "use inet or inet6")
+                        error(entry, "fwmark \(mark) family '\(excerpt: entry.args[1])' is unknown", hint: "use inet or inet6")
                         continue
                     }
                 }
@@ -36,7 +36,7 @@ extension KeepalivedMapper {
             var port: UInt16 = 0
             if let p = entry.args.first {
                 guard let v = UInt16(p), p.allSatisfy({ $0.isNumber }) else {
-                    error(entry, "invalid port '\(p)' in virtual_server_group \(name)", hint: "use a port from 0 to 65535")
+                    error(entry, "invalid port '\(excerpt: p)' in virtual_server_group \(name)", hint: "use a port from 0 to 65535")
                     continue
                 }
                 port = v
@@ -57,7 +57,7 @@ extension KeepalivedMapper {
     mutating func expandRange(_ node: KeepalivedNode) -> [IPAddress]? {
         let text = node.keyword
         func bad(_ why: String) -> [IPAddress]? {
-            error(node, "invalid virtual server group address '\(text)': \(why)",
+            error(node, "invalid virtual server group address '\(excerpt: text)': \(why)",
                   hint: "write IP, IP-LAST, IP-IP or IP/PREFIX followed by a port")
             return nil
         }

@@ -52,9 +52,10 @@ extension KeepalivedMapper {
             let scheduler = Scheduler(vs.scheduler ?? "wlc")
             // Real servers: duplicates, forwarding method, defaults from the virtual server.
             var servers: [RS] = []
+            var seen = Set<RealServer.ID>()
             var warnedNoMethod = false
             for var rs in vs.realServers {
-                if servers.contains(where: { $0.address == rs.address && $0.port == rs.port }) {
+                if !seen.insert(RealServer.ID(address: rs.address, port: rs.port)).inserted {
                     warn(rs.node, "real server \(rs.address) \(rs.port) is listed twice in virtual server \(describe(vs)); keepalived removes the second")
                     continue
                 }
@@ -262,8 +263,9 @@ extension KeepalivedMapper {
         var out: [ServiceSpec] = []
         var origins: [KeepalivedNode] = []
         var names = Set<String>()
+        var indexByID: [VirtualService.ID: Int] = [:]
         for (spec, origin, _) in specs {
-            if let i = out.firstIndex(where: { $0.service.id == spec.service.id }) {
+            if let i = indexByID[spec.service.id] {
                 var first = out[i]
                 let firstOrigin = origins[i]
                 var moved: [RealServerSpec] = []
@@ -273,8 +275,9 @@ extension KeepalivedMapper {
                 for j in a.realServers.indices where a.realServers[j].healthCheck == nil { a.realServers[j].healthCheck = a.healthCheck }
                 for j in b.realServers.indices where b.realServers[j].healthCheck == nil { b.realServers[j].healthCheck = b.healthCheck }
                 a.healthCheck = nil
+                var present = Set(a.realServers.map(\.server.id))
                 for rs in b.realServers {
-                    if a.realServers.contains(where: { $0.server.id == rs.server.id }) {
+                    if !present.insert(rs.server.id).inserted {
                         warn(origin, "real server \(rs.server.id) is already in \(spec.service.id) from the block at line \(firstOrigin.line); the kernel keeps the first one")
                     } else {
                         moved.append(rs)
@@ -305,6 +308,7 @@ extension KeepalivedMapper {
                 }
             }
             names.insert(s.name)
+            indexByID[s.service.id] = out.count
             out.append(s)
             origins.append(origin)
         }

@@ -29,14 +29,14 @@ extension KeepalivedMapper {
             kind = .fwmark(mark)
         default:
             guard let address = IPAddress(first) else {
-                error(node, "invalid virtual server address '\(first)'", hint: "use a numeric IPv4 or IPv6 address (no host names)")
+                error(node, "invalid virtual server address '\(excerpt: first)'", hint: "use a numeric IPv4 or IPv6 address (no host names)")
                 return nil
             }
             var port: UInt16 = 0
             if node.args.count >= 2 {
                 let p = node.args[1]
                 guard p.allSatisfy({ $0.isASCII && $0.isNumber }), let v = UInt16(p) else {
-                    error(node, "invalid virtual server port '\(p)'", hint: "use a port from 0 to 65535")
+                    error(node, "invalid virtual server port '\(excerpt: p)'", hint: "use a port from 0 to 65535")
                     return nil
                 }
                 port = v
@@ -91,7 +91,7 @@ extension KeepalivedMapper {
             case "inet": family = .ipv4
             case "inet6": family = .ipv6
             default:
-                error(n, "unknown address family '\(n.args[0])'", hint: "use inet or inet6")
+                error(n, "unknown address family '\(excerpt: n.args[0])'", hint: "use inet or inet6")
                 return
             }
             if let f = vs.family, f != family {
@@ -115,7 +115,10 @@ extension KeepalivedMapper {
             let name = n.args[0]
             let valid = ["rr", "wrr", "lc", "wlc", "lblc", "sh", "mh", "dh", "fo", "ovf", "lblcr", "sed", "nq", "twos"]
             guard valid.contains(name) else {
-                error(n, "invalid scheduler '\(name)'; keepalived ignores it", hint: "use one of \(valid.joined(separator: ", "))")
+                // keepalived (check_parser.c, lbalgo_handler): "Invalid lvs_scheduler '…' - ignoring";
+                // the scheduler stays as set so far, and without one it uses wlc (check_data.c).
+                warn(n, "invalid scheduler '\(excerpt: name)'; keepalived ignores the line, so the service keeps \(vs.scheduler.map { "the scheduler set before it (\($0))" } ?? "the default scheduler, wlc, unless a later lb_algo sets one")",
+                     hint: "write one of \(valid.joined(separator: ", ")) (imported as keepalived runs it)")
                 return
             }
             vs.scheduler = name
@@ -147,8 +150,17 @@ extension KeepalivedMapper {
         case "persistence_timeout":
             if n.args.isEmpty {
                 vs.persistenceTimeout = 360
-            } else if let v = unsigned(n, min: 1, max: 86400 * 31) {
-                vs.persistenceTimeout = v
+            } else if let v = KeepalivedMapper.decimal(n.args[0]), v >= 1, v <= 86400 * 31 {
+                vs.persistenceTimeout = UInt32(v)
+            } else {
+                // keepalived (check_parser.c, pto_handler): read_unsigned_strvec(…, 1, LVS_MAX_TIMEOUT)
+                // fails, it logs "persistence_timeout invalid" and ignores the line: the timeout
+                // stays as set so far (none by default, so `persistence_timeout 0` means no persistence).
+                let now = vs.persistenceTimeout == 0
+                    ? "the service is not persistent unless another line makes it so"
+                    : "the service keeps the timeout set before it (\(vs.persistenceTimeout) s)"
+                warn(n, "persistence_timeout '\(excerpt: n.args[0])' is not from 1 to 2678400 seconds; keepalived ignores the line, so \(now)",
+                     hint: n.args[0] == "0" ? "remove the line: 0 means no persistence" : "use 1 to 2678400 seconds, or remove the line")
             }
         case "persistence_granularity":
             guard needArg(n) else { return }
@@ -159,7 +171,7 @@ extension KeepalivedMapper {
                 vs.granularity = v
             } else {
                 guard let a = IPAddress(s), case .v4(let mask) = a else {
-                    error(n, "invalid IPv4 persistence_granularity '\(s)'", hint: "use a netmask such as 255.255.255.0")
+                    error(n, "invalid IPv4 persistence_granularity '\(excerpt: s)'", hint: "use a netmask such as 255.255.255.0")
                     return
                 }
                 vs.granularity = mask
@@ -172,7 +184,7 @@ extension KeepalivedMapper {
             case "TCP": vs.proto = .tcp
             case "UDP": vs.proto = .udp
             case "SCTP": vs.proto = .sctp
-            default: error(n, "unknown protocol '\(n.args[0])'; keepalived ignores it", hint: "use TCP, UDP or SCTP")
+            default: error(n, "unknown protocol '\(excerpt: n.args[0])'; keepalived ignores it", hint: "use TCP, UDP or SCTP")
             }
         case "virtualhost":
             guard needArg(n) else { return }
@@ -227,7 +239,7 @@ extension KeepalivedMapper {
         case "DR": method = .directRoute
         case "TUN": method = .tunnel
         default:
-            error(n, "unknown forwarding method '\(n.args[0])' for the \(what) server", hint: "use NAT, DR or TUN (upper case)")
+            error(n, "unknown forwarding method '\(excerpt: n.args[0])' for the \(what) server", hint: "use NAT, DR or TUN (upper case)")
             return
         }
         var type = TunnelType.ipip
@@ -243,7 +255,7 @@ extension KeepalivedMapper {
                     return
                 }
                 guard let t = TunnelType(name: a[i + 1]) else {
-                    error(n, "unknown tunnel type '\(a[i + 1])' for the \(what) server", hint: "use ipip, gue or gre")
+                    error(n, "unknown tunnel type '\(excerpt: a[i + 1])' for the \(what) server", hint: "use ipip, gue or gre")
                     return
                 }
                 type = t
@@ -254,7 +266,7 @@ extension KeepalivedMapper {
                     return
                 }
                 guard let p = UInt32(a[i + 1]), p >= 1, p <= 65535 else {
-                    error(n, "invalid gue tunnel port '\(a[i + 1])'", hint: "use a port from 1 to 65535")
+                    error(n, "invalid gue tunnel port '\(excerpt: a[i + 1])'", hint: "use a port from 1 to 65535")
                     return
                 }
                 port = p
@@ -263,7 +275,7 @@ extension KeepalivedMapper {
             case "csum": csum = .checksum
             case "remcsum": csum = .remoteChecksum
             default:
-                error(n, "invalid tunnel option '\(a[i])' for the \(what) server", hint: "use type, port, nocsum, csum or remcsum")
+                error(n, "invalid tunnel option '\(excerpt: a[i])' for the \(what) server", hint: "use type, port, nocsum, csum or remcsum")
                 return
             }
             i += 1
@@ -286,13 +298,13 @@ extension KeepalivedMapper {
     /// `IP [PORT]` of a real or sorry server; inherits the forwarding method set so far.
     mutating func parseServerAddress(_ n: KeepalivedNode, vs: VS, what: String) -> RS? {
         guard let address = IPAddress(n.args[0]) else {
-            error(n, "invalid \(what) address '\(n.args[0])'; keepalived skips it", hint: "use a numeric IPv4 or IPv6 address")
+            error(n, "invalid \(what) address '\(excerpt: n.args[0])'; keepalived skips it", hint: "use a numeric IPv4 or IPv6 address")
             return nil
         }
         var port: UInt16 = 0
         if n.args.count >= 2 {
             guard n.args[1].allSatisfy({ $0.isASCII && $0.isNumber }), let p = UInt16(n.args[1]) else {
-                error(n, "invalid \(what) port '\(n.args[1])'; keepalived skips it", hint: "use a port from 0 to 65535")
+                error(n, "invalid \(what) port '\(excerpt: n.args[1])'; keepalived skips it", hint: "use a port from 0 to 65535")
                 return nil
             }
             port = p

@@ -128,17 +128,17 @@ struct KeepalivedMapper {
     /// An unknown keyword: keepalived logs it and goes on; with a block it misparses the block.
     mutating func unknown(_ node: KeepalivedNode, in context: String) {
         if node.children != nil {
-            error(node, "unknown keyword '\(node.keyword)' with a block in \(context); keepalived does not skip unknown blocks (their '}' closes the enclosing block)",
+            error(node, "unknown keyword '\(excerpt: node.keyword)' with a block in \(context); keepalived does not skip unknown blocks (their '}' closes the enclosing block)",
                   hint: "remove the block or fix the keyword's spelling")
         } else {
-            warn(node, "unknown keyword '\(node.keyword)' in \(context); keepalived ignores it",
+            warn(node, "unknown keyword '\(excerpt: node.keyword)' in \(context); keepalived ignores it",
                  hint: "remove it or fix its spelling")
         }
     }
 
     mutating func needArg(_ node: KeepalivedNode, _ count: Int = 1) -> Bool {
         if node.args.count >= count { return true }
-        error(node, "'\(node.keyword)' needs \(count == 1 ? "a value" : "\(count) values")",
+        error(node, "'\(excerpt: node.keyword)' needs \(count == 1 ? "a value" : "\(count) values")",
               hint: "see keepalived.conf(5) for the syntax")
         return false
     }
@@ -148,7 +148,7 @@ struct KeepalivedMapper {
         guard needArg(node, index + 1) else { return nil }
         let s = node.args[index]
         guard !s.isEmpty, s.allSatisfy({ $0.isASCII && $0.isNumber }), let v = UInt64(s), v <= UInt64(UInt32.max) else {
-            error(node, "'\(s)' is not a valid number for \(node.keyword)", hint: "use a whole number from \(min) to \(max)")
+            error(node, "'\(excerpt: s)' is not a valid number for \(node.keyword)", hint: "use a whole number from \(min) to \(max)")
             return nil
         }
         guard v >= UInt64(min) && v <= UInt64(max) else {
@@ -156,6 +156,12 @@ struct KeepalivedMapper {
             return nil
         }
         return UInt32(v)
+    }
+
+    /// A decimal number without sign, or nil (also for one too large for 64 bits).
+    static func decimal(_ s: String) -> UInt64? {
+        guard !s.isEmpty, s.utf8.count <= 20, s.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
+        return UInt64(s)
     }
 
     /// keepalived's `read_timer`: seconds with up to 6 decimal places.
@@ -166,7 +172,7 @@ struct KeepalivedMapper {
         let valid = !s.isEmpty && parts.count <= 2 && parts.allSatisfy { $0.allSatisfy { $0.isASCII && $0.isNumber } }
             && !(parts.first?.isEmpty ?? true)
         guard valid, let v = Double(s) else {
-            error(node, "'\(s)' is not a valid time for \(node.keyword)", hint: "give seconds, e.g. 3 or 1.5")
+            error(node, "'\(excerpt: s)' is not a valid time for \(node.keyword)", hint: "give seconds, e.g. 3 or 1.5")
             return nil
         }
         if !allowZero && v == 0 {
@@ -183,7 +189,7 @@ struct KeepalivedMapper {
         case "true", "on", "yes": return true
         case "false", "off", "no": return false
         default:
-            error(node, "invalid \(node.keyword) parameter '\(s)'", hint: "use yes/no, on/off or true/false")
+            error(node, "invalid \(node.keyword) parameter '\(excerpt: s)'", hint: "use yes/no, on/off or true/false")
             return nil
         }
     }

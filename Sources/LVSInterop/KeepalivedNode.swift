@@ -24,12 +24,24 @@ public struct KeepalivedNode: Hashable, Sendable {
 
     /// Builds the block tree from lexed statements. A `{` opens the block of the statement right
     /// before it (on the same line or the next); unbalanced braces become diagnostics.
+    /// Blocks nest at most this deep. keepalived's own nest four levels (virtual_server,
+    /// real_server, checker, url); a tree tens of thousands of levels deep (a file of unclosed
+    /// blocks) overflowed the stack when it was freed.
+    static let maxDepth = 16
+
     public static func build(_ statements: [KeepalivedStatement]) -> (nodes: [KeepalivedNode], diagnostics: [Diagnostic]) {
         var diagnostics: [Diagnostic] = []
         // A stack of open blocks: the owner node and the children collected so far.
         var stack: [(owner: KeepalivedNode?, children: [KeepalivedNode])] = [(nil, [])]
         var previousWasKeyword = false
         for st in statements {
+            if st.isOpen && stack.count > maxDepth {
+                diagnostics.append(Diagnostic(
+                    .error, file: st.file, line: st.line,
+                    message: "blocks nested deeper than \(maxDepth) levels; the rest of the configuration is not read",
+                    hint: "close the blocks that are left open (keepalived's blocks nest at most four levels)"))
+                break
+            }
             if st.isOpen {
                 var top = stack.removeLast()
                 if previousWasKeyword, let owner = top.children.popLast() {
@@ -72,7 +84,7 @@ public struct KeepalivedNode: Hashable, Sendable {
             if var owner = done.owner {
                 diagnostics.append(Diagnostic(
                     .error, file: owner.file, line: owner.line,
-                    message: "block '\(owner.keyword)' opened here is never closed",
+                    message: "block '\(excerpt: owner.keyword)' opened here is never closed",
                     hint: "add the missing '}'"))
                 owner.children = done.children
                 if owner.keyword != "{" { stack[stack.count - 1].children.append(owner) }

@@ -59,6 +59,9 @@ func editDistance(_ a: String, _ b: String) -> Int {
 
 /// The closest candidate to `word`, if it is close enough to be a plausible typo.
 func closest(_ word: String, in candidates: [String]) -> String? {
+    // No candidate is this long, so none is a plausible typo of it; and the edit distance is
+    // quadratic: a megabyte-long word must not reach it.
+    guard word.utf8.count <= 64 else { return nil }
     var best: (String, Int)? = nil
     for c in candidates {
         let d = editDistance(word, c)

@@ -1,12 +1,6 @@
 import FoundationEssentials
 import LVSModel
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// Manifest format v1: JSON text → validated `DesiredState`, and back.
 ///
 /// Loading never throws and never stops at the first problem: every syntax, type, range and
@@ -22,7 +16,14 @@ import Darwin
 /// A `lowerThreshold` above an `upperThreshold` of 0 is an error too (the kernel answers ERANGE).
 /// Service-level `forwarding`/`tunnel` are defaults for the real servers and the sorry server.
 public enum Manifest {
-    /// Reads and validates the manifest at `path`; `-` reads standard input.
+    /// The largest invalid input whose normalised text `ManifestResult.canonicalJSON` holds.
+    public static let maxNormalisedSize = 1 << 20
+
+    /// The largest manifest file `load` reads: far above a 10,000 × 10 table (about 5 MB).
+    public static let maxSize = InputFile.defaultLimit
+
+    /// Reads and validates the manifest at `path`; `-` reads standard input. Only a regular
+    /// file (or standard input) of at most `maxSize` bytes is read (see `InputFile`).
     ///
     /// - Parameter canonicalForm: false skips building the canonical form (`canonicalJSON` and
     ///   `contentHash` of a valid manifest are then those of ""): for callers that only plan,
@@ -30,18 +31,13 @@ public enum Manifest {
     public static func load(
         path: String, capabilities: KernelCapabilities? = nil, canonicalForm: Bool = true
     ) -> ManifestResult {
-        let bytes: [UInt8]?
-        if path == "-" {
-            bytes = readStandardInput()
-        } else {
-            bytes = readFile(path)
-        }
-        guard let bytes else {
-            let d = Diagnostic(.error, file: path, message: "cannot read the file",
-                               hint: "check that it exists and is readable")
+        switch path == "-" ? InputFile.readStandardInput(limit: maxSize) : InputFile.read(path, limit: maxSize) {
+        case .success(let bytes):
+            return parse(consuming: bytes, file: path, capabilities: capabilities, canonicalForm: canonicalForm)
+        case .failure(let f):
+            let d = Diagnostic(.error, file: path, message: f.message, hint: f.hint)
             return ManifestResult(state: nil, diagnostics: [d], canonicalJSON: "")
         }
-        return parse(consuming: bytes, file: path, capabilities: capabilities, canonicalForm: canonicalForm)
     }
 
     /// Parses and validates manifest text. `file` is used in diagnostics only; `canonicalForm`
@@ -96,7 +92,10 @@ public enum Manifest {
         let state = ManifestDecoder(collector, capabilities: capabilities).decode(root, streamed: streamed)
         if state == nil || collector.sorted.hasErrors {
             // Still normalised, so tools can show what was read; not a storable revision. The
-            // tree above lacks the services, so this (rare, small) case parses again.
+            // tree above lacks the services, so this (rare, small) case parses again. Not for an
+            // input above `maxNormalisedSize`: nobody reads megabytes of an invalid document, and
+            // parsing and rendering it again tripled the time to report its errors.
+            guard bytes.count <= maxNormalisedSize else { return (nil, nil) }
             return (nil, JSONParser.parse(bytes).root.map { JSONValue($0).canonicalText })
         }
         return (state, nil)
@@ -145,57 +144,9 @@ public enum Manifest {
             let conflict = OwnershipConflict(service: spec.service.id, owner: owner, claimant: state.manifest)
             out.append(Diagnostic(
                 .error, file: file, path: "services[\(i)]",
-                message: "service \(spec.service.id) ('\(spec.name)') \(conflict.problem)", hint: conflict.remedy))
+                message: "service \(spec.service.id) ('\(excerpt: spec.name)') \(conflict.problem)", hint: conflict.remedy))
         }
         return out
-    }
-
-    /// The file's bytes, read straight into the array (not through `Data`, which cost a copy of
-    /// the whole file); nil when it cannot be opened or read (a directory, for one).
-    private static func readFile(_ path: String) -> [UInt8]? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var info = stat()
-        guard fstat(fd, &info) == 0 else { return nil }
-        // One byte more than the size, so that a regular file is read in one call plus the call
-        // that sees its end; anything else (or a file that grows) continues in chunks.
-        let size = (info.st_mode & S_IFMT) == S_IFREG ? Int(info.st_size) : 0
-        var failed = false
-        var out = [UInt8](unsafeUninitializedCapacity: size + 1) { buffer, count in
-            count = 0
-            while count < buffer.count {
-                let n = read(fd, buffer.baseAddress! + count, buffer.count - count)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    failed = true
-                    return
-                }
-                if n == 0 { return }
-                count += n
-            }
-        }
-        if failed { return nil }
-        if out.count <= size { return out }
-        guard let rest = readAll(fd) else { return nil }
-        out += rest
-        return out
-    }
-
-    private static func readStandardInput() -> [UInt8]? { readAll(0) }
-
-    private static func readAll(_ fd: Int32) -> [UInt8]? {
-        var out: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                return nil
-            }
-            if n == 0 { return out }
-            out.append(contentsOf: buffer[0..<n])
-        }
     }
 }
 
@@ -206,7 +157,8 @@ public struct ManifestResult: Sendable {
     /// Every problem found (errors and warnings), in source order.
     public var diagnostics: [Diagnostic]
     /// The canonical form (see `Manifest`): of the validated state when `state` is set; of the
-    /// parsed JSON (sorted keys, no defaults) when there were errors; "" when the JSON did not parse.
+    /// parsed JSON (sorted keys, no defaults) when there were errors; "" when the JSON did not
+    /// parse, or when it had errors and is larger than `Manifest.maxNormalisedSize`.
     public var canonicalJSON: String
     /// SHA-256 of `canonicalJSON` as 64 hex digits.
     public var contentHash: String

@@ -13,8 +13,8 @@ extension ManifestDecoder {
             guard r.has(key) else { return false }
             guard let type else { return true }
             if !kinds.contains(type) {
-                diagnostics.error(r.at(key), r.keyPosition(key), "'\(key)' is only for \(description) checks, not \(type)",
-                                  hint: "remove '\(key)'")
+                diagnostics.error(r.at(key), r.keyPosition(key), "'\(excerpt: key)' is only for \(description) checks, not \(type)",
+                                  hint: "remove '\(excerpt: key)'")
                 return false
             }
             return true
@@ -31,7 +31,7 @@ extension ManifestDecoder {
         if only("path", for: web, "http and https") {
             if let p = r.string("path", hint: "an absolute URL path such as \"/healthz\"") {
                 if !p.hasPrefix("/") || p.contains(where: { $0 == " " || $0 == "\n" || $0 == "\r" }) {
-                    diagnostics.error(r.at("path"), r.position("path"), "'\(p)' is not an absolute URL path",
+                    diagnostics.error(r.at("path"), r.position("path"), "'\(excerpt: p)' is not an absolute URL path",
                                       hint: "start the path with '/', e.g. \"/healthz\", without spaces")
                 } else {
                     check.path = p
@@ -63,13 +63,13 @@ extension ManifestDecoder {
             if d.count == 32 && d.unicodeScalars.allSatisfy({ $0.properties.isASCIIHexDigit }) {
                 check.digest = d.lowercased()
             } else {
-                diagnostics.error(r.at("digest"), r.position("digest"), "'\(d)' is not an MD5 digest",
+                diagnostics.error(r.at("digest"), r.position("digest"), "'\(excerpt: d)' is not an MD5 digest",
                                   hint: "use the 32 hex digits printed by `md5sum` (keepalived genhash)")
             }
         }
         if only("host", for: web, "http and https"), let h = r.string("host", hint: "the HTTP Host header, e.g. \"www.example.com\"") {
             if h.isEmpty || h.contains(where: { $0 == " " || $0.isNewline || $0 == "/" }) {
-                diagnostics.error(r.at("host"), r.position("host"), "'\(h)' is not a valid Host header",
+                diagnostics.error(r.at("host"), r.position("host"), "'\(excerpt: h)' is not a valid Host header",
                                   hint: "use a host name such as \"www.example.com\"")
             } else {
                 check.host = h
@@ -88,7 +88,7 @@ extension ManifestDecoder {
                     continue
                 }
                 if i == 0 && !s.hasPrefix("/") {
-                    diagnostics.error(p, item.position, "'\(s)' is not an absolute path",
+                    diagnostics.error(p, item.position, "'\(excerpt: s)' is not an absolute path",
                                       hint: "give the program's absolute path, e.g. \"/usr/local/bin/check\"; no shell is involved")
                 }
                 argv.append(s)

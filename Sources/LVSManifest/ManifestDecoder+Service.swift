@@ -16,7 +16,7 @@ extension ManifestDecoder {
         if r.has("fwmark") {
             identityPosition = r.position("fwmark")
             for k in ["protocol", "address", "port"] where r.has(k) {
-                diagnostics.error(r.at(k), r.keyPosition(k), "'\(k)' cannot be combined with 'fwmark'",
+                diagnostics.error(r.at(k), r.keyPosition(k), "'\(excerpt: k)' cannot be combined with 'fwmark'",
                                   hint: "a service is either protocol + address + port, or fwmark + family")
             }
             let mark = r.integer("fwmark", ManifestFields.Limit.fwmark, hint: "use a firewall mark from 1 to 4294967295")
@@ -55,14 +55,14 @@ extension ManifestDecoder {
                 schedulerValid = false
                 var hint = "known schedulers: \(knownSchedulerList)"
                 if let near = closest(s, in: Scheduler.known.map(\.rawValue)) { hint = "did you mean '\(near)'? \(hint)" }
-                diagnostics.error(r.at("scheduler"), r.position("scheduler"), "unknown scheduler '\(s)'", hint: hint)
+                diagnostics.error(r.at("scheduler"), r.position("scheduler"), "unknown scheduler '\(excerpt: s)'", hint: hint)
             }
         } else if r.has("scheduler") {
             schedulerValid = false
         }
         if schedulerValid, let available = capabilities?.availableSchedulers, !available.contains(scheduler) {
             diagnostics.error(r.at("scheduler"), r.position("scheduler"),
-                              "scheduler '\(scheduler)' needs kernel module \(scheduler.moduleName), which is neither loaded nor installed",
+                              "scheduler '\(excerpt: scheduler.rawValue)' needs kernel module \(scheduler.moduleName), which is neither loaded nor installed",
                               hint: "install the module or pick an available scheduler: \(available.map(\.rawValue).sorted().joined(separator: ", "))")
         }
         var flags = decodeSchedulerFlags(r, scheduler: scheduler, schedulerValid: schedulerValid)
@@ -91,7 +91,7 @@ extension ManifestDecoder {
         var engine: String? = nil
         if let pe = r.string("persistenceEngine", hint: "the only persistence engine is \"sip\"") {
             if pe != "sip" {
-                diagnostics.error(r.at("persistenceEngine"), r.position("persistenceEngine"), "unknown persistence engine '\(pe)'",
+                diagnostics.error(r.at("persistenceEngine"), r.position("persistenceEngine"), "unknown persistence engine '\(excerpt: pe)'",
                                   hint: "the only persistence engine is \"sip\"")
             } else {
                 engine = pe
@@ -235,13 +235,13 @@ extension ManifestDecoder {
             if let (owner, b) = named[s] {
                 bit = b
                 if schedulerValid && owner != scheduler {
-                    diagnostics.error(path, item.position, "'\(s)' is a flag of the \(owner) scheduler, not of '\(scheduler)'",
+                    diagnostics.error(path, item.position, "'\(excerpt: s)' is a flag of the \(owner) scheduler, not of '\(excerpt: scheduler.rawValue)'",
                                       hint: "use \"scheduler\": \"\(owner)\", or remove the flag")
                 }
             } else if let b = raw[s] {
                 bit = b
                 if schedulerValid && !usesFlags {
-                    diagnostics.warning(path, item.position, "scheduler '\(scheduler)' ignores \(s)",
+                    diagnostics.warning(path, item.position, "scheduler '\(excerpt: scheduler.rawValue)' ignores \(s)",
                                         hint: "only sh and mh read scheduler flags")
                 } else if schedulerValid && s == "flag-3" {
                     diagnostics.warning(path, item.position, "no shipped scheduler reads flag-3", hint: "remove it unless a custom scheduler needs it")
@@ -250,11 +250,11 @@ extension ManifestDecoder {
                 let choices = usesFlags ? scheduler.flagNames.prefix(2) + ["flag-1", "flag-2", "flag-3"] : ["flag-1", "flag-2", "flag-3"]
                 var hint = "known flags: \(choices.joined(separator: ", "))"
                 if let near = closest(s, in: Array(named.keys) + Array(raw.keys)) { hint = "did you mean '\(near)'? \(hint)" }
-                diagnostics.error(path, item.position, "unknown scheduler flag '\(s)'", hint: hint)
+                diagnostics.error(path, item.position, "unknown scheduler flag '\(excerpt: s)'", hint: hint)
                 continue
             }
             if flags.contains(bit) {
-                diagnostics.error(path, item.position, "scheduler flag '\(s)' is given twice",
+                diagnostics.error(path, item.position, "scheduler flag '\(excerpt: s)' is given twice",
                                   hint: "sh-fallback/mh-fallback are flag-1 and sh-port/mh-port are flag-2; list each once")
             }
             flags.insert(bit)
@@ -272,7 +272,7 @@ extension ManifestDecoder {
             }
             guard let m = p.string("netmask", hint: "a dotted mask such as 255.255.255.0") else { return nil }
             guard case .v4(let v)? = IPAddress(m) else {
-                diagnostics.error(p.at("netmask"), p.position("netmask"), "'\(m)' is not a dotted IPv4 netmask",
+                diagnostics.error(p.at("netmask"), p.position("netmask"), "'\(excerpt: m)' is not a dotted IPv4 netmask",
                                   hint: "write a mask such as 255.255.255.0")
                 return nil
             }

@@ -64,7 +64,7 @@ extension ManifestDecoder {
                 if let name {
                     checkIdentifier(name, path: g.at("name"), position: g.position("name"), what: "sync group name")
                     if let first = groupNames[name] {
-                        diagnostics.error(g.at("name"), g.position("name"), "duplicate sync group name '\(name)' (first used by \(first))",
+                        diagnostics.error(g.at("name"), g.position("name"), "duplicate sync group name '\(excerpt: name)' (first used by \(first))",
                                           hint: "sync group names must be unique")
                     } else {
                         groupNames[name] = path
@@ -84,16 +84,16 @@ extension ManifestDecoder {
                         }
                         if !names.contains(member) {
                             var hint = "name an instance of vrrp.instances"
-                            if let near = closest(member, in: names) { hint = "did you mean '\(near)'?" }
-                            diagnostics.error(mpath, m.position, "unknown instance '\(member)'", hint: hint)
+                            if let near = closest(member, in: names) { hint = "did you mean '\(excerpt: near)'?" }
+                            diagnostics.error(mpath, m.position, "unknown instance '\(excerpt: member)'", hint: hint)
                             continue
                         }
                         if members.contains(member) {
-                            diagnostics.error(mpath, m.position, "instance '\(member)' is listed twice in this group", hint: "list it once")
+                            diagnostics.error(mpath, m.position, "instance '\(excerpt: member)' is listed twice in this group", hint: "list it once")
                             continue
                         }
                         if let other = memberOf[member] {
-                            diagnostics.error(mpath, m.position, "instance '\(member)' is already in sync group \(other)",
+                            diagnostics.error(mpath, m.position, "instance '\(excerpt: member)' is already in sync group \(other)",
                                               hint: "an instance can be in one sync group only (keepalived refuses the config)")
                             continue
                         }
@@ -120,8 +120,8 @@ extension ManifestDecoder {
                 }
                 guard names.contains(member) else {
                     var hint = "name an instance of vrrp.instances"
-                    if let near = closest(member, in: names) { hint = "did you mean '\(near)'?" }
-                    diagnostics.error(mpath, m.position, "unknown instance '\(member)'", hint: hint)
+                    if let near = closest(member, in: names) { hint = "did you mean '\(excerpt: near)'?" }
+                    diagnostics.error(mpath, m.position, "unknown instance '\(excerpt: member)'", hint: hint)
                     continue
                 }
                 if !chosen.contains(member) { chosen.append(member) }
@@ -348,18 +348,18 @@ extension ManifestDecoder {
         }
         let parts = text.split(separator: "/", maxSplits: 1, omittingEmptySubsequences: false)
         guard let a = IPAddress.parsingManifest(String(parts[0])) else {
-            diagnostics.error(textPath, textPosition, "'\(text)' is not an address with a prefix length",
+            diagnostics.error(textPath, textPosition, "'\(excerpt: text)' is not an address with a prefix length",
                               hint: "write an IPv4 or IPv6 address and its prefix, e.g. \"10.0.0.100/24\"")
             return nil
         }
         let maxPrefix = a.family == .ipv4 ? 32 : 128
         guard parts.count == 2 else {
-            diagnostics.error(textPath, textPosition, "'\(text)' has no prefix length",
+            diagnostics.error(textPath, textPosition, "'\(excerpt: text)' has no prefix length",
                               hint: "write the prefix of the subnet, e.g. \"\(a)/24\", or \"\(a)/\(maxPrefix)\" for the address alone")
             return nil
         }
         guard let p = Int(parts[1]), (0...maxPrefix).contains(p), parts[1].allSatisfy(\.isASCII), parts[1].first != "+" else {
-            diagnostics.error(textPath, textPosition, "'\(parts[1])' is not a prefix length for \(a.family)",
+            diagnostics.error(textPath, textPosition, "'\(excerpt: parts[1])' is not a prefix length for \(a.family)",
                               hint: "use a prefix from 0 to \(maxPrefix)")
             return nil
         }
@@ -376,7 +376,7 @@ extension ManifestDecoder {
         let valid = !name.isEmpty && name.utf8.count <= 15
             && name.unicodeScalars.allSatisfy { $0.isASCII && $0.value > 0x20 && $0 != "/" && $0 != ":" }
         if !valid {
-            diagnostics.error(path, position, "'\(name)' is not a valid interface name",
+            diagnostics.error(path, position, "'\(excerpt: name)' is not a valid interface name",
                               hint: "use 1 to 15 characters without spaces, '/' or ':', as `ip link` shows them")
         }
         return valid
@@ -391,7 +391,7 @@ extension ManifestDecoder {
         for d in decoded {
             if let n = d.name {
                 if let first = names[n] {
-                    diagnostics.error(join(d.path, "name"), d.namePosition, "duplicate instance name '\(n)' (first used by \(first))",
+                    diagnostics.error(join(d.path, "name"), d.namePosition, "duplicate instance name '\(excerpt: n)' (first used by \(first))",
                                       hint: "instance names must be unique")
                 } else {
                     names[n] = d.path
@@ -426,12 +426,12 @@ extension ManifestDecoder {
         for d in decoded where !d.priorityNodes.isEmpty {
             for n in firstMention.keys.sorted() where !d.priorityNodes.contains(n) {
                 diagnostics.error(d.priorityPath, d.priorityPosition,
-                                  "no priority for node '\(n)' (named in \(firstMention[n] ?? "?"))",
+                                  "no priority for node '\(excerpt: n)' (named in \(firstMention[n] ?? "?"))",
                                   hint: "give every instance a priority for every director, or fix the node name")
             }
             if !d.unicastNodes.isEmpty {
                 for n in d.priorityNodes where !d.unicastNodes.contains(n) {
-                    diagnostics.error(d.unicastPath, d.unicastPosition, "no unicast settings for node '\(n)'",
+                    diagnostics.error(d.unicastPath, d.unicastPosition, "no unicast settings for node '\(excerpt: n)'",
                                       hint: "with unicast adverts every director needs its peers; add \"\(n)\": {\"peers\": [...]}")
                 }
             }

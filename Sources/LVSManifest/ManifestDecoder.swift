@@ -39,7 +39,7 @@ final class ManifestDecoder {
         if let v = r.string("apiVersion", required: true, hint: "add \"apiVersion\": \"\(ManifestFields.apiVersion)\""),
             v != ManifestFields.apiVersion
         {
-            diagnostics.error("apiVersion", r.position("apiVersion"), "unsupported apiVersion '\(v)'",
+            diagnostics.error("apiVersion", r.position("apiVersion"), "unsupported apiVersion '\(excerpt: v)'",
                               hint: "this lvsctl reads \"\(ManifestFields.apiVersion)\"")
         }
         let name = r.string("name", required: true, hint: "add \"name\": \"web\"; the name owns the manifest's services")
@@ -99,7 +99,7 @@ final class ManifestDecoder {
             if let n = s.name {
                 if let first = names[n].map({ services[$0] }) {
                     diagnostics.error(join(s.path, "name"), s.namePosition,
-                                      "duplicate service name '\(n)' (first used by \(first.path))",
+                                      "duplicate service name '\(excerpt: n)' (first used by \(first.path))",
                                       hint: "service names must be unique within a manifest")
                 } else {
                     names[n] = i
@@ -112,16 +112,10 @@ final class ManifestDecoder {
 
     /// Manifest and service names: safe in file names, URLs and log lines.
     func checkIdentifier(_ s: String, path: String, position: SourcePosition, what: String) {
-        let scalars = Array(s.unicodeScalars)
-        func ok(_ u: Unicode.Scalar, first: Bool) -> Bool {
-            let alnum = (u >= "a" && u <= "z") || (u >= "A" && u <= "Z") || (u >= "0" && u <= "9")
-            return first ? alnum : alnum || u == "-" || u == "_" || u == "."
-        }
         if s.isEmpty {
             diagnostics.error(path, position, "the \(what) is empty", hint: "use a name such as \"web\"")
-        } else if scalars.count > 63 || !ok(scalars[0], first: true) || !scalars.dropFirst().allSatisfy({ ok($0, first: false) }) {
-            diagnostics.error(path, position, "'\(s)' is not a valid \(what)",
-                              hint: "use letters, digits, '.', '_' and '-', starting with a letter or digit, at most 63 characters")
+        } else if !ManifestName.isValid(s) {
+            diagnostics.error(path, position, "'\(excerpt: s)' is not a valid \(what)", hint: ManifestName.rule)
         }
     }
 
@@ -137,8 +131,8 @@ final class ManifestDecoder {
         guard let a = IPAddress.parsingManifest(s) else {
             var hint = "write an IPv4 or IPv6 address literally, such as 10.0.0.1 or 2001:db8::1 (no host names)"
             if s.contains("/") { hint = "remove the prefix length; only the address goes here" }
-            else if s.filter({ $0 == ":" }).count == 1 || s.hasPrefix("[") { hint = "put the port in \"port\"; only the address goes here" }
-            diagnostics.error(path, pos, "'\(s)' is not an IPv4 or IPv6 address", hint: hint)
+            else if s.utf8.lazy.filter({ $0 == UInt8(ascii: ":") }).count == 1 || s.hasPrefix("[") { hint = "put the port in \"port\"; only the address goes here" }
+            diagnostics.error(path, pos, "'\(excerpt: s)' is not an IPv4 or IPv6 address", hint: hint)
             return nil
         }
         switch role {
@@ -179,7 +173,7 @@ final class ManifestDecoder {
             var hint = "use dr, nat or tunnel"
             if let m = ForwardingMethod(manifestName: s), m != .local { hint = "write '\(m)'; \(hint)" }
             else if let near = closest(s, in: ManifestFields.forwarding) { hint = "did you mean '\(near)'? \(hint)" }
-            diagnostics.error(r.at(key), r.position(key), "unknown forwarding method '\(s)'", hint: hint)
+            diagnostics.error(r.at(key), r.position(key), "unknown forwarding method '\(excerpt: s)'", hint: hint)
             return nil
         }
     }

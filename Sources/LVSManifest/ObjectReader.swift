@@ -36,18 +36,35 @@ struct ObjectReader {
         }
         var m: [JSONMember] = []
         m.reserveCapacity(list.count)
+        var unknown = 0
         for member in list {
             if known.contains(member.key) {
                 m.append(member)
-            } else {
+                continue
+            }
+            unknown += 1
+            if unknown <= ObjectReader.unknownFieldsReported {
                 var hint = "known fields are: \(known.joined(separator: ", "))"
                 if let near = closest(member.key, in: known) { hint = "did you mean '\(near)'?" }
-                diagnostics.error(join(path, member.key), member.keyPosition,
-                                  "unknown field '\(member.key)' in \(what)", hint: hint)
+                // The key as written in the path (machines read it; descriptions escape it), but
+                // not a megabyte of it.
+                let key = member.key.utf8.count <= Escaped.excerptLimit ? member.key : Escaped.excerpt(member.key)
+                diagnostics.error(join(path, key), member.keyPosition,
+                                  "unknown field '\(excerpt: member.key)' in \(what)", hint: hint)
             }
+        }
+        if unknown > ObjectReader.unknownFieldsReported {
+            let rest = unknown - ObjectReader.unknownFieldsReported
+            diagnostics.error(path, node.position,
+                              "\(what) has \(rest) more unknown field\(rest == 1 ? "" : "s") (\(unknown) in all; the first \(ObjectReader.unknownFieldsReported) are listed)",
+                              hint: "known fields are: \(known.joined(separator: ", "))")
         }
         members = m
     }
+
+    /// How many unknown fields of one object are reported one by one; the rest are counted in
+    /// one more error (40,000 unknown keys made 40,000 lines nobody reads).
+    static let unknownFieldsReported = 20
 
     /// The JSON path of the object.
     var path: String { ObjectReader.path(base, index) }
@@ -67,7 +84,7 @@ struct ObjectReader {
     func keyPosition(_ key: String) -> SourcePosition { member(key)?.keyPosition ?? node.position }
 
     func missing(_ key: String, hint: String? = nil) {
-        diagnostics.error(at(key), node.position, "missing required field '\(key)'", hint: hint)
+        diagnostics.error(at(key), node.position, "missing required field '\(excerpt: key)'", hint: hint)
     }
 
     func wrongType(_ key: String, _ node: JSONNode, _ expected: String, hint: String? = nil) {
@@ -115,12 +132,12 @@ struct ObjectReader {
         }
         let isWhole = !raw.utf8.contains(where: { $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "e") || $0 == UInt8(ascii: "E") })
         guard isWhole else {
-            diagnostics.error(path(), v.position, "\(raw) is not a whole number", hint: hint)
+            diagnostics.error(path(), v.position, "\(excerpt: raw) is not a whole number", hint: hint)
             return nil
         }
         guard let n = Int64(raw), range.contains(n) else {
             diagnostics.error(path(), v.position,
-                              "\(raw) is out of range (\(range.lowerBound)-\(range.upperBound))", hint: hint)
+                              "\(excerpt: raw) is out of range (\(range.lowerBound)-\(range.upperBound))", hint: hint)
             return nil
         }
         return n
@@ -133,9 +150,11 @@ struct ObjectReader {
             wrongType(key, v, "a number of seconds", hint: hint)
             return nil
         }
-        guard let d = Double(raw), d.isFinite, range.contains(d) else {
+        // A number longer than any double needs is refused before it is converted (strtod on
+        // megabytes of digits is slow, and no such number is a sensible number of seconds).
+        guard raw.utf8.count <= 64, let d = Double(raw), d.isFinite, range.contains(d) else {
             diagnostics.error(at(key), v.position,
-                              "\(raw) is out of range (\(JSONValue.formatDouble(range.lowerBound))-\(JSONValue.formatDouble(range.upperBound)) seconds)",
+                              "\(excerpt: raw) is out of range (\(JSONValue.formatDouble(range.lowerBound))-\(JSONValue.formatDouble(range.upperBound)) seconds)",
                               hint: hint)
             return nil
         }
@@ -150,7 +169,7 @@ struct ObjectReader {
         guard choices.contains(s) else {
             var hint = "use one of: \(choices.joined(separator: ", "))"
             if let near = closest(s, in: choices) { hint = "did you mean '\(near)'? " + hint }
-            diagnostics.error(at(key), position(key), "unknown \(what) '\(s)'", hint: hint)
+            diagnostics.error(at(key), position(key), "unknown \(what) '\(excerpt: s)'", hint: hint)
             return nil
         }
         return s

@@ -33,18 +33,27 @@ public struct Diagnostic: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// `web.json:12:18: error: services[0].realServers[1].weight: 70000 is out of range (0-65535); use a weight from 0 to 65535`
+    ///
+    /// Every part is escaped (`Escaped.text`: no control character from an input reaches the
+    /// terminal) and bounded to `Diagnostic.partLimit` characters, however a message was built.
     public var description: String {
-        var where_ = file ?? "<input>"
+        var where_ = file.map(Diagnostic.bounded) ?? "<input>"
         if let line {
             where_ += ":\(line)"
             if let column { where_ += ":\(column)" }
         }
         var s = "\(where_): \(severity.rawValue): "
-        if !path.isEmpty { s += "\(path): " }
-        s += message
-        if let hint { s += "; \(hint)" }
+        if !path.isEmpty { s += "\(Diagnostic.bounded(path)): " }
+        s += Diagnostic.bounded(message)
+        if let hint { s += "; \(Diagnostic.bounded(hint))" }
         return s
     }
+
+    /// The longest file, path, message or hint a description shows, in characters. Messages
+    /// quote input values as `Escaped.excerpt`s; this bounds whatever slipped through.
+    public static let partLimit = 1000
+
+    static func bounded(_ s: String) -> String { Escaped.excerpt(s, limit: partLimit) }
 }
 
 extension Array where Element == Diagnostic {

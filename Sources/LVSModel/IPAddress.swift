@@ -63,6 +63,9 @@ public enum IPAddress: Hashable, Sendable {
 
     /// Parses an IPv4 or IPv6 address; returns nil for anything else (no host names).
     public init?(_ text: some StringProtocol) {
+        // The longest address literal (IPv6 with an embedded IPv4 part) has 45 characters;
+        // anything much longer is refused before the parsers split it.
+        guard text.utf8.count <= 64 else { return nil }
         let s = String(text)
         if s.contains(":") {
             guard let b = IPAddress.parseV6(s) else { return nil }
@@ -73,19 +76,34 @@ public enum IPAddress: Hashable, Sendable {
         }
     }
 
+    /// Dotted quad, as inet_pton reads it: four decimal parts of 0-255, no leading zeros. One
+    /// pass over the bytes (splitting into substrings dominated importing a large ipvsadm dump).
     static func parseV4(_ s: String) -> UInt32? {
-        let parts = s.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 4 else { return nil }
         var value: UInt32 = 0
-        for p in parts {
-            guard !p.isEmpty, p.count <= 3, p.allSatisfy({ $0.isASCII && $0.isNumber }),
-                let n = UInt32(p), n <= 255
-            else { return nil }
-            // inet_pton rejects leading zeros ("010"), so do we.
-            if p.count > 1 && p.first == "0" { return nil }
-            value = value << 8 | n
+        var part: UInt32 = 0
+        var digits = 0
+        var leadingZero = false
+        var dots = 0
+        for b in s.utf8 {
+            if b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9") {
+                // inet_pton rejects leading zeros ("010"), so do we.
+                if digits == 1 && leadingZero { return nil }
+                if digits == 0 { leadingZero = b == UInt8(ascii: "0") }
+                part = part * 10 + UInt32(b - UInt8(ascii: "0"))
+                digits += 1
+                if digits > 3 || part > 255 { return nil }
+            } else if b == UInt8(ascii: ".") {
+                guard digits > 0, dots < 3 else { return nil }
+                value = value << 8 | part
+                part = 0
+                digits = 0
+                dots += 1
+            } else {
+                return nil
+            }
         }
-        return value
+        guard dots == 3, digits > 0 else { return nil }
+        return value << 8 | part
     }
 
     static func parseV6(_ s: String) -> [UInt8]? {

@@ -27,13 +27,15 @@ extension Store {
 
     /// ``withWriterLock(timeout:pollInterval:_:)`` for the database at `databasePath`, without
     /// opening it: a command can hold the lock while the store opens on another thread. Creates
-    /// the database's directory (mode 0700) if it is missing, as opening the store would.
+    /// the database's directory (mode 0700) only for the default path (`systemPath`): a missing
+    /// directory of another path is a mistyped `--db`, reported as
+    /// ``StoreError/noDatabase(path:detail:)``.
     public static func withWriterLock<T>(
         databasePath path: String, timeout: Duration, pollInterval: Duration = .milliseconds(20),
         _ body: () throws -> T
     ) throws -> T {
         if path == ":memory:" { return try body() }
-        try prepareDirectory(path)
+        try prepareDirectory(path, create: path == systemPath)
         let lockPath = path + ".lock"
         let fd = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw Self.fileError(errno, path: lockPath, doing: "cannot open the lock file") }

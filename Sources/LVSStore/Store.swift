@@ -47,16 +47,27 @@ public final class Store: Sendable {
     ///   - path: the database file.
     ///   - clock: the time source for timestamps the store fills in.
     /// - Throws: ``StoreError`` — `.permissionDenied`, `.corrupt`, `.newerSchema`, `.database`.
-    public convenience init(path: String, clock: @escaping @Sendable () -> Date = { Date() }) throws {
-        try self.init(path: path, clock: clock, migrateUpTo: nil)
+    ///   - create: whether a missing database file is created; false (read-only commands) makes
+    ///     a missing file ``StoreError/noDatabase(path:detail:)``.
+    ///   - createDirectories: whether missing parent directories are created; false makes a
+    ///     missing directory ``StoreError/noDatabase(path:detail:)`` (a mistyped `--db`).
+    public convenience init(
+        path: String, clock: @escaping @Sendable () -> Date = { Date() }, create: Bool = true,
+        createDirectories: Bool = true
+    ) throws {
+        try self.init(path: path, clock: clock, migrateUpTo: nil, create: create, createDirectories: createDirectories)
     }
 
     /// Opens the database and applies migrations only up to `migrateUpTo` (inclusive); nil = all.
     /// For migration-upgrade tests.
-    package init(path: String, clock: @escaping @Sendable () -> Date = { Date() }, migrateUpTo: String?) throws {
+    package init(
+        path: String, clock: @escaping @Sendable () -> Date = { Date() }, migrateUpTo: String?, create: Bool = true,
+        createDirectories: Bool = true
+    ) throws {
         self.path = path
         self.clock = clock
-        try Self.prepareFiles(path)
+        try Self.prepareFiles(path, create: create, createDirectories: createDirectories)
+        try Self.refuseForeignDatabase(path)
         var config = Configuration()
         config.foreignKeysEnabled = true
         config.journalMode = .wal
@@ -149,9 +160,14 @@ public final class Store: Sendable {
 
     /// Creates the parent directory (0700) and the database file (0600) so that SQLite never
     /// creates them with the process umask, and reports unwritable paths by name.
-    private static func prepareFiles(_ path: String) throws {
-        try prepareDirectory(path)
-        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+    private static func prepareFiles(_ path: String, create: Bool, createDirectories: Bool) throws {
+        if !create && access(path, F_OK) != 0 {
+            throw StoreError.noDatabase(
+                path: path,
+                detail: "no lvsctl database here (this command reads the store and never creates one; check --db / LVSCTL_DB)")
+        }
+        try prepareDirectory(path, create: createDirectories)
+        let fd = open(path, O_RDWR | (create ? O_CREAT : 0) | O_CLOEXEC, 0o600)
         if fd < 0 { throw fileError(errno, path: path, doing: "cannot open") }
         var info = stat()
         if fstat(fd, &info) == 0, info.st_mode & 0o077 != 0 { _ = fchmod(fd, 0o600) }
@@ -159,11 +175,15 @@ public final class Store: Sendable {
     }
 
     /// Creates the database's directory (0700) if missing; checks that it is a writable directory.
-    static func prepareDirectory(_ path: String) throws {
+    static func prepareDirectory(_ path: String, create: Bool = true) throws {
         let directory = (path as NSString).deletingLastPathComponent
         if !directory.isEmpty {
             var isDirectory: ObjCBool = false
             if !FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) {
+                if !create {
+                    throw StoreError.noDatabase(
+                        path: path, detail: "the directory \(directory) does not exist (lvsctl creates only its default's, /var/lib/lvsctl; check --db / LVSCTL_DB)")
+                }
                 if mkdirParents(directory) != 0 {
                     throw fileError(errno, path: directory, doing: "cannot create directory")
                 }
@@ -173,6 +193,37 @@ public final class Store: Sendable {
             if access(directory, W_OK | X_OK) != 0 {
                 throw fileError(errno, path: directory, doing: "directory not writable")
             }
+        }
+    }
+
+    /// Refuses a non-empty SQLite file that is not lvsctl's, before anything writes to it (the
+    /// migration would add lvsctl's tables to another application's database, and opening it
+    /// switches it to WAL). Looked at through a read-only connection.
+    static func refuseForeignDatabase(_ path: String) throws {
+        var info = stat()
+        guard stat(path, &info) == 0, info.st_size > 0 else { return }
+        var config = Configuration()
+        config.readonly = true
+        let tables: [String]
+        let applied: [String]
+        do {
+            let queue = try DatabaseQueue(path: path, configuration: config)
+            (tables, applied) = try queue.read { db in
+                let tables = try String.fetchAll(
+                    db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+                let applied = tables.contains("grdb_migrations")
+                    ? try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations") : []
+                return (tables, applied)
+            }
+        } catch {
+            throw translate(error, path: path)
+        }
+        if tables.isEmpty { return }
+        // lvsctl's: its migrations table holds at least one of lvsctl's migrations (a newer
+        // lvsctl's unknown ones are reported by the migration check).
+        let known = Set(embeddedMigrations.map(\.id))
+        if !applied.contains(where: known.contains) {
+            throw StoreError.notLvsctlDatabase(path: path, tables: tables)
         }
     }
 

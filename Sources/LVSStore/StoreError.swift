@@ -1,5 +1,11 @@
 import LVSModel
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// An error from the store, worded for the operator: where it happened and what to do.
 public enum StoreError: Error, Hashable, Sendable, CustomStringConvertible {
     /// The file exists but is not an SQLite database, or SQLite found it damaged.
@@ -20,13 +26,29 @@ public enum StoreError: Error, Hashable, Sendable, CustomStringConvertible {
     case invalidStoredValue(table: String, column: String, value: String)
     /// Any other SQLite failure.
     case database(path: String, detail: String)
+    /// No database at the path, and the command does not create one (read-only commands, or a
+    /// `--db` whose directory does not exist).
+    case noDatabase(path: String, detail: String)
+    /// An SQLite database of another application: it has tables but not lvsctl's schema. It is
+    /// never migrated (that would add lvsctl's tables to it and switch it to WAL).
+    case notLvsctlDatabase(path: String, tables: [String])
 
     public var description: String {
         switch self {
         case .corrupt(let path, let detail):
             return "\(path) is not an SQLite database or is damaged: \(detail); move it aside and restore a backup"
         case .permissionDenied(let path, let detail):
-            return "cannot write \(path): \(detail); lvsctl needs root to use it, or pass --db PATH (or set LVSCTL_DB)"
+            // Telling root to become root helps no one: then it is the path or its file system.
+            let advice = geteuid() == 0
+                ? "check the path, its permissions and whether its file system is read-only"
+                : "lvsctl needs root to use it"
+            return "cannot write \(path): \(detail); \(advice), or pass --db PATH (or set LVSCTL_DB)"
+        case .noDatabase(let path, let detail):
+            return "\(path): \(detail)"
+        case .notLvsctlDatabase(let path, let tables):
+            let shown = tables.prefix(5).joined(separator: ", ") + (tables.count > 5 ? ", …" : "")
+            return "\(path) is an SQLite database of another application (tables: \(shown)), not lvsctl's; "
+                + "refusing to change it — check --db / LVSCTL_DB"
         case .newerSchema(let path, let unknown):
             return "\(path) was written by a newer lvsctl (unknown migrations: \(unknown.joined(separator: ", "))); "
                 + "refusing to use it — upgrade lvsctl or pass --db PATH"

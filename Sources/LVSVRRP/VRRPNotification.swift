@@ -1,3 +1,5 @@
+import LVSModel
+
 /// One line keepalived writes to `vrrp_notify_fifo`:
 /// `INSTANCE "VI_1" MASTER 150` or `GROUP "G1" BACKUP 0`.
 ///
@@ -75,7 +77,7 @@ public struct VRRPNotification: Hashable, Sendable, CustomStringConvertible {
     public struct ParseError: Error, Hashable, Sendable, CustomStringConvertible {
         public var line: String
         public var reason: String
-        public var description: String { "unexpected line on the VRRP notify FIFO: '\(line)': \(reason)" }
+        public var description: String { "unexpected line on the VRRP notify FIFO: '\(excerpt: line)': \(reason)" }
     }
 
     /// Parses one line (a trailing `\n` or `\r\n` is ignored).
@@ -90,7 +92,7 @@ public struct VRRPNotification: Hashable, Sendable, CustomStringConvertible {
 
         guard let space = text.firstIndex(of: " ") else { throw fail("expected INSTANCE or GROUP, a quoted name, a state and a priority") }
         guard let kind = Kind(rawValue: String(text[..<space])) else {
-            throw fail("'\(text[..<space])' is neither INSTANCE nor GROUP")
+            throw fail("'\(excerpt: text[..<space])' is neither INSTANCE nor GROUP")
         }
         let rest = text[text.index(after: space)...]
         guard rest.first == "\"", let close = rest.lastIndex(of: "\""), close > rest.startIndex else {
@@ -102,10 +104,10 @@ public struct VRRPNotification: Hashable, Sendable, CustomStringConvertible {
         guard words.count == 2 else { throw fail("expected a state and a priority after the name") }
         let word = String(words[0])
         guard word.unicodeScalars.allSatisfy({ ($0 >= "A" && $0 <= "Z") || ($0 >= "0" && $0 <= "9") || $0 == "_" }) else {
-            throw fail("'\(word)' is not a state")
+            throw fail("'\(excerpt: word)' is not a state")
         }
         guard let priority = Int(words[1]), priority >= 0, priority <= 255 else {
-            throw fail("'\(words[1])' is not a priority (0-255)")
+            throw fail("'\(excerpt: words[1])' is not a priority (0-255)")
         }
         return VRRPNotification(kind: kind, name: name, state: State(word), priority: priority)
     }

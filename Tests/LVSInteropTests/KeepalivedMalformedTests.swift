@@ -27,7 +27,8 @@ let vsHead = "virtual_server 192.0.2.1 80 {\nprotocol TCP\nlb_kind DR\n"
         MalformedCase(name: "bad weight", text: vsHead + "real_server 10.0.0.1 80 {\nweight heavy\n}\n}\n", severity: .error, line: 5, fragment: "not a valid number"),
         MalformedCase(name: "weight out of range", text: vsHead + "real_server 10.0.0.1 80 {\nweight 4294967296\n}\n}\n", severity: .error, line: 5, fragment: "not a valid number"),
         MalformedCase(name: "missing argument", text: vsHead + "lb_algo\nreal_server 10.0.0.1 80 {\n}\n}\n", severity: .error, line: 4, fragment: "needs a value"),
-        MalformedCase(name: "bad scheduler", text: vsHead + "lb_algo fastest\nreal_server 10.0.0.1 80 {\n}\n}\n", severity: .error, line: 4, fragment: "invalid scheduler"),
+        // keepalived ignores an invalid lb_algo and runs wlc: a warning, imported as wlc (KeepalivedDayTwoTests).
+        MalformedCase(name: "bad scheduler", text: vsHead + "lb_algo fastest\nreal_server 10.0.0.1 80 {\n}\n}\n", severity: .warning, line: 4, fragment: "invalid scheduler"),
         MalformedCase(name: "bad lb_kind", text: "virtual_server 192.0.2.1 80 {\nlb_kind dr\nreal_server 10.0.0.1 80 {\n}\n}\n", severity: .error, line: 2, fragment: "unknown forwarding method"),
         MalformedCase(name: "gue without port", text: vsHead + "real_server 10.0.0.1 80 {\nlvs_method TUN type gue\n}\n}\n", severity: .error, line: 5, fragment: "gue tunnels require a port"),
         MalformedCase(name: "ipip with csum", text: vsHead + "real_server 10.0.0.1 80 {\nlvs_method TUN type ipip csum\n}\n}\n", severity: .error, line: 5, fragment: "ipip tunnels do not support"),

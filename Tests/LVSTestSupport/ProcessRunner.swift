@@ -12,7 +12,13 @@ public enum ProcessRunner {
         public var status: Int32
         public var stdout: String
         public var stderr: String
-        public var description: String { "status \(status), stdout: \(stdout), stderr: \(stderr)" }
+        /// The signal that ended the program, if one did (`status` is then 128 + the signal).
+        public var signal: Int32? = nil
+        /// Whether the program was killed for running past the `timeout` given to `run`.
+        public var timedOut = false
+        public var description: String {
+            "status \(status)\(timedOut ? " (killed after the timeout)" : signal.map { " (signal \($0))" } ?? ""), stdout: \(stdout), stderr: \(stderr)"
+        }
     }
 
     /// An error for a program that could not be started or failed where success was required.
@@ -24,8 +30,12 @@ public enum ProcessRunner {
     /// Runs `arguments[0]` (looked up in a PATH that includes the sbin directories) with the rest
     /// as arguments, feeding `input` on standard input. `environment`, when given, replaces the
     /// inherited environment (PATH is always the one above).
+    ///
+    /// With a `timeout`, a program still running after it is killed (SIGKILL) and the result says
+    /// `timedOut`.
     public static func run(
-        _ arguments: [String], input: String? = nil, environment: [String: String]? = nil
+        _ arguments: [String], input: String? = nil, environment: [String: String]? = nil,
+        timeout: Duration? = nil
     ) throws -> Result {
         guard !arguments.isEmpty else { throw Failure(description: "run: no program given") }
         signal(SIGPIPE, SIG_IGN)  // a child that exits early must not kill the test process
@@ -81,8 +91,24 @@ public enum ProcessRunner {
         var fds = [pollfd(fd: outPipe[0], events: Int16(POLLIN), revents: 0), pollfd(fd: errPipe[0], events: Int16(POLLIN), revents: 0)]
         var open = 2
         var buf = [UInt8](repeating: 0, count: 65536)
+        let clock = ContinuousClock()
+        let deadline = timeout.map { clock.now + $0 }
+        var timedOut = false
         while open > 0 {
-            if poll(&fds, 2, -1) < 0 { if errno == EINTR { continue }; break }
+            var wait: Int32 = -1
+            if let deadline, !timedOut {
+                let left = clock.now.duration(to: deadline)
+                if left <= .zero {
+                    kill(pid, SIGKILL)
+                    timedOut = true
+                } else {
+                    let (s, atto) = left.components
+                    wait = Int32(clamping: s * 1000 + atto / 1_000_000_000_000_000 + 1)
+                }
+            }
+            let ready = poll(&fds, 2, wait)
+            if ready < 0 { if errno == EINTR { continue }; break }
+            if ready == 0 { continue }
             for k in 0..<2 where fds[k].fd >= 0 && fds[k].revents != 0 {
                 let n = buf.withUnsafeMutableBytes { read(fds[k].fd, $0.baseAddress, $0.count) }
                 if n > 0 {
@@ -94,8 +120,11 @@ public enum ProcessRunner {
         }
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        let exit: Int32 = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-        return Result(status: exit, stdout: String(decoding: out, as: UTF8.self), stderr: String(decoding: err, as: UTF8.self))
+        let signalled = (status & 0x7f) != 0
+        let exit: Int32 = signalled ? 128 + (status & 0x7f) : (status >> 8) & 0xff
+        return Result(
+            status: exit, stdout: String(decoding: out, as: UTF8.self), stderr: String(decoding: err, as: UTF8.self),
+            signal: signalled ? status & 0x7f : nil, timedOut: timedOut)
     }
 
     static func resolve(_ name: String) -> String {

@@ -78,9 +78,11 @@ enum Output {
     }
 }
 
-/// Writes a line to standard error.
+/// Writes a line to standard error: every message lvsctl prints there goes through here, so no
+/// control character from an input (a file name, a value quoted in an error) reaches the
+/// terminal raw (`Escaped.lines`; diagnostics are escaped already).
 func printError(_ line: String) {
-    FileHandle.standardError.write(Data((line + "\n").utf8))
+    FileHandle.standardError.write(Data((Escaped.lines(line) + "\n").utf8))
 }
 
 func pad(_ s: String, _ width: Int) -> String {

@@ -79,8 +79,10 @@ struct SavedPlan: MachineDocument {
     /// Reads and checks a plan file: its kind and version, its digest, and that every reason
     /// agrees with the values its change writes. Errors name the file and what to do.
     static func load(path: String) throws -> SavedPlan {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw CLIError("\(path): cannot read the plan file")
+        let data: Data
+        switch InputFile.read(path) {
+        case .success(let bytes): data = Data(bytes)
+        case .failure(let f): throw CLIError("\(path): cannot read the plan file: \(f.message); \(f.hint)")
         }
         struct Header: Decodable {
             var formatVersion: Int?

@@ -164,8 +164,29 @@ public struct JSONParser {
         }
     }
 
+    // The scanning loops below work on local copies of the position and the bytes, not through
+    // `advance()`/`peek` byte by byte: those cost a call and a retain per byte, which made
+    // megabytes of white space, digits or escapes take seconds.
+
     private mutating func skipWhitespace() {
-        while let b = peek, b == 0x20 || b == 0x09 || b == 0x0A || b == 0x0D { advance() }
+        var i = index, line = self.line, column = self.column
+        bytes.withUnsafeBufferPointer { b in
+            while i < b.count {
+                let c = b[i]
+                if c == 0x0A {
+                    line += 1
+                    column = 1
+                } else if c == 0x20 || c == 0x09 || c == 0x0D {
+                    column += 1
+                } else {
+                    break
+                }
+                i += 1
+            }
+        }
+        index = i
+        self.line = line
+        self.column = column
     }
 
     private func describeHere() -> String {
@@ -276,8 +297,8 @@ public struct JSONParser {
                 let childPath = currentPath
                 problems.append(Problem(
                     severity: .error, position: keyPos,
-                    message: "duplicate key '\(key)' (first at line \(first.line), column \(first.column))",
-                    hint: "keep one '\(key)'", path: childPath))
+                    message: "duplicate key '\(excerpt: key)' (first at line \(first.line), column \(first.column))",
+                    hint: "keep one '\(excerpt: key)'", path: childPath))
             } else {
                 members.append(JSONMember(key: key, keyPosition: keyPos, value: value))
                 if keyIndex != nil {
@@ -369,27 +390,68 @@ public struct JSONParser {
         return try parseEscapedString()
     }
 
-    /// A string with escapes, or one that does not end well: byte by byte.
+    /// A string with escapes, or one that does not end well: byte by byte, on local copies of
+    /// the position (a string holds no line break, so only the column moves).
     private mutating func parseEscapedString() throws -> String {
         let start = here
-        advance()  // opening quote
+        let line = self.line
+        var column = self.column + 1
+        var i = index + 1  // after the opening quote
+        defer {
+            index = i
+            self.column = column
+        }
         var out: [UInt8] = []
-        while true {
-            guard let b = peek else {
-                throw SyntaxError(position: start, message: "unterminated string", hint: "add the closing double quote")
+        return try bytes.withUnsafeBufferPointer { b in
+            func position() -> SourcePosition { SourcePosition(line: line, column: column) }
+            /// Four hex digits at `i`; the escape began at `escPos`.
+            func hex4(_ escPos: SourcePosition) throws -> UInt32 {
+                var v: UInt32 = 0
+                for _ in 0..<4 {
+                    guard i < b.count else { throw SyntaxError(position: escPos, message: "incomplete \\u escape") }
+                    let c = b[i]
+                    let d: UInt32
+                    switch c {
+                    case UInt8(ascii: "0")...UInt8(ascii: "9"): d = UInt32(c - UInt8(ascii: "0"))
+                    case UInt8(ascii: "a")...UInt8(ascii: "f"): d = UInt32(c - UInt8(ascii: "a") + 10)
+                    case UInt8(ascii: "A")...UInt8(ascii: "F"): d = UInt32(c - UInt8(ascii: "A") + 10)
+                    default: throw SyntaxError(position: escPos, message: "invalid \\u escape; expected four hex digits")
+                    }
+                    v = v << 4 | d
+                    i += 1
+                    column += 1
+                }
+                return v
             }
-            if b == UInt8(ascii: "\"") { advance(); break }
-            if b < 0x20 {
-                throw SyntaxError(position: here, message: "control character 0x\(String(b, radix: 16)) in a string",
-                                  hint: b == 0x0A ? "strings cannot span lines; close the string or write \\n" : "escape it as \\u00XX")
-            }
-            if b == UInt8(ascii: "\\") {
-                let escPos = here
-                advance()
-                guard let e = peek else {
+            while true {
+                guard i < b.count else {
                     throw SyntaxError(position: start, message: "unterminated string", hint: "add the closing double quote")
                 }
-                advance()
+                let c = b[i]
+                if c == UInt8(ascii: "\"") {
+                    i += 1
+                    column += 1
+                    break
+                }
+                if c < 0x20 {
+                    throw SyntaxError(position: position(), message: "control character 0x\(String(c, radix: 16)) in a string",
+                                      hint: c == 0x0A ? "strings cannot span lines; close the string or write \\n" : "escape it as \\u00XX")
+                }
+                if c != UInt8(ascii: "\\") {
+                    out.append(c)
+                    i += 1
+                    if c & 0xC0 != 0x80 { column += 1 }
+                    continue
+                }
+                let escPos = position()
+                i += 1
+                column += 1
+                guard i < b.count else {
+                    throw SyntaxError(position: start, message: "unterminated string", hint: "add the closing double quote")
+                }
+                let e = b[i]
+                i += 1
+                if e & 0xC0 != 0x80 { column += 1 }
                 switch e {
                 case UInt8(ascii: "\""): out.append(0x22)
                 case UInt8(ascii: "\\"): out.append(0x5C)
@@ -402,14 +464,16 @@ public struct JSONParser {
                 case UInt8(ascii: "u"):
                     var scalar = try hex4(escPos)
                     if (0xD800...0xDBFF).contains(scalar) {
-                        guard peek == UInt8(ascii: "\\") else {
+                        guard i < b.count, b[i] == UInt8(ascii: "\\") else {
                             throw SyntaxError(position: escPos, message: "unpaired UTF-16 surrogate in \\u escape")
                         }
-                        advance()
-                        guard peek == UInt8(ascii: "u") else {
+                        i += 1
+                        column += 1
+                        guard i < b.count, b[i] == UInt8(ascii: "u") else {
                             throw SyntaxError(position: escPos, message: "unpaired UTF-16 surrogate in \\u escape")
                         }
-                        advance()
+                        i += 1
+                        column += 1
                         let low = try hex4(escPos)
                         guard (0xDC00...0xDFFF).contains(low) else {
                             throw SyntaxError(position: escPos, message: "unpaired UTF-16 surrogate in \\u escape")
@@ -421,70 +485,48 @@ public struct JSONParser {
                     guard let u = Unicode.Scalar(scalar) else {
                         throw SyntaxError(position: escPos, message: "invalid \\u escape")
                     }
-                    out.append(contentsOf: Array(String(Character(u)).utf8))
+                    UTF8.encode(u) { out.append($0) }
                 default:
                     throw SyntaxError(position: escPos, message: "invalid escape sequence in a string",
                                       hint: "valid escapes are \\\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX")
                 }
-                continue
             }
-            out.append(b)
-            advance()
+            return String(decoding: out, as: UTF8.self)
         }
-        return String(decoding: out, as: UTF8.self)
-    }
-
-    private mutating func hex4(_ escPos: SourcePosition) throws -> UInt32 {
-        var v: UInt32 = 0
-        for _ in 0..<4 {
-            guard let b = peek else {
-                throw SyntaxError(position: escPos, message: "incomplete \\u escape")
-            }
-            let d: UInt32
-            switch b {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): d = UInt32(b - UInt8(ascii: "0"))
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): d = UInt32(b - UInt8(ascii: "a") + 10)
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): d = UInt32(b - UInt8(ascii: "A") + 10)
-            default: throw SyntaxError(position: escPos, message: "invalid \\u escape; expected four hex digits")
-            }
-            v = v << 4 | d
-            advance()
-        }
-        return v
     }
 
     private mutating func parseNumber() throws -> String {
         let start = here
         let from = index
-        func isDigit(_ b: UInt8?) -> Bool { b.map { $0 >= 0x30 && $0 <= 0x39 } ?? false }
-        if peek == UInt8(ascii: "-") { advance() }
-        guard isDigit(peek) else {
-            throw SyntaxError(position: start, message: "invalid number; expected a digit after '-'")
-        }
-        if peek == UInt8(ascii: "0") {
-            advance()
-            if isDigit(peek) {
-                throw SyntaxError(position: start, message: "invalid number: leading zeros are not allowed")
+        // A number is ASCII on one line: scan it, then move the column by its length.
+        let (end, problem): (Int, String?) = bytes.withUnsafeBufferPointer { b in
+            var i = from
+            func isDigit(_ k: Int) -> Bool { k < b.count && b[k] >= 0x30 && b[k] <= 0x39 }
+            if i < b.count && b[i] == UInt8(ascii: "-") { i += 1 }
+            guard isDigit(i) else { return (i, "invalid number; expected a digit after '-'") }
+            if b[i] == UInt8(ascii: "0") {
+                i += 1
+                if isDigit(i) { return (i, "invalid number: leading zeros are not allowed") }
+            } else {
+                while isDigit(i) { i += 1 }
             }
-        } else {
-            while isDigit(peek) { advance() }
-        }
-        if peek == UInt8(ascii: ".") {
-            advance()
-            guard isDigit(peek) else {
-                throw SyntaxError(position: start, message: "invalid number; expected a digit after '.'")
+            if i < b.count && b[i] == UInt8(ascii: ".") {
+                i += 1
+                guard isDigit(i) else { return (i, "invalid number; expected a digit after '.'") }
+                while isDigit(i) { i += 1 }
             }
-            while isDigit(peek) { advance() }
-        }
-        if peek == UInt8(ascii: "e") || peek == UInt8(ascii: "E") {
-            advance()
-            if peek == UInt8(ascii: "+") || peek == UInt8(ascii: "-") { advance() }
-            guard isDigit(peek) else {
-                throw SyntaxError(position: start, message: "invalid number; expected a digit in the exponent")
+            if i < b.count && (b[i] == UInt8(ascii: "e") || b[i] == UInt8(ascii: "E")) {
+                i += 1
+                if i < b.count && (b[i] == UInt8(ascii: "+") || b[i] == UInt8(ascii: "-")) { i += 1 }
+                guard isDigit(i) else { return (i, "invalid number; expected a digit in the exponent") }
+                while isDigit(i) { i += 1 }
             }
-            while isDigit(peek) { advance() }
+            return (i, nil)
         }
-        return String(decoding: bytes[from..<index], as: UTF8.self)
+        column += end - from
+        index = end
+        if let problem { throw SyntaxError(position: start, message: problem) }
+        return String(decoding: bytes[from..<end], as: UTF8.self)
     }
 
     // MARK: - UTF-8

@@ -22,7 +22,15 @@ public indirect enum JSONValue: Hashable, Sendable {
         case .array(let items): self = .array(items.map(JSONValue.init))
         case .string(let s): self = .string(s)
         case .number(let raw):
-            if let i = Int64(raw) { self = .integer(i) } else if let d = Double(raw), d.isFinite { self = .double(d) } else { self = .string(raw) }
+            // A number of hundreds of digits stays text: converting megabytes of digits is slow,
+            // and no manifest value is such a number.
+            if let i = Int64(raw) {
+                self = .integer(i)
+            } else if raw.utf8.count <= 400, let d = Double(raw), d.isFinite {
+                self = .double(d)
+            } else {
+                self = .string(raw)
+            }
         case .bool(let b): self = .bool(b)
         case .null: self = .null
         }
