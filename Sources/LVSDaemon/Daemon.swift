@@ -2,7 +2,7 @@ import Foundation
 public import LVSHealth
 public import LVSKernel
 import LVSModel
-public import LVSReconciler
+import LVSReconciler
 public import LVSNotify
 public import LVSStore
 public import Logging

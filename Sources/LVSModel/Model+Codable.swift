@@ -393,3 +393,20 @@ extension LiveTable: Codable {
         try c.encode(sysctls, forKey: .sysctls)
     }
 }
+
+extension ServiceRealServerKey: Codable {
+    private enum CodingKeys: String, CodingKey {
+        case service, realServer
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(service: try c.decode(VirtualService.ID.self, forKey: .service), realServer: try c.decode(RealServer.ID.self, forKey: .realServer))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(service, forKey: .service)
+        try c.encode(realServer, forKey: .realServer)
+    }
+}

@@ -1,6 +1,6 @@
 /// A real server within its virtual service: the one key of drains, weight overrides, health
 /// states and maintenance.
-public struct ServiceRealServerKey: Hashable, Sendable, Codable, Comparable, CustomStringConvertible {
+public struct ServiceRealServerKey: Hashable, Sendable, Comparable, CustomStringConvertible {
     public var service: VirtualService.ID
     public var realServer: RealServer.ID
 

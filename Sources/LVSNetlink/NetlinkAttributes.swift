@@ -1,5 +1,5 @@
 // Generic netlink attribute parsing (pure Swift, no libnl), shared by the reply decoders.
-public import LVSModel
+import LVSModel
 
 /// A view of an attribute stream inside a message's bytes: the last attribute of a type wins,
 /// nested streams are views of the same bytes. Nothing is copied or allocated per attribute: a

@@ -54,25 +54,8 @@ final class NetlinkSocket {
         var ok = false
         defer { if !ok { nl_socket_free(sk) } }
         if let path = namespacePath {
-            let original = Glibc.open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC)
-            guard original >= 0 else { throw sysError("opening /proc/thread-self/ns/net", lvs_errno()) }
-            defer { close(original) }
-            let target = Glibc.open(path, O_RDONLY | O_CLOEXEC)
-            guard target >= 0 else {
-                let e = lvs_errno()
-                throw KernelError(.other, errno: e, message: "cannot open network namespace \(path): \(String(cString: strerror(e))); check the path (ip netns list)")
-            }
-            defer { close(target) }
-            guard lvs_setns_net(target) == 0 else {
-                let e = lvs_errno()
-                throw KernelError(e == EPERM ? .permissionDenied : .other, errno: e, message: "cannot enter network namespace \(path) (setns): \(String(cString: strerror(e))); run as root")
-            }
-            let rc = genl_connect(sk)
-            // Back to the original namespace whatever happened; the socket stays in the target one.
-            guard lvs_setns_net(original) == 0 else {
-                let e = lvs_errno()
-                throw KernelError(.other, errno: e, message: "cannot return to the original network namespace after opening the IPVS socket: \(String(cString: strerror(e)))")
-            }
+            // The socket stays in the target namespace.
+            let rc = try insideNetworkNamespace(path, opening: "the IPVS socket") { () throws(KernelError) in genl_connect(sk) }
             guard rc >= 0 else { throw KernelError(.other, message: "genl_connect failed: \(String(cString: nl_geterror(rc)))") }
         } else {
             let rc = genl_connect(sk)

@@ -28,29 +28,7 @@ final class SysctlFiles {
             openAll()
             return
         }
-        let original = Glibc.open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC)
-        guard original >= 0 else {
-            let e = lvs_errno()
-            throw KernelError(.other, errno: e, message: "opening /proc/thread-self/ns/net failed: \(String(cString: strerror(e)))")
-        }
-        defer { close(original) }
-        let target = Glibc.open(path, O_RDONLY | O_CLOEXEC)
-        guard target >= 0 else {
-            let e = lvs_errno()
-            throw KernelError(.other, errno: e, message: "cannot open network namespace \(path): \(String(cString: strerror(e))); check the path (ip netns list)")
-        }
-        defer { close(target) }
-        guard lvs_setns_net(target) == 0 else {
-            let e = lvs_errno()
-            throw KernelError(e == EPERM ? .permissionDenied : .other, errno: e, message: "cannot enter network namespace \(path) (setns): \(String(cString: strerror(e))); run as root")
-        }
-        openAll()
-        // Back to the original namespace whatever happened; the files stay bound to the target.
-        guard lvs_setns_net(original) == 0 else {
-            let e = lvs_errno()
-            closeAll()
-            throw KernelError(.other, errno: e, message: "cannot return to the original network namespace after opening its sysctls: \(String(cString: strerror(e)))")
-        }
+        try insideNetworkNamespace(path, opening: "its sysctls") { () throws(KernelError) in openAll() }
     }
 
     deinit { closeAll() }

@@ -1,4 +1,4 @@
-public import LVSModel
+import LVSModel
 
 extension Change {
     /// Why a change is planned: a typed value the planner chooses; ``Change/reasonText`` writes the

@@ -1,4 +1,4 @@
-public import LVSModel
+import LVSModel
 
 // The JSON of a plan and what it carries: the `plan` machine format (and the `plan` member of
 // `apply` output and of saved plans). Every key is written here by name; times are RFC 3339
@@ -119,23 +119,6 @@ extension GuardViolation: Codable {
         try c.encodeIfPresent(service, forKey: .service)
         try c.encode(manifest, forKey: .manifest)
         try c.encode(message, forKey: .message)
-    }
-}
-
-extension ServiceRealServerKey: Codable {
-    private enum CodingKeys: String, CodingKey {
-        case service, realServer
-    }
-
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        self.init(service: try c.decode(VirtualService.ID.self, forKey: .service), realServer: try c.decode(RealServer.ID.self, forKey: .realServer))
-    }
-
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(service, forKey: .service)
-        try c.encode(realServer, forKey: .realServer)
     }
 }
 
