@@ -133,7 +133,7 @@ let package = Package(
             name: "LVSCommands",
             dependencies: [
                 "LVSModel", "LVSManifest", "LVSInterop", "LVSStore", "LVSPlan", "LVSKernel",
-                "LVSNetlink", "LVSRealServer", "LVSApply", "LVSReconciler", "LVSHealth", "LVSSocket", "LVSDaemon",
+                "LVSNetlink", "LVSRealServer", "LVSApply", "LVSReconciler", "LVSHealth", "LVSSocket", "LVSDaemon", "LVSVRRP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
