@@ -1,4 +1,4 @@
-public import LVSKernel
+import LVSKernel
 
 /// Which network interfaces exist in a network namespace, over rtnetlink (`RTM_GETLINK`).
 public enum NetworkLinks {
@@ -10,7 +10,7 @@ public enum NetworkLinks {
         let route: RouteNetlink
         if let namespacePath {
             route = try insideNetworkNamespace(namespacePath, opening: "an rtnetlink socket") { () throws(KernelError) -> RouteNetlink in
-                do {
+                do throws(RouteNetlinkError) {
                     return try RouteNetlink()
                 } catch {
                     throw KernelError(.other, errno: error.errno, message: error.message)
@@ -20,7 +20,9 @@ public enum NetworkLinks {
             route = try RouteNetlink()
         }
         var out: [String] = []
-        for name in names where try route.link(named: name) == nil { out.append(name) }
+        for name in names {
+            if try route.link(named: name) == nil { out.append(name) }
+        }
         return out
     }
 }

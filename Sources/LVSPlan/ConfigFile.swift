@@ -149,6 +149,9 @@ public struct ConfigFile: Hashable, Sendable, Codable {
 
         init(_ text: String) {
             var stack: [String] = []
+            var order: [String] = []
+            var lines: [String: [String]] = [:]
+            var parents: [String: String] = [:]
             func add(_ name: String, _ line: String?) {
                 if lines[name] == nil {
                     order.append(name)
@@ -172,6 +175,9 @@ public struct ConfigFile: Hashable, Sendable, Codable {
                     add(current, line)
                 }
             }
+            self.order = order
+            self.lines = lines
+            self.parents = parents
         }
     }
 }

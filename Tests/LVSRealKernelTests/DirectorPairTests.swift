@@ -299,7 +299,7 @@ struct DirectorPairTests {
         #expect(!failed(), "\(diagnostics())")
 
         // Every line echoed, in order, on the one connection.
-        FileManager.default.createFile(atPath: stop, contents: nil)
+        _ = FileManager.default.createFile(atPath: stop, contents: nil)
         try waitFor("the client to close", timeout: 30, diagnostics: diagnostics()) { lines().last == "closed" }
         let numbers = lines().filter { $0.hasPrefix("pong ") }.compactMap { Int($0.dropFirst(5)) }
         #expect(numbers == Array(1...numbers.count), "a line was lost")

@@ -61,8 +61,9 @@ struct PlanRenderer {
         if !plan.changes.isEmpty {
             let files = plan.changes.count { $0.action.isFileWrite }
             let writes = plan.changes.count - files
+            let fileNote = files == 0 ? "" : ", \(files) file" + (files == 1 ? "" : "s")
             out += "Plan: \(c.add) to add, \(c.change) to change, \(c.remove) to remove "
-                + "(\(writes) kernel write\(writes == 1 ? "" : "s")\(files == 0 ? "" : ", \(files) file\(files == 1 ? "" : "s"))).\n"
+                + "(\(writes) kernel write\(writes == 1 ? "" : "s")\(fileNote)).\n"
         }
     }
 
