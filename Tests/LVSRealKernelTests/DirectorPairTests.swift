@@ -169,7 +169,7 @@ struct DirectorPairTests {
         let bad = "\(lab.net.directory.path)/bad.json"
         try Self.manifest(interface: "eth9").write(toFile: bad, atomically: true, encoding: .utf8)
         for command in ["plan", "apply"] {
-            let r = try d1.lvsctl([command, "-f", bad, "--no-reload"])
+            let r = try d1.lvsctl([command, "-f", bad] + (command == "apply" ? ["--no-reload"] : []))
             #expect(r.status == 1, "\(command): \(r)")
             #expect(r.stderr.contains("vrrp.instances[0].interface: interface 'eth9' does not exist"), "\(command): \(r)")
         }
@@ -183,7 +183,7 @@ struct DirectorPairTests {
             #expect(text.contains("priority \(d.node == "d1" ? 150 : 100)") && !text.contains("virtual_server") && !text.contains("lvs_sync_daemon"))
             #expect(try d.lvsctl(["plan", "-f", lab.manifestPath, "--detailed-exitcode"]).status == 0, "an unchanged render plans nothing")
             #expect(try d.lvsctl(["drift"]).status == 0)
-            let history = try d.lvsctl(["history"]).stdout
+            let history = try d.cli.run(["history"]).stdout
             #expect(history.split(separator: "\n").filter { $0.contains("create-keepalived-config") }.count == 1, "\(history)")
         }
         let before = (try d1.host.ipvsadmSave(), try d2.host.ipvsadmSave())
@@ -230,7 +230,7 @@ struct DirectorPairTests {
         #expect(d2.keepalivedLog.components(separatedBy: "Entering MASTER STATE").count == d2MasterBefore, "\(lab.diagnostics)")
         #expect(try (d1.host.ipvsadmSave(), d2.host.ipvsadmSave()) == before, "keepalived reloaded: IPVS untouched")
         #expect(try d1.lvsctl(["drift"]).status == 0)
-        let history = try d1.lvsctl(["history"]).stdout
+        let history = try d1.cli.run(["history"]).stdout
         #expect(history.split(separator: "\n").filter { $0.contains("update-keepalived-config") }.count == 1, "\(history)")
 
         // A hand edit is drift; drift --fix rewrites it (and reloads).
