@@ -51,21 +51,33 @@ public final class Store: Sendable {
     ///     a missing file ``StoreError/noDatabase(path:detail:)``.
     ///   - createDirectories: whether missing parent directories are created; false makes a
     ///     missing directory ``StoreError/noDatabase(path:detail:)`` (a mistyped `--db`).
+    ///   - readOnly: the command only reads: a store the process cannot write (mode 0444, a
+    ///     read-only mount) is opened read-only instead of refused; it is never migrated then.
+    ///   - checkIntegrity: run `PRAGMA quick_check` after opening and refuse a damaged store
+    ///     (``StoreError/corrupt(path:detail:)``) before anything is written to it. For commands
+    ///     that write; it reads every page once, so it belongs on a thread that overlaps other work.
     public convenience init(
         path: String, clock: @escaping @Sendable () -> Date = { Date() }, create: Bool = true,
-        createDirectories: Bool = true
+        createDirectories: Bool = true, readOnly: Bool = false, checkIntegrity: Bool = false
     ) throws {
-        try self.init(path: path, clock: clock, migrateUpTo: nil, create: create, createDirectories: createDirectories)
+        try self.init(
+            path: path, clock: clock, migrateUpTo: nil, create: create, createDirectories: createDirectories,
+            readOnly: readOnly, checkIntegrity: checkIntegrity)
     }
 
     /// Opens the database and applies migrations only up to `migrateUpTo` (inclusive); nil = all.
     /// For migration-upgrade tests.
     package init(
         path: String, clock: @escaping @Sendable () -> Date = { Date() }, migrateUpTo: String?, create: Bool = true,
-        createDirectories: Bool = true
+        createDirectories: Bool = true, readOnly: Bool = false, checkIntegrity: Bool = false
     ) throws {
         self.path = path
         self.clock = clock
+        if readOnly, Self.cannotWrite(path) {
+            self.writer = try Self.openReadOnly(path)
+            self.transactionDatabase = nil
+            return
+        }
         try Self.prepareFiles(path, create: create, createDirectories: createDirectories)
         try Self.refuseForeignDatabase(path)
         var config = Configuration()
@@ -76,12 +88,81 @@ public final class Store: Sendable {
         do {
             let queue = try DatabaseQueue(path: path, configuration: config)
             try Self.migrate(queue, upTo: migrateUpTo, path: path)
+            if checkIntegrity { try Self.checkIntegrity(queue, path: path) }
             self.writer = queue
             self.transactionDatabase = nil
         } catch {
             throw Self.translate(error, path: path)
         }
         for suffix in ["-wal", "-shm"] { _ = chmod(path + suffix, 0o600) }
+    }
+
+    /// Whether this process cannot write the database file (mode, ownership or a read-only mount).
+    static func cannotWrite(_ path: String) -> Bool {
+        access(path, F_OK) == 0 && access(path, W_OK) != 0
+    }
+
+    /// A store this process cannot write, opened for reading: never migrated, never changed.
+    /// On a read-only mount SQLite cannot create the WAL index beside the file; the database is
+    /// then opened as immutable (nothing else can change it there either).
+    private static func openReadOnly(_ path: String) throws -> DatabaseQueue {
+        try refuseForeignDatabase(path)
+        var config = Configuration()
+        config.readonly = true
+        config.foreignKeysEnabled = true
+        config.busyMode = .timeout(10)
+        config.label = "lvsctl"
+        func opened(_ name: String) throws -> DatabaseQueue {
+            let queue = try DatabaseQueue(path: name, configuration: config)
+            _ = try queue.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master") }
+            return queue
+        }
+        let queue: DatabaseQueue
+        do {
+            do {
+                queue = try opened(path)
+            } catch let error as DatabaseError where error.resultCode == .SQLITE_CANTOPEN {
+                queue = try opened(immutableURI(path))
+            }
+            let applied = try queue.read { db in try appliedIdentifiers(db) }
+            let known = embeddedMigrations.map(\.id)
+            let unknown = applied.subtracting(known).sorted()
+            if !unknown.isEmpty { throw StoreError.newerSchema(path: path, unknownMigrations: unknown) }
+            let missing = known.filter { !applied.contains($0) }
+            if !missing.isEmpty {
+                throw StoreError.permissionDenied(
+                    path: path,
+                    detail: "read-only, and written by an older lvsctl (migrations \(missing.joined(separator: ", ")) not applied); "
+                        + "a command that writes must upgrade it first, on a writable copy")
+            }
+        } catch {
+            throw translate(error, path: path)
+        }
+        return queue
+    }
+
+    /// `file:PATH?immutable=1` (SQLite is built with URI file names on the systems lvsctl supports).
+    static func immutableURI(_ path: String) -> String {
+        var out = "file:"
+        for ch in path.unicodeScalars {
+            switch ch {
+            case "%": out += "%25"
+            case "?": out += "%3f"
+            case "#": out += "%23"
+            default: out.unicodeScalars.append(ch)
+            }
+        }
+        return out + "?immutable=1"
+    }
+
+    /// `PRAGMA quick_check`: every page of the file read once and its structure checked (not the
+    /// index contents against the tables, which `integrity_check` adds at several times the cost).
+    static func checkIntegrity(_ writer: any DatabaseWriter, path: String) throws {
+        let problems = try writer.read { db in try String.fetchAll(db, sql: "PRAGMA quick_check(5)") }
+        if problems != ["ok"] {
+            throw StoreError.corrupt(
+                path: path, detail: "SQLite's quick_check found damage (\(problems.prefix(3).joined(separator: "; ")))")
+        }
     }
 
     private init(inMemory writer: any DatabaseWriter, clock: @escaping @Sendable () -> Date) {
@@ -140,22 +221,47 @@ public final class Store: Sendable {
 
     // MARK: - Opening
 
-    private static func migrator(upTo last: String?) -> DatabaseMigrator {
-        var migrator = DatabaseMigrator()
+    /// Migrates to the latest schema (or up to `last`), idempotent under SQLite's own locking:
+    /// the migrations still to apply are read and applied inside one IMMEDIATE transaction, so
+    /// two processes opening a fresh database at once never both run a migration (the second
+    /// waits on SQLite's lock, then finds nothing left to do). The migrations table is GRDB's
+    /// (`grdb_migrations`), so stores migrated by earlier lvsctl versions read the same.
+    /// Foreign keys are off while migrating and checked before the commit (SQLite's procedure
+    /// for altering tables).
+    private static func migrate(_ writer: any DatabaseWriter, upTo last: String?, path: String) throws {
+        let known = embeddedMigrations.map(\.id)
+        var wanted: [(id: String, sql: String)] = []
         for migration in embeddedMigrations {
-            let sql = migration.sql
-            migrator.registerMigration(migration.id) { db in try db.execute(sql: sql) }
+            wanted.append(migration)
             if migration.id == last { break }
         }
-        return migrator
-    }
-
-    private static func migrate(_ writer: any DatabaseWriter, upTo last: String?, path: String) throws {
-        let known = Set(embeddedMigrations.map(\.id))
-        let applied = try writer.read { db in try DatabaseMigrator().appliedIdentifiers(db) }
+        // Fast path, read only: nothing to do (every open after the first).
+        let applied = try writer.read { db in try appliedIdentifiers(db) }
         let unknown = applied.subtracting(known).sorted()
         if !unknown.isEmpty { throw StoreError.newerSchema(path: path, unknownMigrations: unknown) }
-        try migrator(upTo: last).migrate(writer)
+        if wanted.allSatisfy({ applied.contains($0.id) }) { return }
+        try writer.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA foreign_keys = OFF")
+            defer { try? db.execute(sql: "PRAGMA foreign_keys = ON") }
+            try db.inTransaction(.immediate) {
+                try db.execute(sql: "CREATE TABLE IF NOT EXISTS grdb_migrations (identifier TEXT NOT NULL PRIMARY KEY)")
+                // Read again under the lock: another process may have migrated meanwhile.
+                let applied = try appliedIdentifiers(db)
+                let unknown = applied.subtracting(known).sorted()
+                if !unknown.isEmpty { throw StoreError.newerSchema(path: path, unknownMigrations: unknown) }
+                for migration in wanted where !applied.contains(migration.id) {
+                    try db.execute(sql: migration.sql)
+                    try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES (?)", arguments: [migration.id])
+                }
+                try db.checkForeignKeys()
+                return .commit
+            }
+        }
+    }
+
+    private static func appliedIdentifiers(_ db: Database) throws -> Set<String> {
+        guard try db.tableExists("grdb_migrations") else { return [] }
+        return try String.fetchSet(db, sql: "SELECT identifier FROM grdb_migrations")
     }
 
     /// Creates the parent directory (0700) and the database file (0600) so that SQLite never
@@ -259,6 +365,8 @@ public final class Store: Sendable {
         switch dbError.resultCode {
         case .SQLITE_NOTADB, .SQLITE_CORRUPT:
             return StoreError.corrupt(path: path, detail: detail)
+        case .SQLITE_FULL:
+            return StoreError.full(path: path, detail: detail)
         case .SQLITE_CANTOPEN, .SQLITE_PERM, .SQLITE_READONLY, .SQLITE_AUTH:
             return StoreError.permissionDenied(path: path, detail: detail)
         default:
