@@ -22,6 +22,9 @@ public final class Store: Sendable {
     /// For the store a ``transaction(_:)`` body gets: the open transaction every read and write
     /// goes to. Valid only while that body runs (the store it is in must not escape it).
     nonisolated(unsafe) private let transactionDatabase: Database?
+    /// A private copy of a store on a read-only file system, opened instead of it (deleted with
+    /// the store). See ``openReadOnly(_:)``.
+    private let scratch: String?
 
     /// The default database path when neither `--db` nor `LVSCTL_DB` is given.
     public static let systemPath = "/var/lib/lvsctl/lvsctl.db"
@@ -74,12 +77,18 @@ public final class Store: Sendable {
         self.path = path
         self.clock = clock
         if readOnly, Self.cannotWrite(path) {
-            self.writer = try Self.openReadOnly(path)
+            let (queue, scratch) = try Self.openReadOnly(path)
+            self.writer = queue
             self.transactionDatabase = nil
+            self.scratch = scratch
             return
         }
+        self.scratch = nil
         try Self.prepareFiles(path, create: create, createDirectories: createDirectories)
-        try Self.refuseForeignDatabase(path)
+        // The integrity check comes first, over a read-only connection: opening for writing
+        // already writes (GRDB makes sure the WAL file exists with a schema change), and nothing
+        // may be written to a damaged store.
+        try Self.refuseForeignDatabase(path, checkIntegrity: checkIntegrity)
         var config = Configuration()
         config.foreignKeysEnabled = true
         config.journalMode = .wal
@@ -88,7 +97,6 @@ public final class Store: Sendable {
         do {
             let queue = try DatabaseQueue(path: path, configuration: config)
             try Self.migrate(queue, upTo: migrateUpTo, path: path)
-            if checkIntegrity { try Self.checkIntegrity(queue, path: path) }
             self.writer = queue
             self.transactionDatabase = nil
         } catch {
@@ -103,27 +111,41 @@ public final class Store: Sendable {
     }
 
     /// A store this process cannot write, opened for reading: never migrated, never changed.
-    /// On a read-only mount SQLite cannot create the WAL index beside the file; the database is
-    /// then opened as immutable (nothing else can change it there either).
-    private static func openReadOnly(_ path: String) throws -> DatabaseQueue {
-        try refuseForeignDatabase(path)
-        var config = Configuration()
-        config.readonly = true
-        config.foreignKeysEnabled = true
-        config.busyMode = .timeout(10)
-        config.label = "lvsctl"
-        func opened(_ name: String) throws -> DatabaseQueue {
-            let queue = try DatabaseQueue(path: name, configuration: config)
-            _ = try queue.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master") }
-            return queue
-        }
-        let queue: DatabaseQueue
-        do {
-            do {
-                queue = try opened(path)
-            } catch let error as DatabaseError where error.resultCode == .SQLITE_CANTOPEN {
-                queue = try opened(immutableURI(path))
+    /// On a read-only file system SQLite cannot create the WAL index (`-shm`) beside the file, so
+    /// a WAL database cannot be read in place: the file (and its `-wal`, committed transactions
+    /// not yet checkpointed) is copied to a private directory and the copy is read. Read-only
+    /// commands then answer from the store as it was when they started.
+    /// - Returns: the connection, and the private directory to delete with the store, if any.
+    private static func openReadOnly(_ path: String) throws -> (DatabaseQueue, String?) {
+        var scratch: String? = nil
+        var readPath = path
+        let directory = (path as NSString).deletingLastPathComponent
+        if access(directory.isEmpty ? "." : directory, W_OK) != 0 && access(path + "-shm", F_OK) != 0 {
+            var template = Array((NSTemporaryDirectory() + "/lvsctl-ro-XXXXXX").utf8CString)
+            guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
+                throw fileError(errno, path: NSTemporaryDirectory(), doing: "cannot make a private copy of the read-only store in")
             }
+            let dir = String(cString: made)
+            scratch = dir
+            readPath = dir + "/lvsctl.db"
+            do {
+                try FileManager.default.copyItem(atPath: path, toPath: readPath)
+                if FileManager.default.fileExists(atPath: path + "-wal") {
+                    try FileManager.default.copyItem(atPath: path + "-wal", toPath: readPath + "-wal")
+                }
+            } catch {
+                try? FileManager.default.removeItem(atPath: dir)
+                throw StoreError.permissionDenied(path: path, detail: "read-only, and it cannot be copied to read it (\(error))")
+            }
+        }
+        do {
+            try refuseForeignDatabase(readPath)
+            var config = Configuration()
+            config.readonly = true
+            config.foreignKeysEnabled = true
+            config.busyMode = .timeout(10)
+            config.label = "lvsctl"
+            let queue = try DatabaseQueue(path: readPath, configuration: config)
             let applied = try queue.read { db in try appliedIdentifiers(db) }
             let known = embeddedMigrations.map(\.id)
             let unknown = applied.subtracting(known).sorted()
@@ -135,30 +157,24 @@ public final class Store: Sendable {
                     detail: "read-only, and written by an older lvsctl (migrations \(missing.joined(separator: ", ")) not applied); "
                         + "a command that writes must upgrade it first, on a writable copy")
             }
+            return (queue, scratch)
         } catch {
+            if let scratch { try? FileManager.default.removeItem(atPath: scratch) }
+            // Errors name the store, not its private copy.
+            if case StoreError.corrupt(_, let detail) = error { throw StoreError.corrupt(path: path, detail: detail) }
+            if case StoreError.notLvsctlDatabase(_, let tables) = error { throw StoreError.notLvsctlDatabase(path: path, tables: tables) }
             throw translate(error, path: path)
         }
-        return queue
     }
 
-    /// `file:PATH?immutable=1` (SQLite is built with URI file names on the systems lvsctl supports).
-    static func immutableURI(_ path: String) -> String {
-        var out = "file:"
-        for ch in path.unicodeScalars {
-            switch ch {
-            case "%": out += "%25"
-            case "?": out += "%3f"
-            case "#": out += "%23"
-            default: out.unicodeScalars.append(ch)
-            }
-        }
-        return out + "?immutable=1"
+    deinit {
+        if let scratch { try? FileManager.default.removeItem(atPath: scratch) }
     }
 
     /// `PRAGMA quick_check`: every page of the file read once and its structure checked (not the
     /// index contents against the tables, which `integrity_check` adds at several times the cost).
-    static func checkIntegrity(_ writer: any DatabaseWriter, path: String) throws {
-        let problems = try writer.read { db in try String.fetchAll(db, sql: "PRAGMA quick_check(5)") }
+    static func checkIntegrity(_ db: Database, path: String) throws {
+        let problems = try String.fetchAll(db, sql: "PRAGMA quick_check(5)")
         if problems != ["ok"] {
             throw StoreError.corrupt(
                 path: path, detail: "SQLite's quick_check found damage (\(problems.prefix(3).joined(separator: "; ")))")
@@ -170,6 +186,7 @@ public final class Store: Sendable {
         self.writer = writer
         self.clock = clock
         self.transactionDatabase = nil
+        self.scratch = nil
     }
 
     /// The store of one open transaction: `db` is where its reads and writes go.
@@ -178,6 +195,7 @@ public final class Store: Sendable {
         self.writer = store.writer
         self.clock = store.clock
         self.transactionDatabase = db
+        self.scratch = nil
     }
 
     /// A migrated store that lives in memory only, for tests of code that uses the store.
@@ -305,11 +323,16 @@ public final class Store: Sendable {
     /// Refuses a non-empty SQLite file that is not lvsctl's, before anything writes to it (the
     /// migration would add lvsctl's tables to another application's database, and opening it
     /// switches it to WAL). Looked at through a read-only connection.
-    static func refuseForeignDatabase(_ path: String) throws {
+    /// With `checkIntegrity`, an lvsctl store is also checked (``checkIntegrity(_:path:)``) on
+    /// the same connection, before any connection that writes is opened.
+    static func refuseForeignDatabase(_ path: String, checkIntegrity: Bool = false) throws {
         var info = stat()
         guard stat(path, &info) == 0, info.st_size > 0 else { return }
         var config = Configuration()
         config.readonly = true
+        // Another process may be creating the schema this very moment (two first applies): wait
+        // for its lock as every other connection does, rather than fail with "database is locked".
+        config.busyMode = .timeout(10)
         let tables: [String]
         let applied: [String]
         do {
@@ -319,6 +342,7 @@ public final class Store: Sendable {
                     db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
                 let applied = tables.contains("grdb_migrations")
                     ? try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations") : []
+                if checkIntegrity && !applied.isEmpty { try Self.checkIntegrity(db, path: path) }
                 return (tables, applied)
             }
         } catch {

@@ -38,7 +38,8 @@ public enum StoreError: Error, Hashable, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .corrupt(let path, let detail):
-            return "\(path) is not an SQLite database or is damaged: \(detail); move it aside and restore a backup"
+            return "\(path) is not an SQLite database or is damaged: \(detail); move it aside "
+                + "and restore a backup (or salvage its rows with `sqlite3 \(path) .recover`), or pass --db PATH (or set LVSCTL_DB)"
         case .permissionDenied(let path, let detail):
             // Telling root to become root helps no one: then it is the path or its file system.
             let advice = geteuid() == 0
