@@ -56,6 +56,24 @@ import Testing
         #expect(try kernelState(cli).services.isEmpty, "nothing applied")
     }
 
+    /// A store deleted (or a different `--db`) after an apply: the services lvsctl made are
+    /// foreign to the new store, and `plan` and `apply` say why and how to take them over.
+    @Test func aNewStoreFacingAnEarlierStoresServicesSaysSo() throws {
+        let cli = try CLIRunner(fakeKernel: true)
+        let first = try cli.run(["apply", "-f", demo])
+        try #require(first.status == 0, "\(first)")
+        let other = cli.directory.appendingPathComponent("other.db").path
+        for command in [["plan", "-f", demo], ["apply", "-f", demo]] {
+            let r = try cli.run(command + ["--db", other])
+            #expect(r.status == 1, "\(command): \(r)")
+            #expect(r.stderr.contains("the store \(other) has no record of any apply"), "\(command): \(r.stderr)")
+            #expect(r.stderr.contains("lvsctl adopt ") && r.stderr.contains("--manifest demo"), "\(command): \(r.stderr)")
+        }
+        // The first store still knows them: no note there.
+        let plan = try cli.run(["plan", "-f", demo])
+        #expect(plan.status == 0 && !plan.stderr.contains("no record"), "\(plan)")
+    }
+
     /// `services` NAT services with 10 real servers each.
     static func bulkManifest(services: Int) -> String {
         var svcs: [String] = []

@@ -210,6 +210,39 @@ import Testing
         #expect(try store.audit(AuditFilter(limit: 100_000)).count == total, "each object created once, audited once")
     }
 
+    /// Two `lvsctl apply` of different manifests started at once on a database that does not
+    /// exist yet (issue 17: one failed with "table manifest already exists"): the schema is made
+    /// once, the writer lock serialises the applies, both succeed and both are audited.
+    @Test func twoAppliesOnAFreshDatabaseBothSucceed() throws {
+        let ns = try NetworkNamespace(prefix: "lvs2")
+        defer { ns.close() }
+        let cli = try CLIRunner(fakeKernel: false)
+        func manifest(_ name: String, _ octet: Int) throws -> String {
+            let rs = (1...20).map { #"{ "address": "192.0.2.\#($0)", "port": 8080 }"# }.joined(separator: ", ")
+            return try cli.write("\(name).json", #"{ "apiVersion": "lvsctl/v1", "name": "\#(name)", "services": [ { "name": "web", "protocol": "tcp", "address": "10.30.0.\#(octet)", "port": 80, "forwarding": "nat", "realServers": [\#(rs)] } ] }"#)
+        }
+        let files = [try manifest("a", 1), try manifest("b", 2)]
+        #expect(!FileManager.default.fileExists(atPath: cli.databasePath))
+        let logs = ["a", "b"].map { cli.directory.appendingPathComponent("apply-\($0).log").path }
+        let applies = try zip(files, logs).map { file, log in
+            try BackgroundProcess(
+                ["ip", "netns", "exec", ns.name, CLIRunner.binary, "apply", "-f", file, "--lock-timeout", "120"],
+                environment: cli.environment, log: log)
+        }
+        defer { for a in applies { a.signal(SIGKILL) } }
+        for (apply, log) in zip(applies, logs) {
+            let status = apply.wait(timeout: 180)
+            #expect(status == 0, "exit \(String(describing: status)): \(Self.read(log))")
+        }
+        #expect(try ns.ipvsadmSave().split(separator: "\n").count == 42)
+        let store = try Store(path: cli.databasePath)
+        let runs = try store.runs()
+        #expect(runs.count == 2 && runs.allSatisfy { $0.status == .succeeded }, "\(runs)")
+        #expect(Set(runs.compactMap(\.manifest)) == ["a", "b"])
+        #expect(try store.audit(AuditFilter(limit: 1000)).count == 42)
+        #expect(try store.appliedMigrations() == Store.migrationIDs)
+    }
+
     /// A DR service on the lab VIP. A drain ends when active and inactive connections are 0, so
     /// FIN_WAIT is shortened to 2 s.
     static func drManifest(_ servers: [String]) -> String {
