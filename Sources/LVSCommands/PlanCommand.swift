@@ -49,6 +49,9 @@ extension LVSCommand {
                 defer { try? KernelAccess.close(kernel) }
                 PhaseTrace.mark("read kernel")
                 let store = try opening.value()
+                for note in InterruptedRuns.closeIfIdle(store: store, kernel: kernel, live: live).notes {
+                    printError("lvsctl: note: \(note)")
+                }
                 PhaseTrace.mark("open store (waited for)")
                 let manifest = try loading.result()
                 guard let state = manifest.state else { throw ExitCode(1) }
@@ -67,6 +70,9 @@ extension LVSCommand {
                     ]).write(to: out)
                 }
                 try Output.emit(PlanDocument(plan: plan), global.output)
+                if let note = NewStoreHint.note(store: store, storePath: global.databasePath, plan: plan) {
+                    printError("lvsctl: note: \(note)")
+                }
                 PhaseTrace.mark("render")
                 if !plan.isApplyable { throw ExitCode(1) }
                 pending = !plan.isEmpty
