@@ -21,6 +21,7 @@ extension LVSCommand {
 
         @OptionGroup var global: GlobalOptions
         @OptionGroup var policyOptions: PolicyOptions
+        @OptionGroup var takeOverOption: TakeOverOption
 
         @Option(name: .shortAndLong, help: ArgumentHelp("The manifest; - reads standard input.", valueName: "file"))
         var file: String
@@ -53,7 +54,7 @@ extension LVSCommand {
                 guard let state = manifest.state else { throw ExitCode(1) }
                 PhaseTrace.mark("load manifest (waited for)")
                 let reconciler = Reconciler(store: store, kernel: kernel)
-                let planned = try reconciler.plan([state], live: live, policy: policyOptions.policy, fingerprint: out != nil)
+                let planned = try reconciler.plan([state], live: live, policy: takeOverOption.apply(to: policyOptions.policy), fingerprint: out != nil)
                 PhaseTrace.mark("plan")
                 let plan = planned.plan
                 if let out {
