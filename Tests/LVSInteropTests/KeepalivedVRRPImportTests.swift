@@ -145,6 +145,39 @@ private func instanceText(state: String, priority: Int, extra: String = "", vrid
         #expect(!diags.hasErrors)
     }
 
+    /// The same practice with one file per director, each giving its own group the higher
+    /// priority: the priorities elect the masters, so no --master and no "start order" warning.
+    @Test func dualActiveTwoFilesBecomeOneManifestWithPerNodePriorities() throws {
+        let r = KeepalivedImporter.importPair(
+            [.init(path: fixturePath("dual-active/d1.conf"), node: "d1"), .init(path: fixturePath("dual-active/d2.conf"), node: "d2")],
+            manifestName: "dual-active")
+        #expect(!r.diagnostics.hasErrors, "\(r.diagnostics)")
+        let state = try #require(r.state)
+        let vrrp = try #require(state.vrrp)
+        func prio(_ name: String) -> [String: UInt8]? { vrrp.instance(named: name)?.priority }
+        #expect(prio("VI_PRI_A") == ["d1": 150, "d2": 100])
+        #expect(prio("VI_PUB_A") == ["d1": 150, "d2": 100])
+        #expect(prio("VI_PRI_B") == ["d1": 100, "d2": 150])
+        #expect(prio("VI_PUB_B") == ["d1": 100, "d2": 150])
+        #expect(vrrp.syncGroups.map(\.name) == ["VI_GROUP_A", "VI_GROUP_B"])
+        #expect(Set(vrrp.maintenanceInstances) == ["VI_PRI_A", "VI_PUB_A", "VI_PRI_B", "VI_PUB_B"])
+        #expect(r.warnings(containing: "start order").isEmpty)
+        #expect(r.warnings(containing: "gets priority").isEmpty)
+        // Each file's flag-file warnings carry that file's name and line.
+        let flags = r.warnings(containing: "tests the flag file /etc/keepalived/maint-a")
+        #expect(flags.map(\.line) == [55, 135, 55, 135])
+        #expect(Set(flags.compactMap(\.file).map { URL(fileURLWithPath: $0).lastPathComponent }) == ["d1.conf", "d2.conf"])
+        // nopreempt kept, and its meaning said, once per instance.
+        #expect(vrrp.instances.allSatisfy { !$0.preempt })
+        #expect(r.state?.services.count == 4)
+        // The same manifest as the shared file with --master: the two ways of writing the pair agree.
+        let shared = pair(fixturePath("dual-active/keepalived.conf"), masters: ["VI_GROUP_A": "d1", "VI_GROUP_B": "d2"])
+        #expect(shared.state?.vrrp == vrrp)
+        #expect(shared.state?.services == state.services)
+        let (back, diags) = reparsed(state)
+        #expect(back?.vrrp == vrrp, "\(diags)")
+    }
+
     @Test func masterNamingAnInstanceOfAGroupIsRefused() {
         let r = pair(fixturePath("dual-active/keepalived.conf"), masters: ["VI_PRI_A": "d1"])
         #expect(r.state == nil)

@@ -20,7 +20,8 @@ import Testing
 /// import from the config, `apply --take-over` (no kernel write), freeze and kill keepalived (it
 /// releases nothing), start keepalived `-P` on the config rendered from the manifest. At the end
 /// lvsctl owns the same table (`ipvsadm -Sn` identical, plan empty, drift 0), no request failed,
-/// every line was echoed, and the VIPs never left d1.
+/// every line was echoed, and the VIPs left d1 only for the one master-down interval of keepalived
+/// -P's start (it removes its VIPs when it starts, then adds them as master).
 @Suite("Cut-over from a running keepalived")
 struct CutOverTests {
     static let vip1 = "10.10.0.100"
@@ -137,7 +138,8 @@ struct CutOverTests {
 
         // 3. Import from the config (never from the live table).
         let site = "\(dir)/site.json"
-        let imported = try cli.run(["import", "keepalived", conf, "--node", "d1", "--name", "site", "--out", site])
+        // (import reads files only: no --netns, so not through `cli.run`.)
+        let imported = try cli.exec([CLIRunner.binary, "import", "keepalived", conf, "--node", "d1", "--name", "site", "--out", site])
         #expect(imported.status == 0, "\(imported)")
         #expect(imported.stderr.contains("differs from the virtual server port 443"), "\(imported)")
 
@@ -159,7 +161,8 @@ struct CutOverTests {
 
         // 6. keepalived goes without releasing anything: frozen, then killed (its stop path would
         //    delete the services and the VIPs), and keepalived -P starts on the VRRP-only config
-        //    rendered from the manifest. It finds the VIPs in place and keeps them.
+        //    rendered from the manifest: it removes the VIPs, waits the master-down interval and
+        //    adds them back as master. IPVS is never touched.
         let manifest = Manifest.parse(Array(try Data(contentsOf: URL(fileURLWithPath: site))), file: site)
         let vrrp = try #require(manifest.state?.vrrp, "\(manifest.diagnostics)")
         let rendered = try KeepalivedConfig.render(
@@ -198,7 +201,7 @@ struct CutOverTests {
         let drift = try cli.run(["drift"])
         #expect(drift.status == 0, "\(drift)")
 
-        // No failed request, no lost line, and the VIPs never left d1.
+        // No failed request, no lost line; the VIPs left d1 once.
         let echo = file("echo.log").split(separator: "\n")
         #expect(!echo.contains { $0.hasPrefix("error") }, "\(diagnostics())")
         let numbers = echo.filter { $0.hasPrefix("pong ") }.compactMap { Int($0.dropFirst(5)) }
@@ -208,8 +211,20 @@ struct CutOverTests {
         let answered = tallies.flatMap { $0.split(separator: " ") }.filter { $0.hasPrefix("r1=") || $0.hasPrefix("r2=") }.compactMap { Int($0.dropFirst(3)) }.reduce(0, +)
         #expect(errors == 0, "\(diagnostics())")
         #expect(answered >= 20, "\(diagnostics())")
-        let samples = file("vips.log").split(separator: "\n")
+        // keepalived removes the VIPs it is configured with when it starts ("removing VIPs", in
+        // state BACKUP and MASTER alike, measured) and adds them back when it becomes master:
+        // one gap of about the master-down interval (3 × advert_int + skew), during which
+        // packets to the VIPs wait in the clients' retransmissions. The VIPs are on d1 before
+        // and after it, and leave it only once.
+        let samples = file("vips.log").split(separator: "\n").map(String.init)
         #expect(samples.count >= 10)
-        #expect(samples.allSatisfy { $0 == "2" }, "\(diagnostics())")
+        #expect(samples.first == "2" && samples.last == "2", "\(diagnostics())")
+        let runs = samples.reduce(into: [(String, Int)]()) { runs, s in
+            if runs.last?.0 == s { runs[runs.count - 1].1 += 1 } else { runs.append((s, 1)) }
+        }
+        let away = runs.filter { $0.0 != "2" }.map(\.1).reduce(0, +)
+        print("cut-over: VIPs off d1 for \(away) samples of 0.1 s (\(runs.map { "\($0.0)×\($0.1)" }.joined(separator: " ")))")
+        #expect(runs.filter { $0.0 == "2" }.count <= 2, "the VIPs left d1 more than once: \(runs)")
+        #expect(away <= 150, "the VIPs were off d1 for more than 15 s: \(runs)")
     }
 }
