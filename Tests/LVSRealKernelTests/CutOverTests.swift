@@ -209,6 +209,7 @@ struct CutOverTests {
         let tallies = (file("http-1.log") + file("http-2.log")).split(separator: "\n")
         let errors = tallies.flatMap { $0.split(separator: " ") }.filter { $0.hasPrefix("error=") }.compactMap { Int($0.dropFirst(6)) }.reduce(0, +)
         let answered = tallies.flatMap { $0.split(separator: " ") }.filter { $0.hasPrefix("r1=") || $0.hasPrefix("r2=") }.compactMap { Int($0.dropFirst(3)) }.reduce(0, +)
+        print("cut-over: \(numbers.count) lines echoed, \(answered) HTTP requests answered, \(errors) failed")
         #expect(errors == 0, "\(diagnostics())")
         #expect(answered >= 20, "\(diagnostics())")
         // keepalived removes the VIPs it is configured with when it starts ("removing VIPs", in
