@@ -20,8 +20,8 @@ import Testing
 /// import from the config, `apply --take-over` (no kernel write), freeze and kill keepalived (it
 /// releases nothing), start keepalived `-P` on the config rendered from the manifest. At the end
 /// lvsctl owns the same table (`ipvsadm -Sn` identical, plan empty, drift 0), no request failed,
-/// every line was echoed, and the VIPs left d1 only for the one master-down interval of keepalived
-/// -P's start (it removes its VIPs when it starts, then adds them as master).
+/// every line was echoed, and the VIPs never left d1 (a /32 copy on lo holds them while keepalived
+/// -P starts: it removes its VIPs at start and adds them back as master).
 @Suite("Cut-over from a running keepalived")
 struct CutOverTests {
     static let vip1 = "10.10.0.100"
@@ -130,7 +130,7 @@ struct CutOverTests {
         }
         _ = try d1.spawn("vips", [
             "sh", "-c",
-            "while [ ! -e \(dir)/stop ]; do echo $(ip -4 -o addr show dev eth0 | grep -c -e ' \(Self.vip1)/' -e ' \(Self.vip2)/'); sleep 0.1; done",
+            "while [ ! -e \(dir)/stop ]; do echo $(ip -4 -o addr show | grep -o -e ' \(Self.vip1)/' -e ' \(Self.vip2)/' | sort -u | wc -l); sleep 0.1; done",
         ])
         func pongs() -> Int { file("echo.log").split(separator: "\n").filter { $0.hasPrefix("pong ") }.count }
         func httpBatches() -> Int { file("http-1.log").split(separator: "\n").count + file("http-2.log").split(separator: "\n").count }
@@ -162,7 +162,7 @@ struct CutOverTests {
         // 6. keepalived goes without releasing anything: frozen, then killed (its stop path would
         //    delete the services and the VIPs), and keepalived -P starts on the VRRP-only config
         //    rendered from the manifest: it removes the VIPs, waits the master-down interval and
-        //    adds them back as master. IPVS is never touched.
+        //    adds them back as master. IPVS is never touched; the lo copies bridge the gap.
         let manifest = Manifest.parse(Array(try Data(contentsOf: URL(fileURLWithPath: site))), file: site)
         let vrrp = try #require(manifest.state?.vrrp, "\(manifest.diagnostics)")
         let rendered = try KeepalivedConfig.render(
@@ -173,6 +173,11 @@ struct CutOverTests {
         _ = try lab.spawn("fifo", in: nil, ["cat", "\(dir)/vrrp.fifo"])
         let pids = ["ka.pid", "kc.pid", "kr.pid"].map { file($0).trimmingCharacters(in: .whitespacesAndNewlines) }
         #expect(pids.allSatisfy { Int($0) != nil }, "\(pids)")
+        // keepalived -P removes the VIPs it is configured with when it starts (BACKUP init) and
+        // adds them back as master a master-down interval later (~3.6 s); meanwhile d1, a router,
+        // answered new connections with "No route to host" (2 of 180 requests failed, measured).
+        // A /32 copy of each VIP on lo keeps them local to d1 (IPVS keeps serving) until then.
+        for vip in [Self.vip1, Self.vip2] { _ = try d1.check(["ip", "addr", "add", "\(vip)/32", "dev", "lo"]) }
         try ProcessRunner.check(["kill", "-STOP", pids[0]])
         try ProcessRunner.check(["kill", "-KILL", pids[1], pids[2]])
         try ProcessRunner.check(["kill", "-KILL", pids[0]])
@@ -183,6 +188,8 @@ struct CutOverTests {
         try waitFor("keepalived -P to be master of the sync group", timeout: 60, diagnostics: diagnostics()) {
             file("fifo.log").contains("GROUP \"GOP\" MASTER")
         }
+        try waitFor("keepalived -P to put both VIPs back on eth0", timeout: 30, diagnostics: diagnostics()) { try vipsOnD1() == 2 }
+        for vip in [Self.vip1, Self.vip2] { _ = try d1.check(["ip", "addr", "del", "\(vip)/32", "dev", "lo"]) }
 
         // 7. Traffic went on; a little more of it on the new arrangement.
         let pongsAtCutOver = pongs()
@@ -201,7 +208,7 @@ struct CutOverTests {
         let drift = try cli.run(["drift"])
         #expect(drift.status == 0, "\(drift)")
 
-        // No failed request, no lost line; the VIPs left d1 once.
+        // No failed request, no lost line.
         let echo = file("echo.log").split(separator: "\n")
         #expect(!echo.contains { $0.hasPrefix("error") }, "\(diagnostics())")
         let numbers = echo.filter { $0.hasPrefix("pong ") }.compactMap { Int($0.dropFirst(5)) }
@@ -212,11 +219,7 @@ struct CutOverTests {
         print("cut-over: \(numbers.count) lines echoed, \(answered) HTTP requests answered, \(errors) failed")
         #expect(errors == 0, "\(diagnostics())")
         #expect(answered >= 20, "\(diagnostics())")
-        // keepalived removes the VIPs it is configured with when it starts ("removing VIPs", in
-        // state BACKUP and MASTER alike, measured) and adds them back when it becomes master:
-        // one gap of about the master-down interval (3 × advert_int + skew), during which
-        // packets to the VIPs wait in the clients' retransmissions. The VIPs are on d1 before
-        // and after it, and leave it only once.
+        // The VIPs never left d1 (on eth0, or on lo while keepalived -P started).
         let samples = file("vips.log").split(separator: "\n").map(String.init)
         #expect(samples.count >= 10)
         #expect(samples.first == "2" && samples.last == "2", "\(diagnostics())")
@@ -225,7 +228,6 @@ struct CutOverTests {
         }
         let away = runs.filter { $0.0 != "2" }.map(\.1).reduce(0, +)
         print("cut-over: VIPs off d1 for \(away) samples of 0.1 s (\(runs.map { "\($0.0)×\($0.1)" }.joined(separator: " ")))")
-        #expect(runs.filter { $0.0 == "2" }.count <= 2, "the VIPs left d1 more than once: \(runs)")
-        #expect(away <= 150, "the VIPs were off d1 for more than 15 s: \(runs)")
+        #expect(away == 0, "the VIPs left d1: \(runs)")
     }
 }
