@@ -23,6 +23,7 @@ extension LVSCommand {
 
         @OptionGroup var global: GlobalOptions
         @OptionGroup var policyOptions: PolicyOptions
+        @OptionGroup var takeOverOption: TakeOverOption
         @OptionGroup var lock: LockOptions
         @OptionGroup var director: DirectorOptions
         @OptionGroup var reload: ReloadOptions
@@ -62,6 +63,9 @@ extension LVSCommand {
             try OptionRange.check(waitTimeout, "--wait-timeout", OptionRange.waitTimeout)
             guard (file == nil) != (plan == nil) else {
                 throw ValidationError("give exactly one of -f FILE or --plan PLAN")
+            }
+            if plan != nil && takeOverOption.takeOver {
+                throw ValidationError("--take-over goes with -f FILE; a saved plan takes over what `lvsctl plan --take-over` planned")
             }
         }
 
@@ -137,7 +141,8 @@ extension LVSCommand {
             reconciler.fileWriter = writer
             // Applied right away under the writer lock: no fingerprint to check later.
             let planned = try reconciler.plan(
-                states, live: live, owners: owners, policy: policyOptions.policy, fingerprint: false, files: files)
+                states, live: live, owners: owners, policy: takeOverOption.apply(to: policyOptions.policy), fingerprint: false,
+                files: files)
             PhaseTrace.mark("plan")
             if dryRun {
                 report(plan: planned.plan, applied: nil, revision: nil)

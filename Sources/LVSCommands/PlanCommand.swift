@@ -23,6 +23,8 @@ extension LVSCommand {
         @OptionGroup var policyOptions: PolicyOptions
         @OptionGroup var director: DirectorOptions
 
+        @OptionGroup var takeOverOption: TakeOverOption
+
         @Option(name: .shortAndLong, help: ArgumentHelp("The manifest; - reads standard input.", valueName: "file"))
         var file: String
 
@@ -61,7 +63,7 @@ extension LVSCommand {
                 let files = try DirectorFiles(options: director, namespacePath: global.namespacePath)
                     .managedFiles([state], place: { _ in file }, checkInterfaces: true)
                 let planned = try reconciler.plan(
-                    [state], live: live, policy: policyOptions.policy, fingerprint: out != nil, files: files)
+                    [state], live: live, policy: takeOverOption.apply(to: policyOptions.policy), fingerprint: out != nil, files: files)
                 PhaseTrace.mark("plan")
                 let plan = planned.plan
                 if let out {
