@@ -191,7 +191,7 @@ let package = Package(
         .testTarget(
             name: "LVSCommandsTests",
             dependencies: [
-                "LVSCommands", "LVSTestSupport", "LVSManifest", "LVSModel", "LVSPlan", "LVSStore", "LVSRealServer",
+                "LVSCommands", "LVSTestSupport", "LVSManifest", "LVSModel", "LVSPlan", "LVSStore", "LVSRealServer", "LVSReconciler",
             ],
             swiftSettings: strictness),
         .testTarget(

@@ -6,6 +6,7 @@ public struct LVSCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "lvsctl",
         abstract: "Declarative reconciler for Linux IPVS load balancers.",
+        version: LVSCommand.version,
         subcommands: [
             Validate.self, PlanCommand.self, Apply.self, Status.self, DriftCommand.self, History.self,
             Revisions.self, Show.self, Rollback.self, Adopt.self, Export.self, Import.self, Run.self,

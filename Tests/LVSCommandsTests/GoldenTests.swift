@@ -3,6 +3,7 @@ import Foundation
 import LVSManifest
 import LVSModel
 import LVSPlan
+import LVSReconciler
 import LVSRealServer
 import LVSStore
 import Testing
@@ -221,12 +222,38 @@ import Testing
         ]))
     }
 
+    @Test func directorStateFormat() throws {
+        let table = LiveTable(
+            services: [
+                LiveService(
+                    service: VirtualService(id: Self.sid(80), scheduler: .wrr),
+                    realServers: [
+                        LiveRealServer(server: Self.rs(11, weight: 3), activeConnections: 2),
+                        LiveRealServer(server: Self.rs(12, weight: 0), activeConnections: 4),
+                    ]),
+                LiveService(service: VirtualService(id: .fwmark(7, .ipv4), scheduler: .rr)),
+            ])
+        let records = PlanningRecords(
+            owners: [Self.sid(80): "web"],
+            drains: [DrainRecord(
+                service: Self.sid(80), realServer: Self.rid(12), manifest: "web", startedAt: Self.t0,
+                deadline: Self.t0.addingTimeInterval(30.5), reason: .removedFromManifest)],
+            health: [HealthRecord(service: Self.sid(80), realServer: Self.rid(11), healthy: false, changedAt: Self.t0)],
+            maintenance: [MaintenanceFlag(service: Self.sid(80), realServer: Self.rid(11), reason: "disk swap", author: "alice", since: Self.t0)],
+            reportedQuorum: [Self.sid(80): true])
+        try Self.check(DirectorStateDocument(
+            lvsctlVersion: "0.0.0-golden", capturedAt: Self.t0, info: KernelInfo(version: 0x010201, connectionTableSize: 4096),
+            state: DirectorState(live: table, records: records),
+            capabilities: KernelCapabilities(availableSchedulers: [.rr, .wrr, .wlc], availablePersistenceEngines: ["sip"]),
+            appliedRevisions: [.init(manifest: "web", number: 3, contentHash: String(repeating: "ab", count: 32))]))
+    }
+
     /// Every machine format has a golden test above (a new document type needs one).
     @Test func everyFormatHasAGoldenFile() throws {
         let kinds: [any MachineDocument.Type] = [
             PlanDocument.self, SavedPlan.self, ApplyDocument.self, StatusDocument.self, DriftDocument.self, HistoryDocument.self,
             RevisionsDocument.self, ValidationDocument.self, RollbackDocument.self, AdoptDocument.self, MaintenanceDocument.self,
-            RealServerStatusDocument.self,
+            RealServerStatusDocument.self, DirectorStateDocument.self,
         ]
         let files = Set(try FileManager.default.contentsOfDirectory(atPath: Self.directory.path).filter { $0.hasSuffix(".json") })
         #expect(files == Set(kinds.map { "\($0.kind).v\($0.formatVersion).json" }), "one golden file per format, at its current version")
@@ -329,6 +356,6 @@ import Testing
         p.waitUntilExit()
         #expect(p.terminationStatus != 3, "\(text)")
         #expect(p.terminationStatus == 0, "\(text)")
-        #expect(text.contains("checked 12"), "\(text)")
+        #expect(text.contains("checked 13"), "\(text)")
     }
 }
