@@ -117,7 +117,7 @@ let package = Package(
         .target(
             name: "LVSDaemon",
             dependencies: [
-                "LVSModel", "LVSStore", "LVSKernel", "LVSReconciler", "LVSHealth", "LVSNotify",
+                "LVSModel", "LVSManifest", "LVSStore", "LVSKernel", "LVSReconciler", "LVSHealth", "LVSNotify",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
