@@ -64,6 +64,8 @@ extension LVSCommand {
                 defer { try? KernelAccess.close(kernel) }
                 let live = try kernel.snapshot()
                 switch format {
+                case .state:
+                    break  // written above: it needs the store as well as the table
                 case .ipvsadm:
                     print(IPVSAdmSave.format(live), terminator: "")
                 case .manifest, .keepalived:

@@ -9,7 +9,7 @@ public struct LVSCommand: ParsableCommand {
         version: LVSCommand.version,
         subcommands: [
             Validate.self, PlanCommand.self, Apply.self, Status.self, DriftCommand.self, History.self,
-            Revisions.self, Show.self, Rollback.self, Adopt.self, Export.self, Import.self, Run.self,
+            Revisions.self, Show.self, Diff.self, Rollback.self, Adopt.self, Export.self, Import.self, Run.self,
             DrainCommand.self, UndrainCommand.self, RealServerCommand.self,
         ])
 

@@ -110,6 +110,10 @@ import Testing
         ServiceSpec(name: "web", service: VirtualService(id: sid(80), scheduler: .wrr), realServers: [RealServerSpec(server: rs(11, weight: 5))])
     ])
 
+    static let revisionModel = Revision(
+        id: 7, manifest: "web", number: 3, contentHash: String(repeating: "ab", count: 32), content: "", author: "alice",
+        message: "raise web weights", createdAt: t0, sourcePath: "/etc/lvsctl/web.json", kind: .apply)
+
     static let revision = RevisionObject(Revision(
         id: 7, manifest: "web", number: 3, contentHash: String(repeating: "ab", count: 32), content: "", author: "alice",
         message: "raise web weights", createdAt: t0, sourcePath: "/etc/lvsctl/web.json", kind: .apply))
@@ -183,7 +187,10 @@ import Testing
                 after: try Self.valueText(.service(VirtualService(id: Self.sid(443), scheduler: .sh, flags: [.sched2]))),
                 result: .failed, errno: 17, kernelError: "File exists", durationMicroseconds: 12, origin: .apply),
         ]
-        try Self.check(HistoryDocument(entries: entries))
+        let run = ApplyRun(
+            id: 1, startedAt: Self.t0, finishedAt: Self.t0.addingTimeInterval(0.5), manifest: "web", revisionID: 7,
+            origin: .apply, author: "alice", status: .undone, error: "create-service tcp/10.0.0.100:443: File exists")
+        try Self.check(HistoryDocument(entries: entries, runs: [.init(run: run, revision: Self.revisionModel)]))
     }
 
     @Test func revisionsFormat() throws {
@@ -194,6 +201,18 @@ import Testing
         rollback.message = nil
         rollback.sourcePath = nil
         try Self.check(RevisionsDocument(revisions: [Self.revision, rollback]))
+    }
+
+    @Test func revisionDiffFormat() throws {
+        var to = Self.revisionModel
+        to.number = 4
+        to.message = nil
+        try Self.check(RevisionDiffDocument(from: Self.revisionModel, to: to, changes: [
+            .init(kind: .changed, path: "services[web].realServers[10.0.0.11:80].weight", before: .int(5), after: .int(7)),
+            .init(kind: .added, path: "services[web].realServers[10.0.0.12:80]", before: nil,
+                  after: .object(["address": .string("10.0.0.12"), "port": .int(80)])),
+            .init(kind: .removed, path: "description", before: .string("the web tier"), after: nil),
+        ]))
     }
 
     @Test func validationFormat() throws {
@@ -253,7 +272,7 @@ import Testing
         let kinds: [any MachineDocument.Type] = [
             PlanDocument.self, SavedPlan.self, ApplyDocument.self, StatusDocument.self, DriftDocument.self, HistoryDocument.self,
             RevisionsDocument.self, ValidationDocument.self, RollbackDocument.self, AdoptDocument.self, MaintenanceDocument.self,
-            RealServerStatusDocument.self, DirectorStateDocument.self,
+            RealServerStatusDocument.self, DirectorStateDocument.self, RevisionDiffDocument.self,
         ]
         let files = Set(try FileManager.default.contentsOfDirectory(atPath: Self.directory.path).filter { $0.hasSuffix(".json") })
         #expect(files == Set(kinds.map { "\($0.kind).v\($0.formatVersion).json" }), "one golden file per format, at its current version")
@@ -356,6 +375,6 @@ import Testing
         p.waitUntilExit()
         #expect(p.terminationStatus != 3, "\(text)")
         #expect(p.terminationStatus == 0, "\(text)")
-        #expect(text.contains("checked 13"), "\(text)")
+        #expect(text.contains("checked 14"), "\(text)")
     }
 }

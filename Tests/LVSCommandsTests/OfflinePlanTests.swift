@@ -69,11 +69,10 @@ import Testing
 
     func expectSamePlan(_ cli: CLIRunner, manifest: String, state: String, extra: [String] = []) throws {
         let online = try cli.run(["plan", "-f", manifest, "-o", "json", "--detailed-exitcode"] + extra)
-        var offline = CLIRunner.Result(status: -1, stdout: "", stderr: "")
         // Offline: no database and no kernel at all.
         let ci = try CLIRunner(fakeKernel: false)
         ci.environment["LVSCTL_DB"] = ci.directory.appendingPathComponent("absent/none.db").path
-        offline = try ci.run(["plan", "-f", manifest, "-o", "json", "--detailed-exitcode", "--against", state] + extra)
+        let offline = try ci.run(["plan", "-f", manifest, "-o", "json", "--detailed-exitcode", "--against", state] + extra)
         #expect(online.status == offline.status, "\(manifest): online \(online) offline \(offline)")
         #expect(online.stderr == offline.stderr, "\(manifest)")
         let a = try comparable(online.stdout)

@@ -75,7 +75,9 @@ import Testing
                 if let choices = spec["enum"] as? [String] {
                     for c in choices { #expect(row.contains("`\(c)`"), "\(name).\(field): \(c) is not in the reference:\n\(row)") }
                 }
-                let cells = row.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }
+                // `\|` is a pipe inside a cell (markdown's escape), not a column separator.
+                let cells = row.replacingOccurrences(of: "\\|", with: "\u{1}").split(separator: "|")
+                    .map { $0.trimmingCharacters(in: .whitespaces) }
                 #expect(cells.count == 5 && cells.allSatisfy { !$0.isEmpty }, "\(name).\(field): every column filled:\n\(row)")
             }
         }

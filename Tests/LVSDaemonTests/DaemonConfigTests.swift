@@ -72,6 +72,22 @@ import Testing
         #expect(c.notify.smtp?.timeout == 6 && c.notify.smtp?.operatorActions == false && c.notify.smtp?.to == ["ops@example.com"])
     }
 
+    /// The reader's keys are the schema's (`Manifests/lvsctl-daemonConfig-v1.schema.json`), whose
+    /// every key `Manifests/REFERENCE.md` documents (ReferenceTests).
+    @Test func keysAreTheSchemas() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let data = try Data(contentsOf: root.appendingPathComponent("Manifests/lvsctl-daemonConfig-v1.schema.json"))
+        let schema = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        let defs = try #require(schema["$defs"] as? [String: [String: Any]])
+        let byDefinition = ["daemonConfig": "", "notify": "notify", "execSink": "notify.exec", "webhookSink": "notify.webhook", "smtpSink": "notify.smtp"]
+        #expect(Set(defs.keys) == Set(byDefinition.keys))
+        for (def, path) in byDefinition {
+            let props = try #require(defs[def]?["properties"] as? [String: Any])
+            #expect(defs[def]?["additionalProperties"] as? Bool == false)
+            #expect(Set(props.keys) == Set(DaemonConfig.Keys.byPath[path] ?? []), "\(def)")
+        }
+    }
+
     /// The example installed with lvsctl and the defaults file `make install` writes are valid.
     @Test func shippedConfigsAreValid() throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
