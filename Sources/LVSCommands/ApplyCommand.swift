@@ -119,12 +119,12 @@ extension LVSCommand {
         ) throws -> DesiredState {
             let store = reconciler.store
             let path = loading.path
-            guard let state = manifest.state else { throw ExitCode(1) }
+            guard let state = manifest.state else { throw ExitStatus.failure.exitCode }
             let states = [state]
             let conflicts = Manifest.ownershipConflicts(state, owners: owners, file: path)
             if conflicts.hasErrors {
                 for d in conflicts { printError(d.description) }
-                throw ExitCode(1)
+                throw ExitStatus.failure.exitCode
             }
             PhaseTrace.mark("ownership check")
             // Applied right away under the writer lock: no fingerprint to check later.
@@ -136,7 +136,7 @@ extension LVSCommand {
             }
             guard planned.plan.isApplyable else {
                 report(plan: planned.plan, applied: nil, revision: nil)
-                throw ExitCode(1)
+                throw ExitStatus.failure.exitCode
             }
             let previousID = try store.latestRevisionID(manifest: state.manifest)
             let revision = try saveRevision(state, loading: loading, store: store)

@@ -37,7 +37,7 @@ extension LVSCommand {
                 try Output.emit(document, global.output)
                 differ = !document.changes.isEmpty
             }
-            if differ { throw ExitCode(2) }
+            if differ { throw ExitStatus.pending.exitCode }
         }
 
         static func find(_ reference: String, _ store: Store) throws -> Revision {

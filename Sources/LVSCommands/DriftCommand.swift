@@ -79,7 +79,7 @@ extension LVSCommand {
                         guard planned.plan.isApplyable else {
                             document.fix = .init(plan: planned.plan, applied: 0)
                             if global.output == .text { PlanRenderer(plan: planned.plan).print() } else { try Output.emit(document, .json) }
-                            throw ExitCode(1)
+                            throw ExitStatus.failure.exitCode
                         }
                         let outcome = try reconciler.apply(
                             planned.plan, revisions: revisions, origin: .driftFix, author: global.author,
@@ -93,7 +93,7 @@ extension LVSCommand {
                     drifted = false
                 }
             }
-            if drifted { throw ExitCode(2) }
+            if drifted { throw ExitStatus.pending.exitCode }
         }
     }
 }

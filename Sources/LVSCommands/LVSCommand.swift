@@ -6,6 +6,7 @@ public struct LVSCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "lvsctl",
         abstract: "Declarative reconciler for Linux IPVS load balancers.",
+        discussion: ExitStatus.documentation,
         version: LVSCommand.version,
         subcommands: [
             Validate.self, PlanCommand.self, Apply.self, Status.self, DriftCommand.self, History.self,

@@ -17,7 +17,7 @@ func checked(_ result: ManifestResult, path: String) throws -> ManifestResult {
     guard result.state != nil, !result.diagnostics.hasErrors else {
         let n = result.diagnostics.errors.count
         printError("lvsctl: \(path): \(n) error\(n == 1 ? "" : "s"); nothing was applied")
-        throw ExitCode(1)
+        throw ExitStatus.failure.exitCode
     }
     return result
 }

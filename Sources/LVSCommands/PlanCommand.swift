@@ -71,7 +71,7 @@ extension LVSCommand {
                 let store = try opening.value()
                 PhaseTrace.mark("open store (waited for)")
                 let manifest = try loading.result()
-                guard let state = manifest.state else { throw ExitCode(1) }
+                guard let state = manifest.state else { throw ExitStatus.failure.exitCode }
                 PhaseTrace.mark("load manifest (waited for)")
                 let reconciler = Reconciler(store: store, kernel: kernel)
                 let planned = try reconciler.plan([state], live: live, policy: policyOptions.policy, fingerprint: out != nil)
@@ -84,10 +84,10 @@ extension LVSCommand {
                 }
                 try Output.emit(PlanDocument(plan: plan), global.output)
                 PhaseTrace.mark("render")
-                if !plan.isApplyable { throw ExitCode(1) }
+                if !plan.isApplyable { throw ExitStatus.failure.exitCode }
                 pending = !plan.isEmpty
             }
-            if detailedExitcode && pending { throw ExitCode(2) }
+            if detailedExitcode && pending { throw ExitStatus.pending.exitCode }
         }
 
         /// `--against`: the same plan, from a state file instead of the kernel and the store.
@@ -96,7 +96,7 @@ extension LVSCommand {
             let captured = try DirectorStateDocument.load(path: statePath)
             let loading = ManifestLoading(file, capabilities: captured.capabilities, contentHash: false)
             let manifest = try loading.result()
-            guard let state = manifest.state else { throw ExitCode(1) }
+            guard let state = manifest.state else { throw ExitStatus.failure.exitCode }
             let planned = Reconciler.plan(
                 [state], against: captured.state, now: Date(), policy: policyOptions.policy, fingerprint: out != nil)
             let plan = planned.plan
@@ -106,7 +106,7 @@ extension LVSCommand {
                 ]).write(to: out)
             }
             try Output.emit(PlanDocument(plan: plan), global.output)
-            if !plan.isApplyable { throw ExitCode(1) }
+            if !plan.isApplyable { throw ExitStatus.failure.exitCode }
             return !plan.isEmpty
         }
     }

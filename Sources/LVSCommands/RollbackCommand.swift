@@ -47,7 +47,7 @@ extension LVSCommand {
                         manifest: manifest, to: to, plan: planned.plan, revision: nil, applied: 0, dryRun: dryRun)
                     guard planned.plan.isApplyable, !dryRun else {
                         try Output.emit(document, global.output)
-                        if !planned.plan.isApplyable { throw ExitCode(1) }
+                        if !planned.plan.isApplyable { throw ExitStatus.failure.exitCode }
                         return
                     }
                     let revision = try store.saveRevision(
