@@ -160,6 +160,10 @@ import Testing
             health: [HealthRecord(
                 service: Self.sid(80), realServer: Self.rid(11), healthy: false, lastCheck: Self.t0, lastError: "connect refused",
                 changedAt: Self.t0)],
+            maintenance: [
+                MaintenanceFlag(service: Self.sid(80), realServer: Self.rid(11), reason: "disk swap", author: "alice", since: Self.t0),
+                MaintenanceFlag(service: .fwmark(7, .ipv4), author: "bob", since: Self.t0.addingTimeInterval(60)),
+            ],
             now: Self.t0))
     }
 

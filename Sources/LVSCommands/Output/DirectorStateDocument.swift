@@ -115,28 +115,6 @@ struct DirectorStateDocument: MachineDocument {
         }
     }
 
-    private struct Maintenance: Codable {
-        var flag: MaintenanceFlag
-        init(_ flag: MaintenanceFlag) { self.flag = flag }
-        enum CodingKeys: String, CodingKey { case service, realServer, reason, author, since }
-        func encode(to encoder: any Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(flag.service, forKey: .service)
-            try c.encodeIfPresent(flag.realServer, forKey: .realServer)
-            try c.encodeIfPresent(flag.reason, forKey: .reason)
-            try c.encode(flag.author, forKey: .author)
-            try c.encode(flag.since, forKey: .since)
-        }
-        init(from decoder: any Decoder) throws {
-            let c = try decoder.container(keyedBy: CodingKeys.self)
-            flag = MaintenanceFlag(
-                service: try c.decode(VirtualService.ID.self, forKey: .service),
-                realServer: try c.decodeIfPresent(RealServer.ID.self, forKey: .realServer),
-                reason: try c.decodeIfPresent(String.self, forKey: .reason), author: try c.decode(String.self, forKey: .author),
-                since: try c.decode(Date.self, forKey: .since))
-        }
-    }
-
     private struct Quorum: Codable {
         var service: VirtualService.ID
         var quorum: Bool
@@ -160,7 +138,7 @@ struct DirectorStateDocument: MachineDocument {
         try c.encode(r.owners.sorted { $0.key < $1.key }.map { Owner(service: $0.key, manifest: $0.value) }, forKey: .owners)
         try c.encode(r.drains.map(Drain.init), forKey: .drains)
         try c.encode(r.health.map(Health.init), forKey: .health)
-        try c.encode(r.maintenance.map(Maintenance.init), forKey: .maintenance)
+        try c.encode(r.maintenance.map(MaintenanceFlagObject.init), forKey: .maintenance)
         try c.encode(r.reportedQuorum.sorted { $0.key < $1.key }.map { Quorum(service: $0.key, quorum: $0.value) }, forKey: .reportedQuorum)
         if let capabilities {
             try c.encode(
@@ -256,7 +234,7 @@ extension DirectorStateDocument: Decodable {
         let records = PlanningRecords(
             owners: owners, drains: try c.decode([Drain].self, forKey: .drains).map(\.record),
             health: try c.decode([Health].self, forKey: .health).map(\.record),
-            maintenance: try c.decode([Maintenance].self, forKey: .maintenance).map(\.flag), reportedQuorum: quorum)
+            maintenance: try c.decode([MaintenanceFlagObject].self, forKey: .maintenance).map(\.flag), reportedQuorum: quorum)
         state = DirectorState(live: live, records: records)
         if let caps = try c.decodeIfPresent(Capabilities.self, forKey: .capabilities) {
             var schedulers: Set<Scheduler>?

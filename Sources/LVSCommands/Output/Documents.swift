@@ -154,16 +154,18 @@ struct RevisionsDocument: Rendered {
 /// `lvsctl status`: the live table with lvsctl's owners, drains and health.
 struct StatusDocument: Rendered {
     static let kind = "status"
-    static let formatVersion = 1
+    /// 2: `maintenance` (the `lvsctl drain` flags with who, when and why); 1 had none.
+    static let formatVersion = 2
     var info: KernelInfo
     var table: LiveTable
     var owners: [VirtualService.ID: String]
     var drains: [DrainRecord]
     var health: [HealthRecord]
+    var maintenance: [MaintenanceFlag] = []
     var now: Date
 
     private enum CodingKeys: String, CodingKey {
-        case ipvsVersion, connectionTableSize, table, owners, drains, health
+        case ipvsVersion, connectionTableSize, table, owners, drains, health, maintenance
     }
 
     private struct Owner: Encodable {
@@ -208,11 +210,30 @@ struct StatusDocument: Rendered {
         try c.encode(owners.sorted { $0.key < $1.key }.map { Owner(service: $0.key, manifest: $0.value) }, forKey: .owners)
         try c.encode(drains.map(Drain.init), forKey: .drains)
         try c.encode(health.map(Health.init), forKey: .health)
+        try c.encode(maintenance.sorted(by: Self.order).map(MaintenanceFlagObject.init), forKey: .maintenance)
+    }
+
+    static func order(_ a: MaintenanceFlag, _ b: MaintenanceFlag) -> Bool {
+        (a.service, a.realServer?.description ?? "") < (b.service, b.realServer?.description ?? "")
+    }
+
+    /// `maintenance by alice since 2026-05-28T20:26:40Z: "disk swap"`.
+    static func maintenanceNote(_ flag: MaintenanceFlag) -> String {
+        var note = "maintenance by \(flag.author) since \(flag.since.iso8601)"
+        if let reason = flag.reason, !reason.isEmpty { note += ": \"\(reason)\"" }
+        return note
     }
 
     func renderText(_ write: (String) -> Void) {
         var annotations = StatusRenderer.Annotations()
         annotations.owners = owners
+        for flag in maintenance.sorted(by: Self.order) {
+            if let rs = flag.realServer {
+                annotations.realServerNotes[flag.service, default: [:]][rs, default: []].append(Self.maintenanceNote(flag))
+            } else {
+                annotations.serviceNotes[flag.service, default: []].append(Self.maintenanceNote(flag))
+            }
+        }
         for d in drains {
             var note = "draining (\(d.reason.rawValue))"
             if let deadline = d.deadline {
