@@ -137,7 +137,7 @@ let package = Package(
             name: "LVSCommands",
             dependencies: [
                 "LVSModel", "LVSManifest", "LVSInterop", "LVSStore", "LVSPlan", "LVSKernel",
-                "LVSNetlink", "LVSRealServer", "LVSApply", "LVSReconciler", "LVSHealth", "LVSSocket", "LVSDaemon", "LVSVRRP",
+                "LVSNetlink", "LVSRealServer", "LVSApply", "LVSReconciler", "LVSHealth", "LVSSocket", "LVSDaemon", "LVSVRRP", "LVSNotify",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -206,6 +206,12 @@ extension LVSCommand {
                 auditRows: applied?.auditRows ?? 0, kernelWrites: kernelWrites, dryRun: dryRun, savedPlan: savedPlan,
                 writes: applied?.report.writes ?? 0, planShown: savedPlan)
             try? Output.emit(document, global.output)
+            if let applied, !dryRun, applied.report.applied > 0 {
+                let name = revision.map { "\($0.manifest)@\($0.number)" } ?? "a saved plan"
+                var detail = "applied \(name), \(applied.report.applied) kernel change\(applied.report.applied == 1 ? "" : "s")"
+                if let m = revision?.message, !m.isEmpty { detail += ": \"\(m)\"" }
+                OperatorActionNotice.send("apply", manifest: revision?.manifest, author: global.author, detail: detail)
+            }
         }
 
         /// After an apply the plan must come out empty (drains in progress aside).

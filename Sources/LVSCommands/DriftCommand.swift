@@ -85,6 +85,9 @@ extension LVSCommand {
                             planned.plan, revisions: revisions, origin: .driftFix, author: global.author,
                             verifyFingerprint: false)
                         document.fix = .init(plan: planned.plan, applied: outcome.report.applied)
+                        OperatorActionNotice.send(
+                            "drift --fix", manifest: revisions.keys.sorted().joined(separator: ","), author: global.author,
+                            detail: "fixed \(items.count) drift item\(items.count == 1 ? "" : "s") with \(outcome.report.applied) kernel changes")
                         switch global.output {
                         case .text: if let fix = document.fix { DriftDocument.renderFix(fix) { Swift.print($0, terminator: "") } }
                         case .json: try Output.emit(document, .json)

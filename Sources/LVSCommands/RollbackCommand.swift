@@ -60,6 +60,9 @@ extension LVSCommand {
                     document.revision = RevisionObject(revision)
                     document.applied = outcome.report.applied
                     try Output.emit(document, global.output)
+                    OperatorActionNotice.send(
+                        "rollback", manifest: manifest, author: global.author,
+                        detail: "rolled \(manifest) back to revision \(to) as \(manifest)@\(revision.number), \(outcome.report.applied) kernel changes")
                 }
             }
         }
