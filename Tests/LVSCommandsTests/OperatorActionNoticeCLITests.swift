@@ -52,6 +52,24 @@ import Testing
         #expect(got.contains { $0.contains("alice rollback: rolled demo back to revision 1 as demo@3") }, "\(got)")
     }
 
+    @Test func driftFixIsSent() throws {
+        let cli = try CLIRunner(fakeKernel: true)
+        let log = try configure(cli, optIn: true)
+        var r = try cli.run(["apply", "-f", CLIRunner.manifest("demo.json")])
+        #expect(r.status == 0, "\(r)")
+        // Someone edits the kernel behind lvsctl's back: weight 3 → 9 in the fake kernel's file.
+        let kernel = cli.directory.appendingPathComponent("kernel.json")
+        let text = try String(contentsOf: kernel, encoding: .utf8)
+        let edited = text.replacingOccurrences(of: #""weight"\s*:\s*3\b"#, with: #""weight": 9"#, options: .regularExpression)
+        #expect(edited != text, "the fake kernel's file holds a weight 3: \(text.prefix(300))")
+        try edited.write(to: kernel, atomically: true, encoding: .utf8)
+        r = try cli.run(["drift", "--fix"])
+        #expect(r.status == 0, "\(r)")
+        let got = lines(log)
+        #expect(got.count == 2, "\(got)")
+        #expect(got.last?.hasPrefix("MANIFEST demo OPERATOR_ACTION | alice drift --fix: fixed 1 drift item with 1 kernel changes") == true, "\(got)")
+    }
+
     @Test func aSinkThatDidNotOptInHearsNothing() throws {
         let cli = try CLIRunner(fakeKernel: true)
         let log = try configure(cli, optIn: false)
