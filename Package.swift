@@ -156,7 +156,7 @@ let package = Package(
             name: "LVSManifestTests", dependencies: ["LVSManifest", "LVSModel"],
             swiftSettings: strictness),
         .testTarget(
-            name: "LVSInteropTests", dependencies: ["LVSInterop", "LVSModel", "LVSTestSupport"], exclude: ["Fixtures"],
+            name: "LVSInteropTests", dependencies: ["LVSInterop", "LVSManifest", "LVSModel", "LVSTestSupport", "LVSVRRP"], exclude: ["Fixtures"],
             swiftSettings: strictness),
         .testTarget(
             name: "LVSVRRPTests", dependencies: ["LVSVRRP", "LVSManifest", "LVSModel"], swiftSettings: strictness),

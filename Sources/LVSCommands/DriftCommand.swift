@@ -39,6 +39,9 @@ extension LVSCommand {
                 let store = try global.openStore(fix ? .write : .read)
                 let kernel = try global.openKernel()
                 defer { try? KernelAccess.close(kernel) }
+                // A run left `running` by a killed apply is resolved first: the audit and the
+                // ownership drift reads are then the kernel's truth.
+                for note in InterruptedRuns.closeIfIdle(store: store, kernel: kernel).notes { printError("lvsctl: note: \(note)") }
                 // The daemon's own drift decision (``DriftRules``), with the health states the
                 // daemon stored: health, maintenance, draining and the sorry server are not drift.
                 let engine = ReconcileEngine(

@@ -29,6 +29,8 @@ extension LVSCommand {
         @OptionGroup var policyOptions: PolicyOptions
         @OptionGroup var director: DirectorOptions
 
+        @OptionGroup var takeOverOption: TakeOverOption
+
         @Option(name: .shortAndLong, help: ArgumentHelp("The manifest; - reads standard input.", valueName: "file"))
         var file: String
 
@@ -70,6 +72,9 @@ extension LVSCommand {
                 defer { try? KernelAccess.close(kernel) }
                 PhaseTrace.mark("read kernel")
                 let store = try opening.value()
+                for note in InterruptedRuns.closeIfIdle(store: store, kernel: kernel, live: live).notes {
+                    printError("lvsctl: note: \(note)")
+                }
                 PhaseTrace.mark("open store (waited for)")
                 let manifest = try loading.result()
                 guard let state = manifest.state else { throw ExitStatus.failure.exitCode }
@@ -79,7 +84,7 @@ extension LVSCommand {
                 let files = try DirectorFiles(options: director, namespacePath: global.namespacePath)
                     .managedFiles([state], place: { _ in file }, checkInterfaces: true)
                 let planned = try reconciler.plan(
-                    [state], live: live, policy: policyOptions.policy, fingerprint: out != nil, files: files)
+                    [state], live: live, policy: takeOverOption.apply(to: policyOptions.policy), fingerprint: out != nil, files: files)
                 PhaseTrace.mark("plan")
                 let plan = planned.plan
                 if let out {
@@ -88,6 +93,9 @@ extension LVSCommand {
                     ]).write(to: out)
                 }
                 try Output.emit(PlanDocument(plan: plan), global.output)
+                if let note = NewStoreHint.note(store: store, storePath: global.databasePath, plan: plan) {
+                    printError("lvsctl: note: \(note)")
+                }
                 PhaseTrace.mark("render")
                 if !plan.isApplyable { throw ExitStatus.failure.exitCode }
                 pending = !plan.isEmpty

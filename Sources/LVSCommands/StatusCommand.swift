@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import LVSKernel
 import LVSModel
+import LVSReconciler
 import LVSStore
 
 extension LVSCommand {
@@ -25,6 +26,9 @@ extension LVSCommand {
                 var maintenance: [MaintenanceFlag] = []
                 // A director that never ran apply has no store (read-only: none is created).
                 let store = try global.openStore(.readIfPresent)
+                for note in InterruptedRuns.closeIfIdle(store: store, kernel: kernel, live: table).notes {
+                    printError("lvsctl: note: \(note)")
+                }
                 owners = try store.owners()
                 drains = try store.drains()
                 health = try store.healthRecords()

@@ -21,6 +21,7 @@ let shippedMigrations: [ShippedMigration] = [
     ShippedMigration(id: "0006_audit_object_format", sha256: "8924ba97bcff67aa3496f662bfdb8db244839918234e3d8130494cbfb2a221a0"),
     ShippedMigration(id: "0007_revision_failed", sha256: "bdecd51e70c98f20acfc2fe4cbe35393c99ee5258e5ab9cc8fa68a8d04001183"),
     ShippedMigration(id: "0008_drain_original_weight", sha256: "237089e0de54181165782c07795e9b42d2279df4cf31c4cce466f22016383996"),
+    ShippedMigration(id: "0010_audit_intent", sha256: "bb5e889c4ff6d2b78a5f7d8b8665b34c11c05a429b7b311ca46cf9029337daa5"),
 ]
 
 /// Rows each migration's tables can hold, inserted into a database created at that migration.
@@ -66,6 +67,17 @@ let seedRows: [String: [String]] = [
     "0007_revision_failed": [],
     // Drops a column nothing read; 0003's drain row keeps its other columns.
     "0008_drain_original_weight": [],
+    // Rebuilds `audit` to allow `planned` (an intent row): a run left `running` with one.
+    "0010_audit_intent": [
+        """
+        INSERT INTO apply_run (id, started_at, finished_at, manifest, revision_id, origin, author, status)
+        VALUES (2, 10000, NULL, 'web', 1, 'apply', 'carol', 'running')
+        """,
+        """
+        INSERT INTO audit (run_id, revision_id, manifest, at, action, service, real_server, after_json, result, duration_us, origin)
+        VALUES (2, 1, 'web', 10000, 'add-real-server', 'tcp/10.0.0.1:80', '192.168.1.12:80', '{"weight":1}', 'planned', 0, 'apply')
+        """,
+    ],
 ]
 
 @Suite("Migrations")

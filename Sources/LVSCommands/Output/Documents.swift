@@ -60,7 +60,7 @@ struct ApplyDocument: Rendered {
     func renderText(_ write: (String) -> Void) {
         if planShown {
             // Said already.
-        } else if plan.isEmpty && plan.pendingDrains.isEmpty {
+        } else if plan.isEmpty && plan.pendingDrains.isEmpty && plan.violations.isEmpty && plan.claims.isEmpty {
             var line = "No changes. The IPVS table matches"
             if let revision { line += " \(revision.manifest) revision \(revision.number)" } else { line += " the manifest" }
             write(line + ".\n")
@@ -72,6 +72,11 @@ struct ApplyDocument: Rendered {
                 + "(\(auditRows) audit row\(auditRows == 1 ? "" : "s")).\n")
         } else if dryRun && !plan.isEmpty {
             write("Dry run: nothing was changed.\n")
+        }
+        let taken = plan.takenOver.count
+        if taken > 0, !dryRun, let revision {
+            write("Took over \(taken) service\(taken == 1 ? "" : "s") as \(revision.manifest) revision \(revision.number)"
+                + (writes == 0 ? " without touching the kernel.\n" : ".\n"))
         }
     }
 }
