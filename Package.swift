@@ -121,7 +121,7 @@ let package = Package(
         .target(
             name: "LVSDaemon",
             dependencies: [
-                "LVSModel", "LVSStore", "LVSKernel", "LVSReconciler", "LVSHealth", "LVSNotify",
+                "LVSModel", "LVSManifest", "LVSStore", "LVSKernel", "LVSReconciler", "LVSHealth", "LVSNotify",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -137,7 +137,7 @@ let package = Package(
             name: "LVSCommands",
             dependencies: [
                 "LVSModel", "LVSManifest", "LVSInterop", "LVSStore", "LVSPlan", "LVSKernel",
-                "LVSNetlink", "LVSRealServer", "LVSApply", "LVSReconciler", "LVSHealth", "LVSSocket", "LVSDaemon", "LVSVRRP",
+                "LVSNetlink", "LVSRealServer", "LVSApply", "LVSReconciler", "LVSHealth", "LVSSocket", "LVSDaemon", "LVSVRRP", "LVSNotify",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -196,7 +196,7 @@ let package = Package(
         .testTarget(
             name: "LVSCommandsTests",
             dependencies: [
-                "LVSCommands", "LVSTestSupport", "LVSManifest", "LVSModel", "LVSPlan", "LVSStore", "LVSRealServer",
+                "LVSCommands", "LVSTestSupport", "LVSManifest", "LVSModel", "LVSPlan", "LVSStore", "LVSRealServer", "LVSReconciler",
             ],
             swiftSettings: strictness),
         .testTarget(

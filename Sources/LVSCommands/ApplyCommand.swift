@@ -125,12 +125,12 @@ extension LVSCommand {
         ) throws -> DesiredState {
             let store = reconciler.store
             let path = loading.path
-            guard let state = manifest.state else { throw ExitCode(1) }
+            guard let state = manifest.state else { throw ExitStatus.failure.exitCode }
             let states = [state]
             let conflicts = Manifest.ownershipConflicts(state, owners: owners, file: path)
             if conflicts.hasErrors {
                 for d in conflicts { printError(d.description) }
-                throw ExitCode(1)
+                throw ExitStatus.failure.exitCode
             }
             PhaseTrace.mark("ownership check")
             // The rendered keepalived config of a vrrp section, checked against the live
@@ -153,7 +153,7 @@ extension LVSCommand {
                 if let note = NewStoreHint.note(store: store, storePath: global.databasePath, plan: planned.plan) {
                     printError("lvsctl: note: \(note)")
                 }
-                throw ExitCode(1)
+                throw ExitStatus.failure.exitCode
             }
             // keepalived's config test and "is keepalived running" refuse before the revision is
             // stored and before any kernel write.
@@ -246,6 +246,12 @@ extension LVSCommand {
                 writes: (applied?.report.writes ?? 0) + (applied == nil ? 0 : plan.changes.filter(\.action.isFileWrite).count),
                 planShown: savedPlan)
             try? Output.emit(document, global.output)
+            if let applied, !dryRun, applied.report.applied > 0 {
+                let name = revision.map { "\($0.manifest)@\($0.number)" } ?? "a saved plan"
+                var detail = "applied \(name), \(applied.report.applied) kernel change\(applied.report.applied == 1 ? "" : "s")"
+                if let m = revision?.message, !m.isEmpty { detail += ": \"\(m)\"" }
+                OperatorActionNotice.send("apply", manifest: revision?.manifest, author: global.author, detail: detail)
+            }
         }
 
         /// After an apply the plan must come out empty (drains in progress aside).

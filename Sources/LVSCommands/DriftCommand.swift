@@ -91,12 +91,15 @@ extension LVSCommand {
                         guard planned.plan.isApplyable else {
                             document.fix = .init(plan: planned.plan, applied: 0)
                             if global.output == .text { PlanRenderer(plan: planned.plan).print() } else { try Output.emit(document, .json) }
-                            throw ExitCode(1)
+                            throw ExitStatus.failure.exitCode
                         }
                         let outcome = try reconciler.apply(
                             planned.plan, revisions: revisions, origin: .driftFix, author: global.author,
                             verifyFingerprint: false)
                         document.fix = .init(plan: planned.plan, applied: outcome.report.applied)
+                        OperatorActionNotice.send(
+                            "drift --fix", manifest: revisions.keys.sorted().joined(separator: ","), author: global.author,
+                            detail: "fixed \(items.count) drift item\(items.count == 1 ? "" : "s") with \(outcome.report.applied) kernel changes")
                         switch global.output {
                         case .text: if let fix = document.fix { DriftDocument.renderFix(fix) { Swift.print($0, terminator: "") } }
                         case .json: try Output.emit(document, .json)
@@ -105,7 +108,7 @@ extension LVSCommand {
                     drifted = false
                 }
             }
-            if drifted { throw ExitCode(2) }
+            if drifted { throw ExitStatus.pending.exitCode }
         }
     }
 }

@@ -115,7 +115,7 @@ extension LVSCommand {
                     case .success(let b): bytes = b
                     case .failure(let f):
                         printError(Diagnostic(.error, file: file, message: f.message, hint: f.hint).description)
-                        throw ExitCode(1)
+                        throw ExitStatus.failure.exitCode
                     }
                     let result = IPVSAdmImport.parse(bytes: bytes, file: file, manifestName: manifestName)
                     try emit(result.state, diagnostics: result.diagnostics, to: out)

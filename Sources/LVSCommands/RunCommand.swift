@@ -21,8 +21,9 @@ extension LVSCommand {
                 under inhibitOnFailure; audited with origin health) and restore them on recovery, probing \
                 from the --netns namespace when one is given; state changes are notified through the \
                 configured sinks; Prometheus metrics are served on the metrics address at /metrics. \
-                SIGTERM finishes the current pass and exits 0. The daemon config is JSON (see \
-                lvsctl.service and daemon.json.example); a missing file means defaults.
+                SIGTERM finishes the current pass and exits 0. The daemon config is JSON \
+                (every key in Manifests/REFERENCE.md; `{}` means every default); a missing file, an \
+                unknown key or a value out of range is an error naming the file, line and JSON path.
                 """)
 
         @OptionGroup var global: TargetOptions

@@ -10,7 +10,7 @@ extension LVSCommand {
     struct Status: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "status",
-            abstract: "Show the live IPVS table (ipvsadm -Ln --stats layout) with owners and drains.")
+            abstract: "Show the live IPVS table (ipvsadm -Ln --stats layout) with owners, drains, health and maintenance.")
 
         @OptionGroup var global: GlobalOptions
 
@@ -23,6 +23,7 @@ extension LVSCommand {
                 var owners: [VirtualService.ID: String] = [:]
                 var drains: [DrainRecord] = []
                 var health: [HealthRecord] = []
+                var maintenance: [MaintenanceFlag] = []
                 // A director that never ran apply has no store (read-only: none is created).
                 let store = try global.openStore(.readIfPresent)
                 for note in InterruptedRuns.closeIfIdle(store: store, kernel: kernel, live: table).notes {
@@ -31,8 +32,10 @@ extension LVSCommand {
                 owners = try store.owners()
                 drains = try store.drains()
                 health = try store.healthRecords()
+                maintenance = try store.maintenanceFlags()
                 try Output.emit(
-                    StatusDocument(info: info, table: table, owners: owners, drains: drains, health: health, now: Date()),
+                    StatusDocument(
+                        info: info, table: table, owners: owners, drains: drains, health: health, maintenance: maintenance, now: Date()),
                     global.output)
             }
         }

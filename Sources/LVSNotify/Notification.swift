@@ -16,6 +16,9 @@ public struct Notification: Hashable, Sendable, Codable {
         case quorumGained
         case driftDetected
         case applyFailed
+        /// An operator's apply, rollback, drain, undrain or drift --fix: sent only to the sinks
+        /// that opted in (`operatorActions`), so a chat channel can carry the audit trail.
+        case operatorAction
 
         /// The keepalived-style state word passed to hooks.
         public var state: String {
@@ -26,6 +29,7 @@ public struct Notification: Hashable, Sendable, Codable {
             case .quorumGained: "QUORUM_GAINED"
             case .driftDetected: "DRIFT_DETECTED"
             case .applyFailed: "APPLY_FAILED"
+            case .operatorAction: "OPERATOR_ACTION"
             }
         }
 
@@ -33,7 +37,7 @@ public struct Notification: Hashable, Sendable, Codable {
         public var isStateChange: Bool {
             switch self {
             case .realServerUp, .realServerDown, .quorumLost, .quorumGained: true
-            case .driftDetected, .applyFailed: false
+            case .driftDetected, .applyFailed, .operatorAction: false
             }
         }
     }

@@ -34,6 +34,7 @@ import LVSSocket
 public struct WebhookSink: NotificationSink {
     public var config: WebhookConfig
     public var name: String { "webhook" }
+    public var operatorActions: Bool { config.operatorActions }
 
     public init(config: WebhookConfig) {
         self.config = config

@@ -63,32 +63,35 @@ public final class Reconciler {
             files: files)
     }
 
-    /// Plans `desired` (the declared states) against a live table the caller has already read.
-    /// `owners`: the ownership the caller has just read from the store (read here when nil).
+    /// Plans `desired` (the declared states) against a live table the caller has already read,
+    /// with the store's records. `owners`: the ownership the caller has just read from the store
+    /// (read here when nil).
     public func plan(
         _ desired: [DesiredState], live: LiveTable, owners known: [VirtualService.ID: String]? = nil,
         scope: Set<String>? = nil, policy: PlanPolicy = PlanPolicy(), fingerprint: Bool = true,
-        overlay known0: ReconcileOverlay.Result? = nil, files: [ManagedFile] = []
+        overlay: ReconcileOverlay.Result? = nil, files: [ManagedFile] = []
     ) throws -> Planned {
-        let overlay = try known0 ?? ReconcileOverlay.stored(store, desired: desired)
-        var owners: [VirtualService.ID: String] = [:]
-        if let known {
-            owners = known
-        } else {
-            owners = try store.owners()
-        }
-        let drains = try store.drains().map {
-            DrainState(
-                service: $0.service, realServer: $0.realServer, manifest: $0.manifest,
-                startedAt: $0.startedAt.timeIntervalSince1970,
-                deadline: $0.deadline?.timeIntervalSince1970 ?? .infinity)
-        }
+        let records = try PlanningRecords.read(from: store, owners: known, overlay: overlay == nil, quorumFor: desired)
+        return Self.plan(
+            desired, against: DirectorState(live: live, records: records), now: now(), scope: scope, policy: policy,
+            fingerprint: fingerprint, overlay: overlay, files: files)
+    }
+
+    /// Plans `desired` against a director's state: the one planning path of every command, online
+    /// (the state just read from the kernel and the store) and offline (`lvsctl plan --against`,
+    /// a state captured earlier by `lvsctl export -o state`).
+    public static func plan(
+        _ desired: [DesiredState], against state: DirectorState, now: Date, scope: Set<String>? = nil,
+        policy: PlanPolicy = PlanPolicy(), fingerprint: Bool = true, overlay known: ReconcileOverlay.Result? = nil,
+        files: [ManagedFile] = []
+    ) -> Planned {
+        let overlay = known ?? ReconcileOverlay.from(state.records, desired: desired)
         var input = PlanInput(
-            desired: overlay.desired, live: live, owners: owners, drains: drains,
-            now: now().timeIntervalSince1970, scope: scope ?? Set(desired.map(\.manifest)),
+            desired: overlay.desired, live: state.live, owners: state.records.owners, drains: state.records.drainStates,
+            now: now.timeIntervalSince1970, scope: scope ?? Set(desired.map(\.manifest)),
             policy: overlay.applied(to: policy), fingerprint: fingerprint)
         input.files = files
-        return Planned(plan: Planner.plan(input), live: live, owners: owners, overlay: overlay)
+        return Planned(plan: Planner.plan(input), live: state.live, owners: state.records.owners, overlay: overlay)
     }
 
     /// Plans `desired` again after `planned.plan` was applied, to check that nothing is left to
