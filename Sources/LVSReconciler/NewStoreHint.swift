@@ -19,14 +19,12 @@ public enum NewStoreHint {
             if let s = v.service { byManifest[v.manifest, default: []].append(s) }
         }
         let total = byManifest.values.reduce(0) { $0 + $1.count }
-        let how = byManifest.sorted { $0.key < $1.key }.map { manifest, ids in
-            let shown = ids.sorted().prefix(3).map(\.description).joined(separator: " ")
-            let more = ids.count > 3 ? " … (or --all to take every foreign service)" : ""
-            return "`lvsctl adopt \(shown)\(more) --manifest \(manifest)`"
-        }.joined(separator: ", ")
+        let shown = byManifest.values.flatMap { $0 }.sorted().prefix(3).map(\.description).joined(separator: ", ")
+        let manifests = byManifest.keys.sorted().joined(separator: ", ")
         return "the store \(storePath) has no record of any apply (it is new), but the kernel already holds \(total) "
-            + "service\(total == 1 ? "" : "s") the manifest declares, owned by nobody: they look like an earlier store's "
-            + "(a deleted or replaced database, or another --db). If lvsctl created them, take them over with \(how), "
-            + "then apply again; if another tool (keepalived, ipvsadm) manages them, stop it first"
+            + "service\(total == 1 ? "" : "s") the manifest declares, owned by nobody (\(shown)\(total > 3 ? ", …" : "")): they look like "
+            + "an earlier store's (a deleted or replaced database, or another --db). If lvsctl created them, take them over "
+            + "with `lvsctl apply --take-over` of manifest \(manifests) (what already matches is not touched); "
+            + "if another tool (keepalived, ipvsadm) manages them, stop it first"
     }
 }

@@ -67,7 +67,7 @@ import Testing
             let r = try cli.run(command + ["--db", other])
             #expect(r.status == 1, "\(command): \(r)")
             #expect(r.stderr.contains("the store \(other) has no record of any apply"), "\(command): \(r.stderr)")
-            #expect(r.stderr.contains("lvsctl adopt ") && r.stderr.contains("--manifest demo"), "\(command): \(r.stderr)")
+            #expect(r.stderr.contains("lvsctl apply --take-over") && r.stderr.contains("manifest demo"), "\(command): \(r.stderr)")
         }
         // The first store still knows them: no note there.
         let plan = try cli.run(["plan", "-f", demo])
