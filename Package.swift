@@ -117,7 +117,7 @@ let package = Package(
         .target(
             name: "LVSDaemon",
             dependencies: [
-                "LVSModel", "LVSStore", "LVSKernel", "LVSReconciler", "LVSHealth", "LVSNotify",
+                "LVSModel", "LVSStore", "LVSKernel", "LVSReconciler", "LVSHealth", "LVSNotify", "LVSVRRP",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -185,7 +185,7 @@ let package = Package(
             name: "LVSDaemonTests",
             dependencies: [
                 "LVSDaemon", "LVSReconciler", "LVSStore", "LVSPlan", "LVSKernel", "LVSManifest", "LVSModel",
-                "LVSHealth", "LVSNotify", .product(name: "Logging", package: "swift-log"),
+                "LVSHealth", "LVSNotify", "LVSVRRP", .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictness),
         .testTarget(

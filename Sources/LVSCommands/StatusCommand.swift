@@ -3,6 +3,7 @@ import Foundation
 import LVSKernel
 import LVSModel
 import LVSStore
+import LVSVRRP
 
 extension LVSCommand {
     /// `lvsctl status`: the live table as operators know it, with lvsctl's ownership and drains.
@@ -12,6 +13,7 @@ extension LVSCommand {
             abstract: "Show the live IPVS table (ipvsadm -Ln --stats layout) with owners and drains.")
 
         @OptionGroup var global: GlobalOptions
+        @OptionGroup var director: DirectorOptions
 
         func run() throws {
             try guarded {
@@ -27,10 +29,29 @@ extension LVSCommand {
                 owners = try store.owners()
                 drains = try store.drains()
                 health = try store.healthRecords()
-                try Output.emit(
-                    StatusDocument(info: info, table: table, owners: owners, drains: drains, health: health, now: Date()),
-                    global.output)
+                var document = StatusDocument(info: info, table: table, owners: owners, drains: drains, health: health, now: Date())
+                document.director = try directorStatus(store)
+                try Output.emit(document, global.output)
             }
         }
+    }
+}
+
+extension LVSCommand.Status {
+    /// The director pair's state, when an applied manifest has a `vrrp` section.
+    func directorStatus(_ store: Store) throws -> DirectorStatus? {
+        guard let (manifest, config) = try? LVSCommand.DirectorMaintenanceCommand.vrrpSection(store) else { return nil }
+        let roles = try store.vrrpRoles()
+        func role(_ kind: VRRPRoleRecord.Kind, _ name: String) -> VRRPRoleRecord? {
+            roles.first { $0.kind == kind && $0.name == name }
+        }
+        let paths = director.paths()
+        return DirectorStatus(
+            node: director.nodeName()?.name, manifest: manifest,
+            instances: config.instances.map { ($0.name, role(.instance, $0.name)) },
+            groups: config.syncGroups.map { ($0.name, role(.group, $0.name)) },
+            maintenance: try store.directorMaintenance(), maintenanceFile: paths.maintenanceFile,
+            maintenanceHeld: TrackFile.read(paths.maintenanceFile), readinessFile: paths.readinessFile,
+            readinessHeld: TrackFile.read(paths.readinessFile))
     }
 }

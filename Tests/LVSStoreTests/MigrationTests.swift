@@ -21,6 +21,7 @@ let shippedMigrations: [ShippedMigration] = [
     ShippedMigration(id: "0006_audit_object_format", sha256: "8924ba97bcff67aa3496f662bfdb8db244839918234e3d8130494cbfb2a221a0"),
     ShippedMigration(id: "0007_revision_failed", sha256: "bdecd51e70c98f20acfc2fe4cbe35393c99ee5258e5ab9cc8fa68a8d04001183"),
     ShippedMigration(id: "0008_drain_original_weight", sha256: "237089e0de54181165782c07795e9b42d2279df4cf31c4cce466f22016383996"),
+    ShippedMigration(id: "0009_director_state", sha256: "91260b95a93d67ce6b991ad411ae2e12de8f550e5c25c51d96799d9575652ab0"),
 ]
 
 /// Rows each migration's tables can hold, inserted into a database created at that migration.
@@ -66,6 +67,19 @@ let seedRows: [String: [String]] = [
     "0007_revision_failed": [],
     // Drops a column nothing read; 0003's drain row keeps its other columns.
     "0008_drain_original_weight": [],
+    // Rebuilds apply_run and audit (origin 'vrrp'); adds the VRRP roles and director maintenance.
+    "0009_director_state": [
+        """
+        INSERT INTO apply_run (id, started_at, finished_at, manifest, revision_id, origin, author, status)
+        VALUES (2, 9000, 9000, 'web', NULL, 'vrrp', 'keepalived', 'succeeded')
+        """,
+        """
+        INSERT INTO audit (run_id, manifest, at, action, after_json, result, duration_us, origin)
+        VALUES (2, 'web', 9000, 'vrrp-instance', '{"vrrp":{"kind":"instance","name":"VI_1","state":"master"}}', 'applied', 0, 'vrrp')
+        """,
+        "INSERT INTO vrrp_role (kind, name, state, priority, changed_at) VALUES ('instance', 'VI_1', 'MASTER', 150, 9000)",
+        "INSERT INTO director_maintenance (id, author, reason, since) VALUES (1, 'carol', 'kernel upgrade', 9500)",
+    ],
 ]
 
 @Suite("Migrations")
@@ -96,7 +110,7 @@ struct MigrationTests {
         let tables = try store.queryForTesting(
             "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name != 'grdb_migrations' ORDER BY name"
         ).compactMap { $0.first ?? nil }
-        #expect(tables == ["apply_run", "audit", "drain", "health", "maintenance", "manifest", "notify_state", "ownership", "revision", "revision_chunk"])
+        #expect(tables == ["apply_run", "audit", "director_maintenance", "drain", "health", "maintenance", "manifest", "notify_state", "ownership", "revision", "revision_chunk", "vrrp_role"])
         #expect(try store.queryForTesting("PRAGMA foreign_keys") == [["1"]])
         #expect(try store.queryForTesting("PRAGMA foreign_key_check").isEmpty)
     }

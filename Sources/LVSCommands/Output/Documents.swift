@@ -154,16 +154,19 @@ struct RevisionsDocument: Rendered {
 /// `lvsctl status`: the live table with lvsctl's owners, drains and health.
 struct StatusDocument: Rendered {
     static let kind = "status"
-    static let formatVersion = 1
+    /// 2: `director` (the director pair's VRRP roles, maintenance and readiness).
+    static let formatVersion = 2
     var info: KernelInfo
     var table: LiveTable
     var owners: [VirtualService.ID: String]
     var drains: [DrainRecord]
     var health: [HealthRecord]
     var now: Date
+    /// nil when the applied manifests have no `vrrp` section.
+    var director: DirectorStatus? = nil
 
     private enum CodingKeys: String, CodingKey {
-        case ipvsVersion, connectionTableSize, table, owners, drains, health
+        case ipvsVersion, connectionTableSize, table, owners, drains, health, director
     }
 
     private struct Owner: Encodable {
@@ -208,9 +211,11 @@ struct StatusDocument: Rendered {
         try c.encode(owners.sorted { $0.key < $1.key }.map { Owner(service: $0.key, manifest: $0.value) }, forKey: .owners)
         try c.encode(drains.map(Drain.init), forKey: .drains)
         try c.encode(health.map(Health.init), forKey: .health)
+        if let director { try c.encode(director, forKey: .director) } else { try c.encodeNil(forKey: .director) }
     }
 
     func renderText(_ write: (String) -> Void) {
+        defer { director.map { $0.renderText(write) } }
         var annotations = StatusRenderer.Annotations()
         annotations.owners = owners
         for d in drains {
