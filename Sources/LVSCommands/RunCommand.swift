@@ -3,6 +3,7 @@ import Foundation
 import LVSDaemon
 import LVSHealth
 import LVSKernel
+import LVSManifest
 import LVSReconciler
 import LVSSocket
 import LVSStore

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import LVSKernel
+import LVSManifest
 import LVSModel
 import LVSStore
 import LVSVRRP

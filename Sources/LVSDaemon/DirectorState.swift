@@ -150,6 +150,9 @@ public actor DirectorState {
                     }
                     await report(t, source: "keepalived not running")
                 case .instances(let dump):
+                    logger.info(
+                        "keepalived answered the state query",
+                        metadata: ["vrrp.instances": "\(dump.map { "\($0.name) \($0.state)" }.joined(separator: ", "))"])
                     await report(roles.learn(dump, syncGroups: config?.syncGroups ?? []), source: "keepalived state dump")
                 }
             } catch {

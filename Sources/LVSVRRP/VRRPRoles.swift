@@ -1,3 +1,5 @@
+public import LVSModel
+
 /// The role of every instance and sync group as keepalived last reported it on the notify FIFO,
 /// and the transitions worth an audit row, a metric update and one notification each.
 ///

@@ -1,5 +1,6 @@
 import Foundation
 import LVSManifest
+import LVSModel
 import LVSTestSupport
 import LVSVRRP
 import Testing
@@ -257,6 +258,18 @@ struct DirectorStateTests {
             #expect(drift.status == 0, "drift on \(node) at start: \(drift)")
         }
 
+        // A reload closes the notify FIFO and does not report MASTER instances again: the daemon
+        // asks keepalived (its JSON state dump) and records nothing new, as nothing changed.
+        let auditBefore = try lab.auditLines("d1")
+        let answered = lab.daemons["d1"]!.log.components(separatedBy: "keepalived answered the state query").count
+        try lab.directors["d1"]!.check(["sh", "-c", "kill -HUP $(cat \(lab.paths("d1").keepalivedPIDFile))"])
+        try lab.waitFor("d1's daemon to read keepalived's state dump after the reload", timeout: 60) {
+            lab.daemons["d1"]!.log.components(separatedBy: "keepalived answered the state query").count > answered
+        }
+        #expect(lab.daemons["d1"]!.log.contains("VI_A MASTER"), "\(lab.daemons["d1"]!.logTail(20))")
+        #expect(try lab.auditLines("d1") == auditBefore, "a reload that changed nothing is no transition")
+        #expect(try lab.vips("d1") == [a])
+
         // An established connection through VIP A (d1), synced to d2 before the failover.
         _ = try lab.client.spawn("echo-client", [
             LabScripts.python, LabScripts.path("echo_client.py"), a, lab.clientLogPath,
@@ -327,7 +340,7 @@ struct DirectorStateTests {
         try Data().write(to: lab.dir.appendingPathComponent("client.stop"))
         for r in ["r1", "r2"] { try lab.realServers[r]!.check(["ip", "route", "add", "blackhole", "10.77.1.2/32"]) }
         try lab.waitFor("d1 not ready and VIP A on d2", timeout: 90) {
-            TrackFile.read(lab.paths("d1").readinessFile) == true && lab.vips("d2") == [a, b] && lab.vips("d1").isEmpty
+            try TrackFile.read(lab.paths("d1").readinessFile) == true && lab.vips("d2") == [a, b] && lab.vips("d1").isEmpty
         }
         #expect(try lab.metric("d1", "lvsctl_director_ready") == 0)
         let held = try lab.status("d1")["director"] as? [String: Any]
@@ -342,7 +355,7 @@ struct DirectorStateTests {
         // The pool comes back: d1 is ready again and preempts.
         for r in ["r1", "r2"] { try lab.realServers[r]!.check(["ip", "route", "del", "blackhole", "10.77.1.2/32"]) }
         try lab.waitFor("d1 ready again with VIP A", timeout: 90) {
-            TrackFile.read(lab.paths("d1").readinessFile) == false && lab.vips("d1") == [a] && lab.vips("d2") == [b]
+            try TrackFile.read(lab.paths("d1").readinessFile) == false && lab.vips("d1") == [a] && lab.vips("d2") == [b]
         }
         for node in ["d1", "d2"] {
             let drift = try lab.lvsctl(node, ["drift"])
