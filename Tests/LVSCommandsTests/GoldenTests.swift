@@ -346,6 +346,6 @@ import Testing
         p.waitUntilExit()
         #expect(p.terminationStatus != 3, "\(text)")
         #expect(p.terminationStatus == 0, "\(text)")
-        #expect(text.contains("checked 12"), "\(text)")
+        #expect(text.contains("checked 13"), "\(text)")
     }
 }

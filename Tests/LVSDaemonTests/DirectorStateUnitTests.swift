@@ -117,7 +117,7 @@ import Testing
         try store.setDirectorMaintenance(nil, manifest: "pair", author: "bob", values: { _ in nil })
         try await state.syncMaintenance()
         #expect(TrackFile.read(paths.maintenanceFile) == false)
-        #expect(try store.audit().map(\.action) == ["director-maintenance-on", "director-maintenance-off"])
+        #expect(try store.audit(AuditFilter(order: .oldestFirst)).map(\.action) == ["director-maintenance-on", "director-maintenance-off"])
 
         let vip = VirtualService.ID.address(.tcp, IPAddress("10.0.0.100")!, port: 80)
         #expect(TrackFile.read(paths.readinessFile) == true)
