@@ -33,12 +33,7 @@ extension LVSCommand {
 
         /// The applied `vrrp` section and its manifest, or an error saying what to do.
         static func vrrpSection(_ store: Store) throws -> (manifest: String, config: VRRPConfig) {
-            for m in try store.manifests() {
-                guard let rev = try store.appliedRevision(manifest: m),
-                    let state = try? Manifest.decode(canonicalJSON: rev.content), let v = state.vrrp
-                else { continue }
-                return (m, v)
-            }
+            if let found = try ReconcileEngine.vrrpSection(in: store) { return found }
             throw CLIError(
                 "no applied manifest has a vrrp section: director maintenance moves this director's VRRP instances to its peer; "
                     + "apply the pair's manifest (with its vrrp section) first")

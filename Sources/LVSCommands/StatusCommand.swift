@@ -3,6 +3,7 @@ import Foundation
 import LVSKernel
 import LVSManifest
 import LVSModel
+import LVSReconciler
 import LVSStore
 import LVSVRRP
 
@@ -41,7 +42,7 @@ extension LVSCommand {
 extension LVSCommand.Status {
     /// The director pair's state, when an applied manifest has a `vrrp` section.
     func directorStatus(_ store: Store) throws -> DirectorStatus? {
-        guard let (manifest, config) = try? LVSCommand.DirectorMaintenanceCommand.vrrpSection(store) else { return nil }
+        guard let (manifest, config) = try ReconcileEngine.vrrpSection(in: store) else { return nil }
         let roles = try store.vrrpRoles()
         func role(_ kind: VRRPRoleRecord.Kind, _ name: String) -> VRRPRoleRecord? {
             roles.first { $0.kind == kind && $0.name == name }

@@ -190,6 +190,12 @@ public final class ReconcileEngine: @unchecked Sendable {
     /// the manifest that declares it; nil when none has one. Reads the store only.
     /// A revision that cannot be decoded is skipped here; the pass reports it.
     public func vrrpSection() throws -> (manifest: String, config: VRRPConfig)? {
+        try Self.vrrpSection(in: store)
+    }
+
+    /// The one reading of the applied `vrrp` section: the daemon, `status` and `maintenance`
+    /// all go through it.
+    public static func vrrpSection(in store: Store) throws -> (manifest: String, config: VRRPConfig)? {
         for name in try store.manifests() {
             guard let rev = try store.appliedRevision(manifest: name),
                 let state = try? Manifest.decode(canonicalJSON: rev.content), let v = state.vrrp

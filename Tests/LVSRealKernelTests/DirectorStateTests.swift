@@ -20,6 +20,10 @@ import Testing
 final class DirectorPairLab: @unchecked Sendable {
     static let vipA = "10.77.1.100"
     static let vipB = "10.77.1.101"
+    /// Second addresses of each sync group (a group of one instance is refused): no service
+    /// uses them (a validation warning); they show that a group moves as one.
+    static let vipA2 = "10.77.1.102"
+    static let vipB2 = "10.77.1.103"
 
     let net: LabNetwork
     let dir: URL
@@ -32,7 +36,7 @@ final class DirectorPairLab: @unchecked Sendable {
 
     static func manifest() -> String {
         let rs = #"[{"address": "10.77.1.11"}, {"address": "10.77.1.12"}]"#
-        let check = #""healthCheck": {"type": "tcp", "interval": 1, "retry": 1, "connectTimeout": 1}"#
+        let check = #""healthCheck": {"type": "tcp", "interval": 1, "retry": 2, "connectTimeout": 2}"#
         return """
             {"apiVersion": "lvsctl/v1", "name": "pair",
              "services": [
@@ -50,9 +54,13 @@ final class DirectorPairLab: @unchecked Sendable {
                  {"name": "VI_A", "interface": "eth0", "virtualRouterId": 61, "advertInterval": 1, "addresses": ["\(vipA)/24"],
                   "priority": {"d1": 150, "d2": 100}, "preempt": true},
                  {"name": "VI_B", "interface": "eth0", "virtualRouterId": 62, "advertInterval": 1, "addresses": ["\(vipB)/24"],
+                  "priority": {"d1": 100, "d2": 150}, "preempt": true},
+                 {"name": "VI_A2", "interface": "eth0", "virtualRouterId": 63, "advertInterval": 1, "addresses": ["\(vipA2)/24"],
+                  "priority": {"d1": 150, "d2": 100}, "preempt": true},
+                 {"name": "VI_B2", "interface": "eth0", "virtualRouterId": 64, "advertInterval": 1, "addresses": ["\(vipB2)/24"],
                   "priority": {"d1": 100, "d2": 150}, "preempt": true}],
-               "syncGroups": [{"name": "G_A", "instances": ["VI_A"]}, {"name": "G_B", "instances": ["VI_B"]}],
-               "maintenanceInstances": ["VI_A", "VI_B"]}}
+               "syncGroups": [{"name": "G_A", "instances": ["VI_A", "VI_A2"]}, {"name": "G_B", "instances": ["VI_B", "VI_B2"]}],
+               "maintenanceInstances": ["VI_A", "VI_A2", "VI_B", "VI_B2"]}}
             """
     }
 
@@ -138,6 +146,16 @@ final class DirectorPairLab: @unchecked Sendable {
     func vips(_ node: String) throws -> Set<String> {
         let out = try directors[node]!.check(["ip", "-4", "-o", "addr", "show", "dev", "eth0"])
         return Set([Self.vipA, Self.vipB].filter { out.contains(" \($0)/") })
+    }
+
+    /// Every address on `node`'s eth0 (`10.77.1.2`, …).
+    func addresses(_ node: String) throws -> Set<String> {
+        let out = try directors[node]!.check(["ip", "-4", "-o", "addr", "show", "dev", "eth0"])
+        return Set(out.split(separator: "\n").compactMap { line in
+            let words = line.split(separator: " ")
+            guard let i = words.firstIndex(of: "inet"), i + 1 < words.count else { return nil }
+            return words[i + 1].split(separator: "/").first.map(String.init)
+        })
     }
 
     func metrics(_ node: String) throws -> String? {
@@ -230,8 +248,8 @@ struct DirectorStateTests {
         }
         for vip in [a, b] {
             try lab.waitFor("HTTP through \(vip)", timeout: 30) {
-                let out = try lab.client.curl("http://\(vip)/").stdout
-                return out == "r1" || out == "r2"
+                let out = try lab.client.curl("http://\(vip)/", timeout: 5).stdout
+                return out == "r1\n" || out == "r2\n"
             }
         }
         // Each VIP's traffic went through the director holding it.
@@ -286,6 +304,9 @@ struct DirectorStateTests {
         #expect(on.status == 0, "\(on)")
         let moved = try lab.waitFor("VIP A to move to d2", timeout: 60) { try lab.vips("d2") == [a, b] && lab.vips("d1").isEmpty }
         #expect(Date().timeIntervalSince(start) <= 3, "VIP A moved after \(moved) s")
+        try lab.waitFor("VIP A2 to follow VIP A to d2 (one sync group)", timeout: 30) {
+            try lab.addresses("d2").contains(DirectorPairLab.vipA2) && !lab.addresses("d1").contains(DirectorPairLab.vipA2)
+        }
         let before = lab.pongs
         try lab.waitFor("the connection to keep echoing through d2", timeout: 60) { lab.pongs >= before + 10 }
         #expect(!lab.clientLog.contains("error"), "\(lab.clientLog.suffix(300))")
