@@ -396,6 +396,14 @@ private struct Builder {
                 message: "declares a vrrp section, as does manifest \(withVRRP[0].manifest); declare the director pair's VRRP in one manifest only"))
         }
 
+        // So is the BGP speaker's: one router id, one set of peers per director.
+        let withBGP = inScope.filter { $0.bgp != nil }
+        for other in withBGP.dropFirst() {
+            violations.append(GuardViolation(
+                kind: .settingsConflict, service: nil, manifest: other.manifest,
+                message: "declares a bgp section, as does manifest \(withBGP[0].manifest); declare the director's BGP in one manifest only"))
+        }
+
         let withDaemons = inScope.filter { $0.settings.syncDaemons != nil }
         if let first = withDaemons.first, let wanted = first.settings.syncDaemons {
             for other in withDaemons.dropFirst() where other.settings.syncDaemons != wanted {
