@@ -22,7 +22,7 @@ import Testing
         func add(_ n: LVSNotify.Notification) { lines.append(n.summary) }
     }
 
-    static func poll(_ what: String, timeout: Double = 20, _ condition: () async throws -> Bool) async throws {
+    static func poll(_ what: String, timeout: Double = 60, _ condition: () async throws -> Bool) async throws {
         let deadline = Date().addingTimeInterval(timeout)
         while try await !condition() {
             guard Date() < deadline else {
