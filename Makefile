@@ -87,8 +87,9 @@ install: deps ## Install the release binary to $(DESTDIR)$(SBINDIR)/lvsctl
 	@echo "installed $(DESTDIR)$(SBINDIR)/lvsctl"
 	sed 's|/usr/local/sbin/lvsctl|$(SBINDIR)/lvsctl|' Sources/lvsctl/systemd/lvsctl.service > .build/lvsctl.service
 	install -D -m 0644 .build/lvsctl.service "$(DESTDIR)/lib/systemd/system/lvsctl.service"
+	install -D -m 0644 Sources/lvsctl/systemd/lvsctl-keepalived.service "$(DESTDIR)/lib/systemd/system/lvsctl-keepalived.service"
 	install -D -m 0644 Sources/lvsctl/systemd/daemon.json.example "$(DESTDIR)/etc/lvsctl/daemon.json.example"
-	@echo "installed $(DESTDIR)/lib/systemd/system/lvsctl.service and $(DESTDIR)/etc/lvsctl/daemon.json.example"
+	@echo "installed $(DESTDIR)/lib/systemd/system/lvsctl.service, lvsctl-keepalived.service and $(DESTDIR)/etc/lvsctl/daemon.json.example"
 
 clean: ## Remove build products (the lab's kernel cache stays; see Tests/Lab/README.md)
 	rm -rf .build

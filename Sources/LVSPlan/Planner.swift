@@ -79,6 +79,8 @@ private struct Builder {
         case .drainRealServer: 7
         case .deleteRealServer: 8
         case .deleteService: 9
+        // Files last: the reconciler writes them after every kernel write succeeded.
+        case .createKeepalivedConfig, .updateKeepalivedConfig: 11
         }
     }
 
@@ -131,6 +133,10 @@ private struct Builder {
         }
 
         planSettings(desired)
+
+        for file in input.files {
+            if let c = ConfigFile.change(for: file) { emit(c) }
+        }
     }
 
     mutating func planDeclared(_ d: Declared) {

@@ -13,8 +13,8 @@ import Testing
 /// and keepalived 2.2.7 in VRRP-only mode (`-P`) on the config rendered from one manifest; DR
 /// real servers r1 and r2 serve both VIPs; a client sends traffic.
 ///
-/// The config is rendered with `KeepalivedConfig.render` and the directors' `DirectorPaths`
-/// (what `lvsctl apply --node` writes once that lands); everything else goes through the CLI.
+/// `lvsctl apply --node` renders each director's keepalived config (with `--no-reload`: keepalived
+/// starts after it); everything else goes through the CLI.
 /// Each keepalived gets its own `TMPDIR` (its run directory): its JSON state dump lands there and
 /// `lvsctl run` reads it through `/proc/PID/root`.
 final class DirectorPairLab: @unchecked Sendable {
@@ -111,7 +111,8 @@ final class DirectorPairLab: @unchecked Sendable {
             cli.environment["LVSCTL_KEEPALIVED_CONFIG"] = p.keepalivedConfig
             runners[node] = cli
             let file = try cli.write("pair.json", text)
-            let applied = try lvsctl(node, ["apply", "-f", file, "-m", "pair"])
+            // keepalived is not running yet: apply renders its config for this node and skips the reload.
+            let applied = try lvsctl(node, ["apply", "-f", file, "-m", "pair", "--no-reload"])
             try #require(applied.status == 0, "apply on \(node): \(applied)")
 
             let hook = try cli.write("hook.sh", "#!/bin/sh\necho \"$@\" >> \(notesPath(node))\n")
@@ -128,8 +129,8 @@ final class DirectorPairLab: @unchecked Sendable {
             }
             #expect(TrackFile.read(p.readinessFile) != nil, "the readiness file exists from the start")
 
-            let conf = try KeepalivedConfig.render(vrrp, node: node, paths: p.keepalived, manifest: "pair")
-            try conf.write(toFile: p.keepalivedConfig, atomically: true, encoding: .utf8)
+            let rendered = try KeepalivedConfig.render(vrrp, node: node, paths: p.keepalived, manifest: "pair")
+            #expect(try String(contentsOfFile: p.keepalivedConfig, encoding: .utf8) == rendered, "apply --node \(node) rendered the config")
             var env = LabNetwork.environment
             env["TMPDIR"] = p.runDirectory
             _ = try directors[node]!.spawn("keepalived-\(node)", [
@@ -309,8 +310,8 @@ struct DirectorStateTests {
 
         // An established connection through VIP A (d1), synced to d2 before the failover.
         _ = try lab.client.spawn("echo-client", [
-            LabScripts.python, LabScripts.path("echo_client.py"), a, lab.clientLogPath,
-            lab.dir.appendingPathComponent("client.stop").path, "8080",
+            LabScripts.python, LabScripts.path("echo_client.py"), "\(a):8080", lab.clientLogPath,
+            lab.dir.appendingPathComponent("client.stop").path,
         ])
         try lab.waitFor("the client's connection to echo", timeout: 60) { lab.pongs >= 5 }
         try lab.waitFor("d2 to hold the synced connection", timeout: 60) {
