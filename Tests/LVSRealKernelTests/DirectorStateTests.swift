@@ -407,7 +407,9 @@ struct DirectorStateTests {
         }
         #expect(try lab.auditLines("d1").contains("INSTANCE VI_A FAULT"))
         #expect(try lab.auditLines("d2").contains("INSTANCE VI_A MASTER"))
-        #expect(try lab.metric("d1", #"lvsctl_vrrp_transitions_total{instance="VI_A"}"#) ?? 0 >= 4)
+        // A counter of this daemon's lifetime: d1's daemon was restarted in maintenance, so it
+        // has seen FAULT → BACKUP → MASTER since.
+        #expect(try lab.metric("d1", #"lvsctl_vrrp_transitions_total{instance="VI_A"}"#) ?? 0 >= 2)
 
         // Readiness: d1 cannot reach its real servers (their answers to it are dropped), so its
         // pool is down: it goes to FAULT, gives VIP A to d2 and does not take it back while so.
