@@ -121,7 +121,7 @@ let package = Package(
         .target(
             name: "LVSDaemon",
             dependencies: [
-                "LVSModel", "LVSManifest", "LVSStore", "LVSKernel", "LVSReconciler", "LVSHealth", "LVSNotify",
+                "LVSModel", "LVSManifest", "LVSStore", "LVSKernel", "LVSReconciler", "LVSHealth", "LVSNotify", "LVSVRRP",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -190,7 +190,7 @@ let package = Package(
             name: "LVSDaemonTests",
             dependencies: [
                 "LVSDaemon", "LVSReconciler", "LVSStore", "LVSPlan", "LVSKernel", "LVSManifest", "LVSModel",
-                "LVSHealth", "LVSNotify", .product(name: "Logging", package: "swift-log"),
+                "LVSHealth", "LVSNotify", "LVSVRRP", .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictness),
         .testTarget(

@@ -3,8 +3,9 @@
 -- ('applied' or 'failed') as the kernel answers, a batch per transaction. A process killed in
 -- between leaves 'planned' rows; the next command that holds the writer lock compares each with
 -- the kernel and marks it 'applied' (found done) or deletes it (never made), so the audit says
--- which writes reached the kernel after any crash. Only the CHECK on `result` changes: SQLite
--- cannot alter a CHECK, so the table is rebuilt with the same columns, ids and indexes.
+-- which writes reached the kernel after any crash. Only the CHECK on `result` changes (the
+-- origins stay those of 0009): SQLite cannot alter a CHECK, so the table is rebuilt with the same
+-- columns, ids and indexes.
 
 CREATE TABLE audit_0010 (
     id            INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
@@ -22,7 +23,7 @@ CREATE TABLE audit_0010 (
     kernel_error  TEXT,
     duration_us   INTEGER NOT NULL CHECK (duration_us >= 0),
     origin        TEXT    NOT NULL CHECK (origin IN
-                      ('apply', 'rollback', 'undo', 'drift-fix', 'drain', 'health', 'maintenance', 'daemon'))
+                      ('apply', 'rollback', 'undo', 'drift-fix', 'drain', 'health', 'maintenance', 'daemon', 'vrrp', 'bgp'))
 ) STRICT;
 
 INSERT INTO audit_0010 (

@@ -3,6 +3,7 @@ import Foundation
 import LVSDaemon
 import LVSHealth
 import LVSKernel
+import LVSManifest
 import LVSReconciler
 import LVSSocket
 import LVSStore
@@ -24,9 +25,19 @@ extension LVSCommand {
                 SIGTERM finishes the current pass and exits 0. The daemon config is JSON \
                 (every key in Manifests/REFERENCE.md; `{}` means every default); a missing file, an \
                 unknown key or a value out of range is an error naming the file, line and JSON path.
+
+                With a vrrp section in the applied manifests (a director pair), it also creates and reads \
+                keepalived's notify FIFO in --run-dir (asking keepalived for its state after every reload), \
+                records each VRRP role change (audit origin vrrp, metrics lvsctl_vrrp_state and \
+                lvsctl_vrrp_transitions_total, notifications INSTANCE/GROUP NAME STATE), writes the \
+                maintenance track file from `lvsctl maintenance`, and keeps the readiness track file at 1 \
+                (this director's instances in FAULT) until a pass has converged, every real server's \
+                health is settled and every service has health quorum.
                 """)
 
         @OptionGroup var global: TargetOptions
+
+        @OptionGroup var director: DirectorOptions
 
         @Option(help: ArgumentHelp("The daemon config file.", valueName: "path"))
         var config: String = DaemonConfig.defaultPath
@@ -81,7 +92,9 @@ extension LVSCommand {
                         throw CLIError(e.description)
                     }
                 }
-                let daemon = try Daemon(config: cfg, store: store, kernel: kernel, logger: logger, prober: prober)
+                let daemon = try Daemon(
+                    config: cfg, store: store, kernel: kernel, logger: logger, prober: prober,
+                    director: director.paths(), node: director.nodeName()?.name)
                 let outcome = ResultBox()
                 let done = DispatchSemaphore(value: 0)
                 Task {

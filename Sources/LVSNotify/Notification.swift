@@ -19,6 +19,12 @@ public struct Notification: Hashable, Sendable, Codable {
         /// An operator's apply, rollback, drain, undrain or drift --fix: sent only to the sinks
         /// that opted in (`operatorActions`), so a chat channel can carry the audit trail.
         case operatorAction
+        /// A VRRP instance or sync group changed role (keepalived's notify FIFO, or its state
+        /// dump after a reload): the seed's notify.sh words, `GROUP G1 MASTER`.
+        case vrrpMaster
+        case vrrpBackup
+        case vrrpFault
+        case vrrpStop
 
         /// The keepalived-style state word passed to hooks.
         public var state: String {
@@ -30,6 +36,10 @@ public struct Notification: Hashable, Sendable, Codable {
             case .driftDetected: "DRIFT_DETECTED"
             case .applyFailed: "APPLY_FAILED"
             case .operatorAction: "OPERATOR_ACTION"
+            case .vrrpMaster: "MASTER"
+            case .vrrpBackup: "BACKUP"
+            case .vrrpFault: "FAULT"
+            case .vrrpStop: "STOP"
             }
         }
 
@@ -37,6 +47,7 @@ public struct Notification: Hashable, Sendable, Codable {
         public var isStateChange: Bool {
             switch self {
             case .realServerUp, .realServerDown, .quorumLost, .quorumGained: true
+            case .vrrpMaster, .vrrpBackup, .vrrpFault, .vrrpStop: true
             case .driftDetected, .applyFailed, .operatorAction: false
             }
         }
@@ -54,6 +65,10 @@ public struct Notification: Hashable, Sendable, Codable {
     /// One human sentence: what happened and why (`connect refused`, `timeout after 3 s`).
     public var message: String
     public var timestamp: Date
+    /// For a VRRP role change: `INSTANCE` or `GROUP` (the hook's TYPE) and the instance's or
+    /// group's name (its NAME).
+    public var vrrpType: String?
+    public var vrrpName: String?
 
     public init(
         kind: Kind, service: String? = nil, serviceName: String? = nil, realServer: String? = nil,
@@ -78,6 +93,25 @@ public struct Notification: Hashable, Sendable, Codable {
             realServer: "\(realServer)", manifest: manifest, message: message, timestamp: timestamp)
     }
 
+    /// A VRRP instance (`group` false) or sync group changed role; nil for a state that is not
+    /// a role (INIT, a priority report).
+    public static func vrrp(
+        group: Bool, name: String, state: String, manifest: String? = nil, message: String, timestamp: Date = Date()
+    ) -> Notification? {
+        let kind: Kind
+        switch state {
+        case "MASTER": kind = .vrrpMaster
+        case "BACKUP": kind = .vrrpBackup
+        case "FAULT": kind = .vrrpFault
+        case "STOP": kind = .vrrpStop
+        default: return nil
+        }
+        var n = Notification(kind: kind, manifest: manifest, message: message, timestamp: timestamp)
+        n.vrrpType = group ? "GROUP" : "INSTANCE"
+        n.vrrpName = name
+        return n
+    }
+
     /// A service lost or gained quorum.
     public static func quorum(
         gained: Bool, service: VirtualService.ID, serviceName: String? = nil, manifest: String? = nil,
@@ -88,8 +122,9 @@ public struct Notification: Hashable, Sendable, Codable {
             manifest: manifest, message: message, timestamp: timestamp)
     }
 
-    /// `REALSERVER`, `SERVICE` or `MANIFEST`: what ``name`` names.
+    /// `REALSERVER`, `SERVICE`, `MANIFEST`, or `INSTANCE` / `GROUP` for VRRP: what ``name`` names.
     public var type: String {
+        if let vrrpType { return vrrpType }
         if realServer != nil { return "REALSERVER" }
         if service != nil { return "SERVICE" }
         return "MANIFEST"
@@ -97,6 +132,7 @@ public struct Notification: Hashable, Sendable, Codable {
 
     /// `tcp/10.0.0.1:80/10.0.0.11:80`, `tcp/10.0.0.1:80`, or the manifest name.
     public var name: String {
+        if let vrrpName { return vrrpName }
         if let service, let realServer { return "\(service)/\(realServer)" }
         if let service { return service }
         if let realServer { return realServer }

@@ -24,7 +24,8 @@ import LVSSocket
 /// ```
 ///
 /// `kind` is one of `realServerUp`, `realServerDown`, `quorumLost`, `quorumGained`,
-/// `driftDetected`, `applyFailed`; `type`, `name` and `state` are the exec hook's arguments;
+/// `driftDetected`, `applyFailed`, `vrrpMaster`, `vrrpBackup`, `vrrpFault`, `vrrpStop` (type
+/// `INSTANCE` or `GROUP`); `type`, `name` and `state` are the exec hook's arguments;
 /// `host` is the sending director's host name. Redirects are not followed.
 ///
 /// `http` goes over a plain socket, `https` over a ``TLSExchange`` (the certificate is verified

@@ -152,7 +152,7 @@ import Testing
                 LiveService(service: VirtualService(id: .fwmark(7, .ipv4), scheduler: .rr)),
             ],
             syncDaemons: [SyncDaemon(state: .backup, interface: "eth1", group: IPAddress("224.0.0.81"))])
-        try Self.check(StatusDocument(
+        var document = StatusDocument(
             info: KernelInfo(version: 0x010201, connectionTableSize: 4096), table: table, owners: [Self.sid(80): "web"],
             drains: [DrainRecord(
                 service: Self.sid(80), realServer: Self.rid(12), manifest: "web", startedAt: Self.t0,
@@ -164,7 +164,18 @@ import Testing
                 MaintenanceFlag(service: Self.sid(80), realServer: Self.rid(11), reason: "disk swap", author: "alice", since: Self.t0),
                 MaintenanceFlag(service: .fwmark(7, .ipv4), author: "bob", since: Self.t0.addingTimeInterval(60)),
             ],
-            now: Self.t0))
+            now: Self.t0)
+        document.director = DirectorStatus(
+            node: "d1", manifest: "web",
+            instances: [
+                ("VI_1", VRRPRoleRecord(kind: .instance, name: "VI_1", state: "MASTER", priority: 150, changedAt: Self.t0)),
+                ("VI_2", nil),
+            ],
+            groups: [("G1", VRRPRoleRecord(kind: .group, name: "G1", state: "FAULT", changedAt: Self.t0.addingTimeInterval(0.25)))],
+            maintenance: DirectorMaintenance(author: "alice", reason: "kernel upgrade", since: Self.t0),
+            maintenanceFile: "/run/lvsctl/maintenance", maintenanceHeld: true, readinessFile: "/run/lvsctl/readiness",
+            readinessHeld: nil)
+        try Self.check(document)
     }
 
     @Test func driftFormat() throws {
@@ -239,6 +250,12 @@ import Testing
         try Self.check(MaintenanceDocument(action: .drain, service: Self.sid(80), realServer: Self.rid(12), applied: true, weightChanges: 1, idle: true))
     }
 
+    @Test func directorMaintenanceFormat() throws {
+        try Self.check(DirectorMaintenanceDocument(
+            action: .on, changed: true, maintenance: DirectorMaintenance(author: "alice", reason: "kernel upgrade", since: Self.t0),
+            previous: nil, trackFile: "/run/lvsctl/maintenance", trackFileHeld: true, instances: ["VI_1", "VI_2"], node: "d1"))
+    }
+
     @Test func realServerStatusFormat() throws {
         try Self.check(RealServerStatusDocument(mode: "dr", vips: "10.0.0.100", checks: [
             RealServerCheck(what: "lo up", ok: true), RealServerCheck(what: "10.0.0.100/32 on lo", ok: false, detail: "missing"),
@@ -276,7 +293,7 @@ import Testing
         let kinds: [any MachineDocument.Type] = [
             PlanDocument.self, SavedPlan.self, ApplyDocument.self, StatusDocument.self, DriftDocument.self, HistoryDocument.self,
             RevisionsDocument.self, ValidationDocument.self, RollbackDocument.self, AdoptDocument.self, MaintenanceDocument.self,
-            RealServerStatusDocument.self, DirectorStateDocument.self, RevisionDiffDocument.self,
+            RealServerStatusDocument.self, DirectorStateDocument.self, RevisionDiffDocument.self, DirectorMaintenanceDocument.self,
         ]
         let files = Set(try FileManager.default.contentsOfDirectory(atPath: Self.directory.path).filter { $0.hasSuffix(".json") })
         #expect(files == Set(kinds.map { "\($0.kind).v\($0.formatVersion).json" }), "one golden file per format, at its current version")
@@ -379,6 +396,6 @@ import Testing
         p.waitUntilExit()
         #expect(p.terminationStatus != 3, "\(text)")
         #expect(p.terminationStatus == 0, "\(text)")
-        #expect(text.contains("checked 14"), "\(text)")
+        #expect(text.contains("checked 15"), "\(text)")
     }
 }

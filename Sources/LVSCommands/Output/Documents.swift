@@ -159,7 +159,8 @@ struct RevisionsDocument: Rendered {
 /// `lvsctl status`: the live table with lvsctl's owners, drains and health.
 struct StatusDocument: Rendered {
     static let kind = "status"
-    /// 2: `maintenance` (the `lvsctl drain` flags with who, when and why); 1 had none.
+    /// 2: `maintenance` (the `lvsctl drain` flags with who, when and why) and `director` (the
+    /// director pair's VRRP roles, maintenance and readiness); 1 had neither.
     static let formatVersion = 2
     var info: KernelInfo
     var table: LiveTable
@@ -168,9 +169,11 @@ struct StatusDocument: Rendered {
     var health: [HealthRecord]
     var maintenance: [MaintenanceFlag] = []
     var now: Date
+    /// nil when the applied manifests have no `vrrp` section.
+    var director: DirectorStatus? = nil
 
     private enum CodingKeys: String, CodingKey {
-        case ipvsVersion, connectionTableSize, table, owners, drains, health, maintenance
+        case ipvsVersion, connectionTableSize, table, owners, drains, health, maintenance, director
     }
 
     private struct Owner: Encodable {
@@ -216,6 +219,7 @@ struct StatusDocument: Rendered {
         try c.encode(drains.map(Drain.init), forKey: .drains)
         try c.encode(health.map(Health.init), forKey: .health)
         try c.encode(maintenance.sorted(by: Self.order).map(MaintenanceFlagObject.init), forKey: .maintenance)
+        if let director { try c.encode(director, forKey: .director) } else { try c.encodeNil(forKey: .director) }
     }
 
     static func order(_ a: MaintenanceFlag, _ b: MaintenanceFlag) -> Bool {
@@ -230,6 +234,7 @@ struct StatusDocument: Rendered {
     }
 
     func renderText(_ write: (String) -> Void) {
+        defer { director.map { $0.renderText(write) } }
         var annotations = StatusRenderer.Annotations()
         annotations.owners = owners
         for flag in maintenance.sorted(by: Self.order) {
