@@ -88,6 +88,7 @@ install: deps ## Install the release binary to $(DESTDIR)$(SBINDIR)/lvsctl
 	sed 's|/usr/local/sbin/lvsctl|$(SBINDIR)/lvsctl|' Sources/lvsctl/systemd/lvsctl.service > .build/lvsctl.service
 	install -D -m 0644 .build/lvsctl.service "$(DESTDIR)/lib/systemd/system/lvsctl.service"
 	install -D -m 0644 Sources/lvsctl/systemd/daemon.json.example "$(DESTDIR)/etc/lvsctl/daemon.json.example"
+	install -D -m 0644 Sources/lvsctl/systemd/lvsctl-bird.service "$(DESTDIR)/lib/systemd/system/lvsctl-bird.service"
 	@echo "installed $(DESTDIR)/lib/systemd/system/lvsctl.service and $(DESTDIR)/etc/lvsctl/daemon.json.example"
 
 clean: ## Remove build products (the lab's kernel cache stays; see Tests/Lab/README.md)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LVSBGP
 import LVSDaemon
 import LVSHealth
 import LVSKernel
@@ -23,9 +24,19 @@ extension LVSCommand {
                 configured sinks; Prometheus metrics are served on the metrics address at /metrics. \
                 SIGTERM finishes the current pass and exits 0. The daemon config is JSON (see \
                 lvsctl.service and daemon.json.example); a missing file means defaults.
+
+                With a bgp section in the applied manifests (directors behind ECMP), it renders this \
+                node's BIRD config (--bird-config) and reconfigures BIRD through birdc: a VIP is announced \
+                while every service on it is converged and at or above the health threshold and the director \
+                is not in maintenance; otherwise its route drains (MED, GRACEFUL_SHUTDOWN) and is withdrawn. \
+                Each change is audited (origin bgp), notified and shown by status and the metrics.
                 """)
 
         @OptionGroup var global: TargetOptions
+
+        @OptionGroup var director: DirectorOptions
+
+        @OptionGroup var bird: BirdOptions
 
         @Option(help: ArgumentHelp("The daemon config file.", valueName: "path"))
         var config: String = DaemonConfig.defaultPath
@@ -80,7 +91,9 @@ extension LVSCommand {
                         throw CLIError(e.description)
                     }
                 }
-                let daemon = try Daemon(config: cfg, store: store, kernel: kernel, logger: logger, prober: prober)
+                let bgp = BGPOptions(
+                    node: director.nodeName()?.name ?? "", paths: bird.paths(), withdrawOnStop: bird.bgpOnStop == .withdraw)
+                let daemon = try Daemon(config: cfg, store: store, kernel: kernel, logger: logger, prober: prober, bgp: bgp)
                 let outcome = ResultBox()
                 let done = DispatchSemaphore(value: 0)
                 Task {

@@ -38,6 +38,8 @@ public final class Daemon: Sendable {
     let shared = SharedState()
     let logger: Logger
     let onMetricsBound: (@Sendable (Int) -> Void)?
+    /// This director's BGP announcements; nil unless `lvsctl run` was given the BGP options.
+    let bgp: BGPDirector?
 
     /// - Parameters:
     ///   - sinks: notification sinks; default those of `config.notify`.
@@ -45,7 +47,7 @@ public final class Daemon: Sendable {
     public init(
         config: DaemonConfig, store: Store, kernel: any IPVSKernel, logger: Logger,
         sinks: [any NotificationSink]? = nil, prober: (any Prober)? = nil,
-        onMetricsBound: (@Sendable (Int) -> Void)? = nil
+        onMetricsBound: (@Sendable (Int) -> Void)? = nil, bgp: BGPOptions? = nil
     ) throws {
         self.config = config
         self.store = store
@@ -69,6 +71,7 @@ public final class Daemon: Sendable {
         e.restoreQuorum(ReconcileOverlay.reportedQuorum(reported))
         engine = SerialEngine(e)
         metrics = DaemonMetrics()
+        self.bgp = bgp.map { BGPDirector(options: $0, store: store, logger: logger) }
     }
 
     /// Sends a notification; a state change that was sent is persisted, so that the next daemon
@@ -93,6 +96,8 @@ public final class Daemon: Sendable {
         services.append(HealthService(daemon: self))
         services.append(WatchService(daemon: self))
         services.append(ReconcileService(daemon: self))
+        // Last in the group: shut down first, so routes drain and go while IPVS still serves.
+        if bgp != nil { services.append(BGPService(daemon: self)) }
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
             services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         logger.info(
@@ -114,6 +119,7 @@ public final class Daemon: Sendable {
         let snapshot = try? await engine.run { try $0.kernel.snapshot() }
         return metrics.exposition(
             snapshot: snapshot, health: await monitor.states(), manifests: await shared.serviceManifests())
+            + (await bgp?.exposition() ?? "")
     }
 
     /// Runs one pass now, records metrics, sends notifications and updates the health targets.
@@ -142,6 +148,14 @@ public final class Daemon: Sendable {
             await shared.setServiceManifests(result.serviceManifests)
             await monitor.update(targets: result.targets)
             for n in result.notifications { await send(n) }
+            if let bgp {
+                let health = await monitor.states()
+                for n in await bgp.passed(
+                    states: result.desired, health: health, succeeded: !failed, maintenance: directorInMaintenance())
+                {
+                    await send(n)
+                }
+            }
             logger.info(
                 "reconcile pass \(failed ? "failed" : "done")",
                 metadata: [

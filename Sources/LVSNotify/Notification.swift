@@ -16,6 +16,11 @@ public struct Notification: Hashable, Sendable, Codable {
         case quorumGained
         case driftDetected
         case applyFailed
+        /// A virtual address's BGP route changed (`lvsctl run` with a `bgp` section): the
+        /// director announces it, drains it (less preferred), or withdrew it.
+        case vipAnnounced
+        case vipDraining
+        case vipWithdrawn
 
         /// The keepalived-style state word passed to hooks.
         public var state: String {
@@ -26,6 +31,9 @@ public struct Notification: Hashable, Sendable, Codable {
             case .quorumGained: "QUORUM_GAINED"
             case .driftDetected: "DRIFT_DETECTED"
             case .applyFailed: "APPLY_FAILED"
+            case .vipAnnounced: "ANNOUNCED"
+            case .vipDraining: "DRAINING"
+            case .vipWithdrawn: "WITHDRAWN"
             }
         }
 
@@ -33,6 +41,7 @@ public struct Notification: Hashable, Sendable, Codable {
         public var isStateChange: Bool {
             switch self {
             case .realServerUp, .realServerDown, .quorumLost, .quorumGained: true
+            case .vipAnnounced, .vipDraining, .vipWithdrawn: true
             case .driftDetected, .applyFailed: false
             }
         }
@@ -50,6 +59,8 @@ public struct Notification: Hashable, Sendable, Codable {
     /// One human sentence: what happened and why (`connect refused`, `timeout after 3 s`).
     public var message: String
     public var timestamp: Date
+    /// For a BGP route change: the virtual address (the hook's NAME, TYPE `VIP`).
+    public var vip: String?
 
     public init(
         kind: Kind, service: String? = nil, serviceName: String? = nil, realServer: String? = nil,
@@ -84,8 +95,25 @@ public struct Notification: Hashable, Sendable, Codable {
             manifest: manifest, message: message, timestamp: timestamp)
     }
 
-    /// `REALSERVER`, `SERVICE` or `MANIFEST`: what ``name`` names.
+    /// A virtual address's route changed to `state` (`announced`, `draining`, `withdrawn`).
+    public static func vip(
+        _ address: String, state: String, manifest: String? = nil, message: String, timestamp: Date = Date()
+    ) -> Notification? {
+        let kind: Kind
+        switch state {
+        case "announced": kind = .vipAnnounced
+        case "draining": kind = .vipDraining
+        case "withdrawn": kind = .vipWithdrawn
+        default: return nil
+        }
+        var n = Notification(kind: kind, manifest: manifest, message: message, timestamp: timestamp)
+        n.vip = address
+        return n
+    }
+
+    /// `REALSERVER`, `SERVICE`, `MANIFEST`, or `VIP` for a BGP route: what ``name`` names.
     public var type: String {
+        if vip != nil { return "VIP" }
         if realServer != nil { return "REALSERVER" }
         if service != nil { return "SERVICE" }
         return "MANIFEST"
@@ -93,6 +121,7 @@ public struct Notification: Hashable, Sendable, Codable {
 
     /// `tcp/10.0.0.1:80/10.0.0.11:80`, `tcp/10.0.0.1:80`, or the manifest name.
     public var name: String {
+        if let vip { return vip }
         if let service, let realServer { return "\(service)/\(realServer)" }
         if let service { return service }
         if let realServer { return realServer }

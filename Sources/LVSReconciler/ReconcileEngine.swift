@@ -81,6 +81,8 @@ public final class ReconcileEngine: @unchecked Sendable {
         public var serviceManifests: [VirtualService.ID: String] = [:]
         /// The guard refusals or apply error, if the pass failed.
         public var error: String?
+        /// The declared states of the accepted manifests (what the BGP announcement is decided on).
+        public var desired: [DesiredState] = []
 
         public init(reconcileID: String) { self.reconcileID = reconcileID }
     }
@@ -145,6 +147,7 @@ public final class ReconcileEngine: @unchecked Sendable {
             result.targets += HealthTarget.targets(in: state)
         }
         result.manifests = out.states.map(\.manifest)
+        result.desired = out.states
         return out
     }
 

@@ -16,4 +16,7 @@ public enum ChangeOrigin: String, Hashable, Sendable, Codable, CaseIterable {
     case maintenance
     /// A daemon reconcile pass.
     case daemon
+    /// A BGP route of a virtual address announced, drained or withdrawn (`lvsctl run` with a
+    /// `bgp` section); no kernel write: the row records the transition and its reason.
+    case bgp
 }
