@@ -117,9 +117,10 @@ install: deps ## Install the release binary, its man pages, shell completions, t
 	install -D -m 0644 .build/lvsctl.service "$(DESTDIR)/lib/systemd/system/lvsctl.service"
 	install -D -m 0644 Sources/lvsctl/systemd/lvsctl-keepalived.service "$(DESTDIR)/lib/systemd/system/lvsctl-keepalived.service"
 	install -D -m 0644 Sources/lvsctl/systemd/daemon.json.example "$(DESTDIR)/etc/lvsctl/daemon.json.example"
+	install -D -m 0644 Sources/lvsctl/systemd/lvsctl-bird.service "$(DESTDIR)/lib/systemd/system/lvsctl-bird.service"
 	@# The daemon refuses a missing config: install the defaults, never over an existing one.
 	[ -e "$(DESTDIR)/etc/lvsctl/daemon.json" ] || install -D -m 0644 Sources/lvsctl/systemd/daemon.json "$(DESTDIR)/etc/lvsctl/daemon.json"
-	@echo "installed $(DESTDIR)/lib/systemd/system/lvsctl.service, lvsctl-keepalived.service, $(DESTDIR)/etc/lvsctl/daemon.json.example (and daemon.json if there was none)"
+	@echo "installed $(DESTDIR)/lib/systemd/system/lvsctl.service, lvsctl-keepalived.service, lvsctl-bird.service, $(DESTDIR)/etc/lvsctl/daemon.json.example (and daemon.json if there was none)"
 
 clean: ## Remove build products (the lab's kernel cache stays; see Tests/Lab/README.md)
 	rm -rf .build

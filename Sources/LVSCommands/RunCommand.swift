@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LVSBGP
 import LVSDaemon
 import LVSHealth
 import LVSKernel
@@ -33,11 +34,19 @@ extension LVSCommand {
                 maintenance track file from `lvsctl maintenance`, and keeps the readiness track file at 1 \
                 (this director's instances in FAULT) until a pass has converged, every real server's \
                 health is settled and every service has health quorum.
+
+                With a bgp section in the applied manifests (directors behind ECMP), it renders this \
+                node's BIRD config (--bird-config) and reconfigures BIRD through birdc: a VIP is announced \
+                while every service on it is converged and at or above the health threshold and the director \
+                is not in maintenance; otherwise its route drains (MED, GRACEFUL_SHUTDOWN) and is withdrawn. \
+                Each change is audited (origin bgp), notified and shown by status and the metrics.
                 """)
 
         @OptionGroup var global: TargetOptions
 
         @OptionGroup var director: DirectorOptions
+
+        @OptionGroup var bird: BirdOptions
 
         @Option(help: ArgumentHelp("The daemon config file.", valueName: "path"))
         var config: String = DaemonConfig.defaultPath
@@ -92,9 +101,11 @@ extension LVSCommand {
                         throw CLIError(e.description)
                     }
                 }
+                let bgp = BGPOptions(
+                    node: director.nodeName()?.name ?? "", paths: bird.paths(), withdrawOnStop: bird.bgpOnStop == .withdraw)
                 let daemon = try Daemon(
                     config: cfg, store: store, kernel: kernel, logger: logger, prober: prober,
-                    director: director.paths(), node: director.nodeName()?.name)
+                    director: director.paths(), node: director.nodeName()?.name, bgp: bgp)
                 let outcome = ResultBox()
                 let done = DispatchSemaphore(value: 0)
                 Task {

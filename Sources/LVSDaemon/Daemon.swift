@@ -42,6 +42,8 @@ public final class Daemon: Sendable {
     /// The director pair's state (VRRP roles, maintenance, readiness); active only when the
     /// applied manifests have a `vrrp` section.
     public let director: DirectorState?
+    /// This director's BGP announcements; nil unless `lvsctl run` was given the BGP options.
+    let bgp: BGPDirector?
 
     /// - Parameters:
     ///   - sinks: notification sinks; default those of `config.notify`.
@@ -50,7 +52,7 @@ public final class Daemon: Sendable {
         config: DaemonConfig, store: Store, kernel: any IPVSKernel, logger: Logger,
         sinks: [any NotificationSink]? = nil, prober: (any Prober)? = nil,
         onMetricsBound: (@Sendable (Int) -> Void)? = nil,
-        director paths: DirectorPaths? = nil, node: String? = nil
+        director paths: DirectorPaths? = nil, node: String? = nil, bgp: BGPOptions? = nil
     ) throws {
         self.config = config
         self.store = store
@@ -81,6 +83,7 @@ public final class Daemon: Sendable {
         } else {
             director = nil
         }
+        self.bgp = bgp.map { BGPDirector(options: $0, store: store, logger: logger) }
     }
 
     /// Sends a notification; a state change that was sent is persisted, so that the next daemon
@@ -105,6 +108,8 @@ public final class Daemon: Sendable {
         services.append(HealthService(daemon: self))
         services.append(WatchService(daemon: self))
         services.append(ReconcileService(daemon: self))
+        // Last in the group: shut down first, so routes drain and go while IPVS still serves.
+        if bgp != nil { services.append(BGPService(daemon: self)) }
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
             services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         logger.info(
@@ -129,6 +134,7 @@ public final class Daemon: Sendable {
         return metrics.exposition(
             snapshot: snapshot, health: await monitor.states(), manifests: await shared.serviceManifests())
             + (await director?.exposition() ?? "")
+            + (await bgp?.exposition() ?? "")
     }
 
     /// Starts the director's side of the pair when the applied manifests have a `vrrp` section
@@ -182,6 +188,14 @@ public final class Daemon: Sendable {
                 await updateReadiness()
             }
             for n in result.notifications { await send(n) }
+            if let bgp {
+                let health = await monitor.states()
+                for n in await bgp.passed(
+                    states: result.desired, health: health, succeeded: !failed, maintenance: directorInMaintenance())
+                {
+                    await send(n)
+                }
+            }
             logger.info(
                 "reconcile pass \(failed ? "failed" : "done")",
                 metadata: [

@@ -25,6 +25,11 @@ public struct Notification: Hashable, Sendable, Codable {
         case vrrpBackup
         case vrrpFault
         case vrrpStop
+        /// A virtual address's BGP route changed (`lvsctl run` with a `bgp` section): the
+        /// director announces it, drains it (less preferred), or withdrew it.
+        case vipAnnounced
+        case vipDraining
+        case vipWithdrawn
 
         /// The keepalived-style state word passed to hooks.
         public var state: String {
@@ -40,6 +45,9 @@ public struct Notification: Hashable, Sendable, Codable {
             case .vrrpBackup: "BACKUP"
             case .vrrpFault: "FAULT"
             case .vrrpStop: "STOP"
+            case .vipAnnounced: "ANNOUNCED"
+            case .vipDraining: "DRAINING"
+            case .vipWithdrawn: "WITHDRAWN"
             }
         }
 
@@ -48,6 +56,7 @@ public struct Notification: Hashable, Sendable, Codable {
             switch self {
             case .realServerUp, .realServerDown, .quorumLost, .quorumGained: true
             case .vrrpMaster, .vrrpBackup, .vrrpFault, .vrrpStop: true
+            case .vipAnnounced, .vipDraining, .vipWithdrawn: true
             case .driftDetected, .applyFailed, .operatorAction: false
             }
         }
@@ -69,6 +78,8 @@ public struct Notification: Hashable, Sendable, Codable {
     /// group's name (its NAME).
     public var vrrpType: String?
     public var vrrpName: String?
+    /// For a BGP route change: the virtual address (the hook's NAME, TYPE `VIP`).
+    public var vip: String?
 
     public init(
         kind: Kind, service: String? = nil, serviceName: String? = nil, realServer: String? = nil,
@@ -125,6 +136,27 @@ public struct Notification: Hashable, Sendable, Codable {
     /// `REALSERVER`, `SERVICE`, `MANIFEST`, or `INSTANCE` / `GROUP` for VRRP: what ``name`` names.
     public var type: String {
         if let vrrpType { return vrrpType }
+    /// A virtual address's route changed to `state` (`announced`, `draining`, `withdrawn`).
+    public static func vip(
+        _ address: String, state: String, manifest: String? = nil, message: String, timestamp: Date = Date()
+    ) -> Notification? {
+        let kind: Kind
+        switch state {
+        case "announced": kind = .vipAnnounced
+        case "draining": kind = .vipDraining
+        case "withdrawn": kind = .vipWithdrawn
+        default: return nil
+        }
+        var n = Notification(kind: kind, manifest: manifest, message: message, timestamp: timestamp)
+        n.vip = address
+        return n
+    }
+
+    /// `REALSERVER`, `SERVICE`, `MANIFEST`, `INSTANCE` / `GROUP` for VRRP, or `VIP` for a BGP
+    /// route: what ``name`` names.
+    public var type: String {
+        if let vrrpType { return vrrpType }
+        if vip != nil { return "VIP" }
         if realServer != nil { return "REALSERVER" }
         if service != nil { return "SERVICE" }
         return "MANIFEST"
@@ -133,6 +165,7 @@ public struct Notification: Hashable, Sendable, Codable {
     /// `tcp/10.0.0.1:80/10.0.0.11:80`, `tcp/10.0.0.1:80`, or the manifest name.
     public var name: String {
         if let vrrpName { return vrrpName }
+        if let vip { return vip }
         if let service, let realServer { return "\(service)/\(realServer)" }
         if let service { return service }
         if let realServer { return realServer }

@@ -86,6 +86,8 @@ public final class ReconcileEngine: @unchecked Sendable {
         public var quorum: [VirtualService.ID: Bool] = [:]
         /// The `vrrp` section of the accepted manifests and the manifest that declares it.
         public var vrrp: (manifest: String, config: VRRPConfig)?
+        /// The declared states of the accepted manifests (what the BGP announcement is decided on).
+        public var desired: [DesiredState] = []
 
         public init(reconcileID: String) { self.reconcileID = reconcileID }
     }
@@ -151,6 +153,7 @@ public final class ReconcileEngine: @unchecked Sendable {
             result.targets += HealthTarget.targets(in: state)
         }
         result.manifests = out.states.map(\.manifest)
+        result.desired = out.states
         return out
     }
 

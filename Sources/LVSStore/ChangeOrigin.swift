@@ -19,4 +19,7 @@ public enum ChangeOrigin: String, Hashable, Sendable, Codable, CaseIterable {
     /// A VRRP role change keepalived reported (`lvsctl run` with a `vrrp` section); no kernel
     /// write: the row records the transition.
     case vrrp
+    /// A BGP route of a virtual address announced, drained or withdrawn (`lvsctl run` with a
+    /// `bgp` section); no kernel write: the row records the transition and its reason.
+    case bgp
 }

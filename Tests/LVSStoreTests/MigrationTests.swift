@@ -23,6 +23,7 @@ let shippedMigrations: [ShippedMigration] = [
     ShippedMigration(id: "0008_drain_original_weight", sha256: "237089e0de54181165782c07795e9b42d2279df4cf31c4cce466f22016383996"),
     ShippedMigration(id: "0009_director_state", sha256: "58fdb943cda2d3fc8c55ecd6fe1963f23f9f6326acbeac5f1ac5e9f4433efa22"),
     ShippedMigration(id: "0010_audit_intent", sha256: "bf41442762aaa255ad0103bfd0a6265aef8de9cc1a7117a27029f869ccb2d68b"),
+    ShippedMigration(id: "0011_bgp_routes", sha256: "fae52c1d10bb29830387e63c70ee297776a92409a3258d015d001107929d403f"),
 ]
 
 /// Rows each migration's tables can hold, inserted into a database created at that migration.
@@ -91,6 +92,18 @@ let seedRows: [String: [String]] = [
         INSERT INTO audit (run_id, revision_id, manifest, at, action, service, real_server, after_json, result, duration_us, origin)
         VALUES (3, 1, 'web', 10000, 'add-real-server', 'tcp/10.0.0.1:80', '192.168.1.12:80', '{"weight":1}', 'planned', 0, 'apply')
         """,
+    ],
+    // Adds the BGP routes of an ECMP director; a route change is audited with origin 'bgp'.
+    "0011_bgp_routes": [
+        """
+        INSERT INTO apply_run (id, started_at, finished_at, manifest, revision_id, origin, author, status)
+        VALUES (4, 11000, 11000, 'web', NULL, 'bgp', 'lvsctl-daemon@d1', 'succeeded')
+        """,
+        """
+        INSERT INTO audit (run_id, manifest, at, action, after_json, result, duration_us, origin)
+        VALUES (4, 'web', 11000, 'bgp-announce', '{"bgpRoute":{"reason":"ready","state":"announced","vip":"10.0.0.1"}}', 'applied', 0, 'bgp')
+        """,
+        "INSERT INTO bgp_route (address, state, reason, changed_at) VALUES ('10.0.0.1', 'announced', 'ready', 11000)",
     ],
 ]
 
