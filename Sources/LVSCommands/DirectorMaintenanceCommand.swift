@@ -12,7 +12,7 @@ extension LVSCommand {
     struct DirectorMaintenanceCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "maintenance",
-            abstract: "Take this director out of its VRRP pair (the VIPs move to the peer) and back.",
+            abstract: "Take this director out of service (VRRP: the VIPs move to the peer; BGP: its routes are withdrawn) and back.",
             discussion: """
                 `on` puts this director in maintenance: the store keeps who, when and why (-m), one audit \
                 row is written (origin maintenance), and the maintenance track file in --run-dir is set to \
@@ -22,6 +22,10 @@ extension LVSCommand {
                 survives restarts: `lvsctl run` rewrites the track file from the store at start and \
                 keeps it so. Works with or without a running `lvsctl run`. Real servers are drained with \
                 `lvsctl drain`, not here.
+
+                With a bgp section (directors behind ECMP), `lvsctl run` drains this director's routes \
+                (MED, GRACEFUL_SHUTDOWN) and withdraws them while in maintenance, and announces them again \
+                after `off`.
                 """,
             subcommands: [On.self, Off.self, StatusCommand.self])
 
@@ -31,18 +35,25 @@ extension LVSCommand {
             @OptionGroup var director: DirectorOptions
         }
 
-        /// The applied `vrrp` section and its manifest, or an error saying what to do.
-        static func vrrpSection(_ store: Store) throws -> (manifest: String, config: VRRPConfig) {
-            if let found = try ReconcileEngine.vrrpSection(in: store) { return found }
+        /// The applied `vrrp` section and its manifest, or nil.
+        static func vrrpSection(_ store: Store) throws -> (manifest: String, config: VRRPConfig)? {
+            try ReconcileEngine.vrrpSection(in: store)
+        }
+
+        /// The manifest the maintenance belongs to (the one with the `vrrp` section, else the one
+        /// with the `bgp` section), or an error saying what to do.
+        static func owner(_ store: Store) throws -> (manifest: String, vrrp: VRRPConfig?) {
+            if let found = try vrrpSection(store) { return (found.manifest, found.config) }
+            if let manifest = try ReconcileEngine.bgpManifest(in: store) { return (manifest, nil) }
             throw CLIError(
-                "no applied manifest has a vrrp section: director maintenance moves this director's VRRP instances to its peer; "
-                    + "apply the pair's manifest (with its vrrp section) first")
+                "no applied manifest has a vrrp or bgp section: director maintenance moves this director's VRRP instances to "
+                    + "its peer, or withdraws its BGP routes; apply the manifest with that section first")
         }
 
         /// Sets (or clears) the maintenance, writes the track file, and prints the result.
         static func set(_ on: Bool, message: String?, _ common: Common) throws {
             let store = try common.global.openStore()
-            let (manifest, config) = try vrrpSection(store)
+            let (manifest, config) = try owner(store)
             let paths = common.director.paths()
             let author = common.global.author
             let (before, audit) = try store.setDirectorMaintenance(
@@ -58,7 +69,7 @@ extension LVSCommand {
                 DirectorMaintenanceDocument(
                     action: on ? .on : .off, changed: audit != nil, maintenance: try store.directorMaintenance(),
                     previous: before, trackFile: paths.maintenanceFile, trackFileHeld: file.on,
-                    instances: config.maintenanceInstances, node: common.director.nodeName()?.name),
+                    instances: config?.maintenanceInstances ?? [], node: common.director.nodeName()?.name),
                 common.global.output)
         }
 
@@ -86,7 +97,7 @@ extension LVSCommand {
                 try guarded {
                     let store = try common.global.openStore(.readIfPresent)
                     let paths = common.director.paths()
-                    let config = try? DirectorMaintenanceCommand.vrrpSection(store).config
+                    let config = (try? DirectorMaintenanceCommand.vrrpSection(store))??.config
                     try Output.emit(
                         DirectorMaintenanceDocument(
                             action: .status, changed: false, maintenance: try store.directorMaintenance(), previous: nil,
@@ -175,7 +186,7 @@ struct DirectorMaintenanceDocument: Rendered {
         let held = trackFileHeld.map { $0 ? "1 (maintenance instances held in FAULT)" : "0" } ?? "missing (keepalived reads 0)"
         write("Track file \(trackFile): \(held).\n")
         if instances.isEmpty {
-            write("The vrrp section names no maintenanceInstances: this switch moves nothing; list them in the manifest.\n")
+            write("No VRRP instance is moved by this switch (no maintenanceInstances); with a bgp section, lvsctl run withdraws this director's routes.\n")
         } else {
             write("Maintenance instances: \(instances.joined(separator: ", ")).\n")
         }

@@ -76,6 +76,7 @@ public final class Daemon: Sendable {
         e.restoreQuorum(ReconcileOverlay.reportedQuorum(reported))
         engine = SerialEngine(e)
         metrics = DaemonMetrics()
+        self.bgp = bgp.map { BGPDirector(options: $0, store: store, logger: logger) }
         if let paths {
             let box = SendBox()
             director = DirectorState(paths: paths, node: node, store: store, logger: logger) { n in await box.daemon?.send(n) }
@@ -83,7 +84,6 @@ public final class Daemon: Sendable {
         } else {
             director = nil
         }
-        self.bgp = bgp.map { BGPDirector(options: $0, store: store, logger: logger) }
     }
 
     /// Sends a notification; a state change that was sent is persisted, so that the next daemon

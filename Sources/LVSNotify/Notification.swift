@@ -133,9 +133,6 @@ public struct Notification: Hashable, Sendable, Codable {
             manifest: manifest, message: message, timestamp: timestamp)
     }
 
-    /// `REALSERVER`, `SERVICE`, `MANIFEST`, or `INSTANCE` / `GROUP` for VRRP: what ``name`` names.
-    public var type: String {
-        if let vrrpType { return vrrpType }
     /// A virtual address's route changed to `state` (`announced`, `draining`, `withdrawn`).
     public static func vip(
         _ address: String, state: String, manifest: String? = nil, message: String, timestamp: Date = Date()

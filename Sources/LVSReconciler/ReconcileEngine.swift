@@ -215,6 +215,17 @@ public final class ReconcileEngine: @unchecked Sendable {
         return nil
     }
 
+    /// The applied manifest with a `bgp` section (validation lets one manifest own it), or nil.
+    public static func bgpManifest(in store: Store) throws -> String? {
+        for name in try store.manifests() {
+            guard let rev = try store.appliedRevision(manifest: name),
+                let state = try? Manifest.decode(canonicalJSON: rev.content), state.bgp != nil
+            else { continue }
+            return name
+        }
+        return nil
+    }
+
     /// What ``drift(health:manifests:)`` found, with what `drift --fix` applies.
     public struct DriftReport: Sendable {
         public var findings: DriftRules.Findings

@@ -74,7 +74,7 @@ struct BGPTests {
                   "notify": { "exec": { "path": "\(hook)", "timeout": 5 } } }
                 """)
             daemon = try host.spawn("daemon-\(name)", [
-                CLIRunner.binary, "run", "--config", config, "--node", name,
+                CLIRunner.binary, "run", "--config", config, "--node", name, "--run-dir", cli.directory.path,
                 "--bird-config", birdConfig, "--bird-socket", birdSocket,
             ] + extra, environment: cli.environment)
         }
@@ -204,7 +204,7 @@ struct BGPTests {
         #expect(status.status == 0, "\(status)")
 
         // 2. Maintenance on d3: its routes drain, then go; traffic keeps flowing through d1 and d2.
-        let on = try directors[2].lvsctl(["maintenance", "on", "--node", "d3", "-m", "kernel upgrade"])
+        let on = try directors[2].cli.run(["maintenance", "on", "--node", "d3", "--run-dir", directors[2].cli.directory.path, "-m", "kernel upgrade"])
         #expect(on.status == 0, "\(on)")
         try waitFor("d3 to leave both multipath routes", timeout: 60, diagnostics: diagnostics()) {
             try Self.nextHops(router, Self.vip1) == ["10.20.0.2", "10.20.0.3"] && Self.nextHops(router, Self.vip2) == ["10.20.0.2", "10.20.0.3"]
@@ -217,7 +217,7 @@ struct BGPTests {
         #expect(history.contains("bgp-drain"), "the drain step comes before the withdrawal: \(history)")
         let during = try Self.requests(client, Self.vip1, 30)
         #expect(during["error", default: 0] == 0, "\(during)")
-        let off = try directors[2].lvsctl(["maintenance", "off", "--node", "d3"])
+        let off = try directors[2].cli.run(["maintenance", "off", "--node", "d3", "--run-dir", directors[2].cli.directory.path])
         #expect(off.status == 0, "\(off)")
         try waitFor("three next hops again", timeout: 60, diagnostics: diagnostics()) {
             try Self.nextHops(router, Self.vip1).count == 3 && Self.nextHops(router, Self.vip2).count == 3
