@@ -21,7 +21,7 @@ public struct BirdPaths: Hashable, Sendable {
 /// (``Announcer``), renders (``BirdConfig``) and makes BIRD take the result, only when the text
 /// changes.
 ///
-/// What must stay true: BIRD's config file is replaced only by a text BIRD's `configure check`
+/// What must stay true: BIRD's config file is replaced only by a text BIRD's parser (`bird -p`)
 /// accepted, and ``Update/configured`` says whether BIRD is running what was decided; when it is
 /// not (BIRD down, a refusal) the next update tries again, whatever the file holds.
 public actor BGPSpeaker {

@@ -8,13 +8,16 @@ public struct BirdControl: Sendable {
     public var socket: String
     /// The `birdc` program (found on PATH by default).
     public var birdc: String
+    /// The `bird` program, for its parse-only mode (found on PATH by default).
+    public var bird: String
     public var timeout: Double
 
     public static let defaultSocket = "/run/bird/bird.ctl"
 
-    public init(socket: String = BirdControl.defaultSocket, birdc: String = "birdc", timeout: Double = 10) {
+    public init(socket: String = BirdControl.defaultSocket, birdc: String = "birdc", bird: String = "bird", timeout: Double = 10) {
         self.socket = socket
         self.birdc = birdc
+        self.bird = bird
         self.timeout = timeout
     }
 
@@ -41,10 +44,20 @@ public struct BirdControl: Sendable {
         }
     }
 
-    /// `configure check "FILE"`: BIRD parses the file as it would load it, without using it.
+    /// `bird -p -c FILE`: BIRD's own parser reads the file as it would load it and exits. It
+    /// needs no running BIRD, so a config is checked (and can be put in place for BIRD's start)
+    /// before BIRD runs; `configure check` would need the daemon.
     public func check(file: String) async throws {
-        let out = try await run(["configure", "check", quoted(file)])
-        guard out.contains("Configuration OK") else { throw Failure.rejected(file: file, output: out) }
+        let result = await runProgramCapturingOutput(
+            path: "/usr/bin/env", arguments: [bird, "-p", "-c", file], timeout: timeout)
+        switch result.outcome {
+        case .exited(0): return
+        case .exited(127): throw Failure.notInstalled(bird)
+        case .exited: throw Failure.rejected(file: file, output: result.output)
+        case .failedToStart(let why): throw Failure.failed(command: "bird -p -c \(file)", output: why)
+        case .timedOut: throw Failure.failed(command: "bird -p -c \(file)", output: "no answer in \(Int(timeout)) s")
+        case .signalled(let s): throw Failure.failed(command: "bird -p -c \(file)", output: "killed by signal \(s)")
+        }
     }
 
     /// `configure "FILE"`: BIRD loads the file; BGP sessions whose options did not change stay

@@ -112,3 +112,35 @@ struct BirdConfigTests {
         #expect(p[3].state == "start")
     }
 }
+
+@Suite("BIRD control")
+struct BirdControlTests {
+    @Test func aBrokenConfigIsRejectedWithItsLine() async throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("lvsctl-bird-\(UUID().uuidString).conf").path
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        try "router id 10.0.0.1;\nprotocol device {\n}\nprotocol bogus {\n}\n".write(toFile: file, atomically: true, encoding: .utf8)
+        do {
+            try await BirdControl().check(file: file)
+            Issue.record("bird -p accepted a broken file")
+        } catch let e as BirdControl.Failure {
+            guard case .rejected(let f, let output) = e else { Issue.record("\(e)"); return }
+            #expect(f == file)
+            #expect(output.contains("\(file):4:"), "\(output)")
+            #expect(e.description.contains("nothing was changed"))
+        }
+        try "router id 10.0.0.1;\nprotocol device {\n}\n".write(toFile: file, atomically: true, encoding: .utf8)
+        try await BirdControl().check(file: file)
+    }
+
+    @Test func birdNotRunningIsNamed() async throws {
+        let control = BirdControl(socket: "/nonexistent/bird.ctl")
+        await #expect(throws: BirdControl.Failure.self) { try await control.configure(file: "/nonexistent/bird.conf") }
+        do {
+            _ = try await control.protocols()
+        } catch let e as BirdControl.Failure {
+            guard case .notRunning(let socket, _) = e else { Issue.record("\(e)"); return }
+            #expect(socket == "/nonexistent/bird.ctl")
+            #expect(e.description.contains("--bird-socket"))
+        }
+    }
+}
