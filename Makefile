@@ -24,9 +24,11 @@ DESTDIR ?=
 # Build: pkg-config + libnl (netlink), libsqlite3 (store). Lab and tests: ipvsadm, keepalived, iproute2, curl (run by
 # the kernel tests), qemu-system-x86, busybox-static, kmod, cpio (the guest),
 # python3-prometheus-client (the daemon tests parse /metrics with Prometheus' own parser),
-# python3-jsonschema (the manifests and the golden machine output are validated against Manifests/*.schema.json).
+# python3-jsonschema (the manifests and the golden machine output are validated against Manifests/*.schema.json),
+# openssh-server and openssh-client (the rollout tests run sshd per director; disable the host's own ssh service).
 DEB_PACKAGES := pkg-config libnl-3-dev libnl-genl-3-dev libsqlite3-dev ipvsadm keepalived \
-	iproute2 curl qemu-system-x86 busybox-static kmod cpio python3-prometheus-client python3-jsonschema
+	iproute2 curl qemu-system-x86 busybox-static kmod cpio python3-prometheus-client python3-jsonschema \
+	openssh-server openssh-client
 
 .PHONY: help deps build test unit-test kernel-test demo bench install clean
 
