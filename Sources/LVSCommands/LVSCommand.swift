@@ -9,7 +9,7 @@ public struct LVSCommand: ParsableCommand {
         subcommands: [
             Validate.self, PlanCommand.self, Apply.self, Status.self, DriftCommand.self, History.self,
             Revisions.self, Show.self, Rollback.self, Adopt.self, Export.self, Import.self, Run.self,
-            DrainCommand.self, UndrainCommand.self, RealServerCommand.self,
+            DrainCommand.self, UndrainCommand.self, RealServerCommand.self, RolloutCommand.self,
         ])
 
     public init() {}
