@@ -16,7 +16,7 @@ extension LVSCommand {
             commandName: "rollout",
             abstract: "Plan or apply one manifest on a fleet of directors (over ssh), in safe batches.",
             discussion: """
-                Each director in the inventory (-i, Manifests/inventory.example.json) runs its own \
+                Each director in the inventory (-i, Manifests/inventories/example.json) runs its own \
                 lvsctl over OpenSSH (BatchMode: keys and known_hosts of the user, never a password; \
                 LVSCTL_SSH names the ssh program); the manifest travels on standard input; each \
                 director keeps its own store and audit, with this run's author (LVSCTL_AUTHOR, the CI \

@@ -109,7 +109,7 @@ private struct InventoryReader {
         guard let root = parsed.root else { return nil }
         guard case .object(let members) = root.kind else {
             error("", root.position, "an inventory is a JSON object, found \(root.typeDescription)",
-                  hint: "start from Manifests/inventory.example.json")
+                  hint: "start from Manifests/inventories/example.json")
             return nil
         }
         unknownKeys(members, known: Self.topKeys, path: "", what: "the inventory")

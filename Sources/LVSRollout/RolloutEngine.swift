@@ -128,7 +128,7 @@ public final class RolloutEngine: @unchecked Sendable {
             let start = world.now()
             var r = DirectorReport(d, state: .upToDate)
             let conn = world.connect(d)
-            do {
+            do throws(RemoteError) {
                 let status = try conn.status()
                 r.tableFingerprint = status.fingerprint
                 if let role = GateRules.role(status) { r.role = role; r.roleSource = "vrrp" } else if let role = d.role { r.role = role; r.roleSource = "inventory" }
@@ -285,7 +285,7 @@ public final class RolloutEngine: @unchecked Sendable {
         world.progress("Checking that no director changed since the saved plan…")
         let results = Self.parallel(directors) { [world, manifestName] d -> (String, String?, Bool) in
             guard let e = expected[d.name] else { return (d.name, "not in the saved plan", false) }
-            do {
+            do throws(RemoteError) {
                 let conn = world.connect(d)
                 let status = try conn.status()
                 let revision = try conn.revisions(manifest: manifestName).map(\.number).max()
@@ -318,7 +318,7 @@ public final class RolloutEngine: @unchecked Sendable {
     func preflight(_ batch: [Inventory.Director], number: Int) -> Bool {
         let results = Self.parallel(batch) { [world, options, manifestName] d -> (Int?, Plan?, RemoteError?) in
             let conn = world.connect(d)
-            do {
+            do throws(RemoteError) {
                 let before = try conn.revisions(manifest: manifestName).map(\.number).max()
                 return (before, try conn.plan(manifest: options.manifest), nil)
             } catch {

@@ -198,7 +198,7 @@ final class FakeFleet: @unchecked Sendable {
             #expect(d.state == .converged)
             #expect(d.revisionBefore == 1 && d.revisionAfter == 2 && d.applied == 1)
             #expect(d.gates.map(\.gate) == [.drift, .health, .vrrp, .probe])
-            #expect(!d.gates.contains(where: \.failed))
+            #expect(!d.gates.contains { $0.failed })
         }
         // The backup's gates ran before the master was touched.
         let log = fleet.log

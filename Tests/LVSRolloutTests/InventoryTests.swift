@@ -64,7 +64,7 @@ import Testing
     }
 
     @Test func theExampleInventoryFileIsValid() throws {
-        let path = CLIPaths.root + "/Manifests/inventory.example.json"
+        let path = CLIPaths.root + "/Manifests/inventories/example.json"
         let inv = try Inventory.load(path: path).get()
         #expect(inv.directors.count >= 3)
     }
