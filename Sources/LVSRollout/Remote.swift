@@ -152,8 +152,9 @@ public struct SSHDirector: DirectorConnection {
 
     public func revisions(manifest: String) throws(RemoteError) -> [RemoteRevision] {
         let o = try run(["revisions", manifest, "-o", "json"])
-        if o.status == 1 && (o.message.contains("no revisions of") || o.message.contains("does not exist")) {
-            // A director that never applied this manifest (or anything): nothing to go back to.
+        if o.status == 1 && (o.message.contains("no revisions of") || o.message.contains("no lvsctl database here")) {
+            // A director that never applied this manifest, or never applied anything (its store
+            // is created by its first apply): nothing to go back to.
             return []
         }
         guard o.status == 0 else { throw .failed(command: "revisions", status: o.status, message: o.message) }
