@@ -244,6 +244,8 @@ final class RolloutLab: @unchecked Sendable {
             let history = try lab.json(try lab.lvsctl(n, ["history", "-o", "json"]).stdout)
             let rows = ((history["entries"] as? [[String: Any]]) ?? []).filter { $0["action"] as? String == "update-real-server" }
             #expect(rows.count == 1, "\(n): \(rows)")
+            // The audit row belongs to the rollout's revision (whose author is checked above).
+            #expect(rows.first?["revision"] as? Int == 2 && rows.first?["origin"] as? String == "apply", "\(n): \(rows)")
         }
         // The backup's change (and its gates) came before the master's.
         func changedAt(_ n: String) throws -> String {
@@ -268,7 +270,7 @@ final class RolloutLab: @unchecked Sendable {
         env["LVSCTL_DB"] = lab.db("d2")
         let daemon = try lab.directors["d2"]!.spawn("daemon-d2", [CLIRunner.binary, "run", "--config", config], environment: env)
         defer { daemon.signal(SIGTERM) }
-        try waitFor("the daemon on d2", timeout: 60, diagnostics: daemon.logTail()) { daemon.log.contains("") && daemon.isRunning && (try? lab.directors["d2"]!.run(["curl", "-s", "-m", "2", "http://127.0.0.1:19471/metrics"]).status == 0) == true }
+        try waitFor("the daemon on d2", timeout: 60, diagnostics: daemon.logTail()) { daemon.isRunning && (try? lab.directors["d2"]!.run(["curl", "-s", "-m", "2", "http://127.0.0.1:19471/metrics"]).status == 0) == true }
 
         let bad = try lab.manifest("bad.json", weight: 5, down: true, healthCheck: true)
         let r = try lab.rollout(["apply", "-f", bad, "--batches", "1,1,2", "--health-timeout", "90", "-o", "json"])
