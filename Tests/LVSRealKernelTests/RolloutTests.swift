@@ -62,6 +62,15 @@ final class RolloutLab: @unchecked Sendable {
         }
         try known.write(toFile: path("known_hosts"), atomically: true, encoding: .utf8)
         try String(contentsOfFile: path("client_key.pub"), encoding: .utf8).write(toFile: path("authorized_keys"), atomically: true, encoding: .utf8)
+        let passwd = try String(contentsOfFile: "/etc/passwd", encoding: .utf8).split(separator: "\n").map { line -> String in
+            var f = line.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+            if f.count == 7 && f[0] == "root" {
+                f[5] = dir.path
+                f[6] = "/bin/sh"
+            }
+            return f.joined(separator: ":")
+        }.joined(separator: "\n") + "\n"
+        try passwd.write(toFile: path("passwd"), atomically: true, encoding: .utf8)
         try "#!/bin/sh\nexec /usr/bin/ssh -F /dev/null \"$@\"\n".write(toFile: path("ssh"), atomically: true, encoding: .utf8)
         chmod(path("ssh"), 0o755)
         chmod(path("client_key"), 0o600)
@@ -89,11 +98,18 @@ final class RolloutLab: @unchecked Sendable {
             """
         try config.write(toFile: path("\(n)_sshd_config"), atomically: true, encoding: .utf8)
         let host = directors[n]!
+        // sshd runs the remote command through root's login shell; the guest's root is the
+        // host's, whose bash reads ~/.bashrc under sshd (pyenv there made each login take ~40 s
+        // in the emulated guest). In a mount namespace of its own, this sshd sees a passwd in
+        // which root's shell is /bin/sh and its home the lab directory: a director's plain root.
         sshd[n] = try host.startServer(
-            "sshd-\(n)", ["/usr/sbin/sshd", "-D", "-e", "-f", path("\(n)_sshd_config")], timeout: 90,
+            "sshd-\(n)",
+            ["unshare", "--mount", "--propagation", "private", "/bin/sh", "-ec",
+             "mount --bind \"$1\" /etc/passwd; exec /usr/sbin/sshd -D -e -f \"$2\"", "sshd", path("passwd"), path("\(n)_sshd_config")],
+            timeout: 90,
             readiness: "sshd of \(n) to accept a login from ci"
         ) {
-            try self.ci.run(self.sshArguments(n) + ["true"]).status == 0
+            try self.ci.run(["timeout", "60"] + self.sshArguments(n) + ["true"]).status == 0
         }
     }
 
@@ -111,7 +127,7 @@ final class RolloutLab: @unchecked Sendable {
     }
 
     func sshArguments(_ n: String) -> [String] {
-        [path("ssh"), "-o", "BatchMode=yes"] + sshOptions.flatMap { ["-o", $0] } + [address(n)]
+        [path("ssh"), "-o", "BatchMode=yes", "-o", "ConnectTimeout=20"] + sshOptions.flatMap { ["-o", $0] } + [address(n)]
     }
 
     func writeInventory() throws {
