@@ -25,9 +25,10 @@ DESTDIR ?=
 # the kernel tests), qemu-system-x86, busybox-static, kmod, cpio (the guest),
 # python3-prometheus-client (the daemon tests parse /metrics with Prometheus' own parser),
 # python3-jsonschema (the manifests and the golden machine output are validated against Manifests/*.schema.json),
+# bird2 (the BGP speaker lvsctl configures: its parser checks rendered configs; the ECMP tests run it),
 # openssh-server and openssh-client (the rollout tests run sshd per director; disable the host's own ssh service).
 DEB_PACKAGES := pkg-config libnl-3-dev libnl-genl-3-dev libsqlite3-dev ipvsadm keepalived \
-	iproute2 curl qemu-system-x86 busybox-static kmod cpio python3-prometheus-client python3-jsonschema \
+	iproute2 curl qemu-system-x86 busybox-static kmod cpio python3-prometheus-client python3-jsonschema bird2 \
 	openssh-server openssh-client
 
 .PHONY: help deps build test unit-test kernel-test demo bench install clean
@@ -88,8 +89,9 @@ install: deps ## Install the release binary to $(DESTDIR)$(SBINDIR)/lvsctl
 	@echo "installed $(DESTDIR)$(SBINDIR)/lvsctl"
 	sed 's|/usr/local/sbin/lvsctl|$(SBINDIR)/lvsctl|' Sources/lvsctl/systemd/lvsctl.service > .build/lvsctl.service
 	install -D -m 0644 .build/lvsctl.service "$(DESTDIR)/lib/systemd/system/lvsctl.service"
+	install -D -m 0644 Sources/lvsctl/systemd/lvsctl-keepalived.service "$(DESTDIR)/lib/systemd/system/lvsctl-keepalived.service"
 	install -D -m 0644 Sources/lvsctl/systemd/daemon.json.example "$(DESTDIR)/etc/lvsctl/daemon.json.example"
-	@echo "installed $(DESTDIR)/lib/systemd/system/lvsctl.service and $(DESTDIR)/etc/lvsctl/daemon.json.example"
+	@echo "installed $(DESTDIR)/lib/systemd/system/lvsctl.service, lvsctl-keepalived.service and $(DESTDIR)/etc/lvsctl/daemon.json.example"
 
 clean: ## Remove build products (the lab's kernel cache stays; see Tests/Lab/README.md)
 	rm -rf .build

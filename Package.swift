@@ -42,6 +42,10 @@ let package = Package(
         // manifest's `vrrp` section, and keepalived's notify FIFO lines. Pure.
         .target(name: "LVSVRRP", dependencies: ["LVSModel"], swiftSettings: strictness),
 
+        // ② The BGP half of an ECMP site: the BIRD 2 config rendered from a manifest's `bgp`
+        // section, the pure announce/drain/withdraw decision, and BIRD's control through birdc.
+        .target(name: "LVSBGP", dependencies: ["LVSModel", "LVSSocket"], swiftSettings: strictness),
+
         // ③ Store: revisions, ownership, audit, drains in SQLite; schema from Migrations/*.sql.
         .plugin(
             name: "EmbedMigrations", capability: .buildTool(),
@@ -163,6 +167,7 @@ let package = Package(
             swiftSettings: strictness),
         .testTarget(
             name: "LVSVRRPTests", dependencies: ["LVSVRRP", "LVSManifest", "LVSModel"], swiftSettings: strictness),
+        .testTarget(name: "LVSBGPTests", dependencies: ["LVSBGP", "LVSManifest", "LVSModel"], swiftSettings: strictness),
         .testTarget(
             name: "LVSStoreTests", dependencies: ["LVSStore", "LVSModel"],
             swiftSettings: strictness),

@@ -42,9 +42,13 @@ public final class Applier {
     /// - Returns: the counts of a complete apply (each event went to `onEvent`).
     /// - Throws: `ApplyError`; `.changeFailed` after a kernel write failed and the earlier changes
     ///   were undone.
+    ///   - afterWrites: runs once every kernel write succeeded (the reconciler writes the rendered
+    ///     files there); if it throws, the kernel writes are undone as after a failed write and
+    ///     the apply throws ``ApplyError/afterWritesFailed(_:)``.
     @discardableResult
     public func apply(
-        _ plan: Plan, verifyFingerprint: Bool = true, onEvent: (ApplyEvent) -> Void = { _ in }
+        _ plan: Plan, verifyFingerprint: Bool = true, onEvent: (ApplyEvent) -> Void = { _ in },
+        afterWrites: () throws -> Void = {}
     ) throws(ApplyError) -> ApplyReport {
         guard plan.violations.isEmpty else { throw .planHasViolations(plan.violations) }
         guard plan.formatVersion <= Plan.currentFormatVersion else { throw .unsupportedFormat(plan.formatVersion) }
@@ -70,7 +74,14 @@ public final class Applier {
         }
 
         var report = ApplyReport()
-        guard !writes.isEmpty else { return report }
+        guard !writes.isEmpty else {
+            do {
+                try afterWrites()
+            } catch {
+                throw .afterWritesFailed(AfterWritesFailure(problem: "\(error)", undoFailures: [], report: report))
+            }
+            return report
+        }
         trace("kernel writes built")
 
         var failedAt: (index: Int, error: KernelError)? = nil
@@ -103,7 +114,15 @@ public final class Applier {
         }
         trace("kernel writes sent and acknowledged")
 
-        guard let failure = failedAt else { return report }
+        var afterWritesProblem: String? = nil
+        if failedAt == nil {
+            do {
+                try afterWrites()
+                return report
+            } catch {
+                afterWritesProblem = "\(error)"
+            }
+        }
 
         // Undo every change the kernel applied (with pipelining, possibly some after the failed
         // one), newest first. Keep going past an undo failure: undoing the rest still helps.
@@ -136,6 +155,10 @@ public final class Applier {
             report.undone = appliedIndices.filter { !failedChanges.contains($0) }.count
         }
 
+        guard let failure = failedAt else {
+            throw .afterWritesFailed(AfterWritesFailure(
+                problem: afterWritesProblem ?? "failed", undoFailures: undoFailures, report: report))
+        }
         throw .changeFailed(ApplyFailure(
             index: failure.index, change: plan.changes[failure.index], error: failure.error,
             undoFailures: undoFailures, report: report))

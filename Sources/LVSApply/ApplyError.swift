@@ -15,6 +15,9 @@ public enum ApplyError: Error, Hashable, Sendable, CustomStringConvertible {
     case kernelRead(KernelError)
     /// A kernel write failed; the changes made before it were undone (see `ApplyFailure`).
     case changeFailed(ApplyFailure)
+    /// Every kernel write succeeded but what had to follow them (writing a rendered file) failed;
+    /// the kernel writes were undone.
+    case afterWritesFailed(AfterWritesFailure)
 
     public var description: String {
         switch self {
@@ -30,6 +33,8 @@ public enum ApplyError: Error, Hashable, Sendable, CustomStringConvertible {
         case .kernelRead(let e):
             return "cannot read the live IPVS table: \(e); nothing was written"
         case .changeFailed(let f):
+            return f.description
+        case .afterWritesFailed(let f):
             return f.description
         }
     }
@@ -70,6 +75,32 @@ public struct ApplyFailure: Hashable, Sendable, CustomStringConvertible {
             s += undoFailures.map { e in e.outcome.error.map { $0.write == nil ? "\(e.write): \($0)" : "\($0)" } ?? "\(e.write): not sent" }
                 .joined(separator: "; ")
             s += "); the kernel is partly changed: run lvsctl plan to see what is left"
+        }
+        return s
+    }
+}
+
+/// The step after the kernel writes (writing a rendered file) failed, and what was done about it.
+public struct AfterWritesFailure: Hashable, Sendable, CustomStringConvertible {
+    /// What failed, in words.
+    public var problem: String
+    /// Undo writes the kernel refused: the kernel is left partly changed.
+    public var undoFailures: [ApplyEvent]
+    public var report: ApplyReport
+
+    public init(problem: String, undoFailures: [ApplyEvent], report: ApplyReport) {
+        self.problem = problem
+        self.undoFailures = undoFailures
+        self.report = report
+    }
+
+    public var description: String {
+        var s = problem
+        let n = report.undone
+        if undoFailures.isEmpty {
+            s += n == 0 ? "; the kernel was not changed" : "; undid the \(n) kernel change\(n == 1 ? "" : "s") made before it, the kernel is as before the apply"
+        } else {
+            s += "; undid \(n) kernel change\(n == 1 ? "" : "s") but \(undoFailures.count) undo write\(undoFailures.count == 1 ? "" : "s") failed; the kernel is partly changed: run lvsctl plan to see what is left"
         }
         return s
     }

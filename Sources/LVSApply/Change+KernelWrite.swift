@@ -45,6 +45,8 @@ extension Change {
         case .stopSyncDaemon:
             guard let d = before?.syncDaemon else { throw ChangeProblem("stopSyncDaemon needs the daemon in 'before'") }
             return .stopSyncDaemon(d.state)
+        case .createKeepalivedConfig, .updateKeepalivedConfig:
+            throw ChangeProblem("\(action.rawValue) writes a file, not the kernel")
         }
     }
 
@@ -92,6 +94,8 @@ extension Change {
         case .stopSyncDaemon:
             guard let d = before?.syncDaemon else { throw ChangeProblem("stopSyncDaemon needs the daemon in 'before' to be undone") }
             return [.startSyncDaemon(d)]
+        case .createKeepalivedConfig, .updateKeepalivedConfig:
+            throw ChangeProblem("\(action.rawValue) writes a file, not the kernel")
         }
     }
 }

@@ -24,6 +24,8 @@ extension LVSCommand {
         @OptionGroup var global: GlobalOptions
         @OptionGroup var policyOptions: PolicyOptions
         @OptionGroup var lock: LockOptions
+        @OptionGroup var director: DirectorOptions
+        @OptionGroup var reload: ReloadOptions
 
         @Option(name: .shortAndLong, help: ArgumentHelp("The manifest; - reads standard input.", valueName: "file"))
         var file: String?
@@ -127,8 +129,15 @@ extension LVSCommand {
                 throw ExitCode(1)
             }
             PhaseTrace.mark("ownership check")
+            // The rendered keepalived config of a vrrp section, checked against the live
+            // namespace (its interfaces) before anything is written.
+            let director = directorFiles
+            let files = try director.managedFiles(states, place: { _ in path }, checkInterfaces: true)
+            let writer = director.writer()
+            reconciler.fileWriter = writer
             // Applied right away under the writer lock: no fingerprint to check later.
-            let planned = try reconciler.plan(states, live: live, owners: owners, policy: policyOptions.policy, fingerprint: false)
+            let planned = try reconciler.plan(
+                states, live: live, owners: owners, policy: policyOptions.policy, fingerprint: false, files: files)
             PhaseTrace.mark("plan")
             if dryRun {
                 report(plan: planned.plan, applied: nil, revision: nil)
@@ -138,6 +147,9 @@ extension LVSCommand {
                 report(plan: planned.plan, applied: nil, revision: nil)
                 throw ExitCode(1)
             }
+            // keepalived's config test and "is keepalived running" refuse before the revision is
+            // stored and before any kernel write.
+            for c in planned.plan.changes where c.action.isFileWrite { try writer.check(c) }
             let previousID = try store.latestRevisionID(manifest: state.manifest)
             let revision = try saveRevision(state, loading: loading, store: store)
             PhaseTrace.mark("save revision")
@@ -177,7 +189,10 @@ extension LVSCommand {
             let manifests = try file.canonicalManifests(path: path)
             if global.output == .text { PlanRenderer(plan: file.plan).print() }
             let reconciler = Reconciler(store: store, kernel: kernel)
+            let writer = directorFiles.writer()
+            reconciler.fileWriter = writer
             try store.withWriterLock(timeout: lock.timeout) {
+                for c in file.plan.changes where c.action.isFileWrite { try writer.check(c) }
                 var revisions: [String: Revision] = [:]
                 for m in manifests {
                     revisions[m.name] = try store.saveRevision(
@@ -199,12 +214,18 @@ extension LVSCommand {
             }
         }
 
+        /// This director's VRRP files (`--node`, `--keepalived-config`, …).
+        var directorFiles: DirectorFiles {
+            DirectorFiles(options: director, namespacePath: global.namespacePath, noReload: reload.noReload)
+        }
+
         /// `savedPlan`: the plan text was printed before applying; only the outcome is left to say.
         func report(plan: Plan, applied: Reconciler.Outcome?, revision: Revision?, kernelWrites: Int = 0, savedPlan: Bool = false) {
             let document = ApplyDocument(
                 plan: plan, revision: revision.map(RevisionObject.init), applied: applied?.report.applied ?? 0,
                 auditRows: applied?.auditRows ?? 0, kernelWrites: kernelWrites, dryRun: dryRun, savedPlan: savedPlan,
-                writes: applied?.report.writes ?? 0, planShown: savedPlan)
+                writes: (applied?.report.writes ?? 0) + (applied == nil ? 0 : plan.changes.filter(\.action.isFileWrite).count),
+                planShown: savedPlan)
             try? Output.emit(document, global.output)
         }
 

@@ -24,6 +24,8 @@ extension LVSCommand {
         @OptionGroup var global: GlobalOptions
         @OptionGroup var policyOptions: PolicyOptions
         @OptionGroup var lock: LockOptions
+        @OptionGroup var director: DirectorOptions
+        @OptionGroup var reload: ReloadOptions
 
         @Argument(help: "Only these manifests (default: all).")
         var manifests: [String] = []
@@ -42,10 +44,15 @@ extension LVSCommand {
                 let engine = ReconcileEngine(
                     store: store, kernel: kernel, allowExecChecks: true, lockTimeout: lock.timeout, author: global.author)
                 let found: ReconcileEngine.DriftReport
+                // The rendered keepalived config: a missing or hand-edited file is drift.
+                let director = DirectorFiles(options: director, namespacePath: global.namespacePath, noReload: reload.noReload)
+                let files = { (states: [DesiredState]) in
+                    try director.managedFiles(states, place: { "manifest \($0.manifest)" }, checkInterfaces: false)
+                }
                 do {
                     found = try engine.drift(
                         health: ReconcileOverlay.healthStates(try store.healthRecords()),
-                        manifests: manifests.isEmpty ? nil : manifests)
+                        manifests: manifests.isEmpty ? nil : manifests, files: files)
                 } catch let e as ReconcileError {
                     throw CLIError(e.description)
                 }
@@ -75,7 +82,9 @@ extension LVSCommand {
                 if fix && drifted {
                     try store.withWriterLock(timeout: lock.timeout) {
                         let reconciler = Reconciler(store: store, kernel: kernel)
-                        let planned = try reconciler.plan(found.desired, policy: policyOptions.policy)
+                        reconciler.fileWriter = director.writer()
+                        let planned = try reconciler.plan(
+                            found.desired, policy: policyOptions.policy, files: try files(found.desired))
                         guard planned.plan.isApplyable else {
                             document.fix = .init(plan: planned.plan, applied: 0)
                             if global.output == .text { PlanRenderer(plan: planned.plan).print() } else { try Output.emit(document, .json) }

@@ -21,6 +21,7 @@ extension LVSCommand {
 
         @OptionGroup var global: GlobalOptions
         @OptionGroup var policyOptions: PolicyOptions
+        @OptionGroup var director: DirectorOptions
 
         @Option(name: .shortAndLong, help: ArgumentHelp("The manifest; - reads standard input.", valueName: "file"))
         var file: String
@@ -53,7 +54,11 @@ extension LVSCommand {
                 guard let state = manifest.state else { throw ExitCode(1) }
                 PhaseTrace.mark("load manifest (waited for)")
                 let reconciler = Reconciler(store: store, kernel: kernel)
-                let planned = try reconciler.plan([state], live: live, policy: policyOptions.policy, fingerprint: out != nil)
+                // The rendered keepalived config (a vrrp section) is part of the plan.
+                let files = try DirectorFiles(options: director, namespacePath: global.namespacePath)
+                    .managedFiles([state], place: { _ in file }, checkInterfaces: true)
+                let planned = try reconciler.plan(
+                    [state], live: live, policy: policyOptions.policy, fingerprint: out != nil, files: files)
                 PhaseTrace.mark("plan")
                 let plan = planned.plan
                 if let out {

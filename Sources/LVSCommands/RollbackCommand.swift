@@ -18,6 +18,8 @@ extension LVSCommand {
         @OptionGroup var global: GlobalOptions
         @OptionGroup var policyOptions: PolicyOptions
         @OptionGroup var lock: LockOptions
+        @OptionGroup var director: DirectorOptions
+        @OptionGroup var reload: ReloadOptions
 
         @Argument(help: "The manifest name.")
         var manifest: String
@@ -41,8 +43,13 @@ extension LVSCommand {
                 }
                 let state = try Manifest.decode(canonicalJSON: old.content)
                 let reconciler = Reconciler(store: store, kernel: kernel)
+                let director = DirectorFiles(options: director, namespacePath: global.namespacePath, noReload: reload.noReload)
+                let writer = director.writer()
+                reconciler.fileWriter = writer
                 try store.withWriterLock(timeout: lock.timeout) {
-                    let planned = try reconciler.plan([state], policy: policyOptions.policy)
+                    let files = try director.managedFiles(
+                        [state], place: { _ in "manifest \(manifest) revision \(to)" }, checkInterfaces: true)
+                    let planned = try reconciler.plan([state], policy: policyOptions.policy, files: files)
                     var document = RollbackDocument(
                         manifest: manifest, to: to, plan: planned.plan, revision: nil, applied: 0, dryRun: dryRun)
                     guard planned.plan.isApplyable, !dryRun else {
@@ -50,6 +57,7 @@ extension LVSCommand {
                         if !planned.plan.isApplyable { throw ExitCode(1) }
                         return
                     }
+                    for c in planned.plan.changes where c.action.isFileWrite { try writer.check(c) }
                     let revision = try store.saveRevision(
                         manifest: manifest, content: old.content, author: global.author,
                         message: message ?? "rollback to revision \(to)", sourcePath: old.sourcePath,

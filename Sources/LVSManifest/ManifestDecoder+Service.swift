@@ -197,6 +197,7 @@ extension ManifestDecoder {
             }
         }
         let inhibit = r.bool("inhibitOnFailure") ?? false
+        let announce = r.bool("announce") ?? true
 
         var spec: ServiceSpec? = nil
         if let id, let name {
@@ -204,7 +205,8 @@ extension ManifestDecoder {
                 id: id, scheduler: scheduler, flags: flags, timeout: timeout, netmask: netmask, persistenceEngine: engine)
             spec = ServiceSpec(
                 name: name, service: service, realServers: realServers, drainTimeout: drainTimeout, healthCheck: check,
-                sorryServer: sorry, quorum: quorum, hysteresis: hysteresis, inhibitOnFailure: inhibit)
+                sorryServer: sorry, quorum: quorum, hysteresis: hysteresis, inhibitOnFailure: inhibit,
+                announce: announce)
         }
         return DecodedService(
             spec: spec, path: path, name: name, namePosition: r.position("name"),

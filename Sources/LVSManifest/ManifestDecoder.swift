@@ -75,7 +75,12 @@ final class ManifestDecoder {
             vrrp = decodeVRRP(v, services: decoded.compactMap(\.spec))
         }
 
-        return DesiredState(manifest: name ?? "", services: decoded.compactMap(\.spec), settings: settings, vrrp: vrrp)
+        var bgp: BGPConfig?
+        if let b = r.object("bgp", what: "the bgp section", known: ManifestFields.bgp) {
+            bgp = decodeBGP(b, services: decoded, settings: settings)
+        }
+
+        return DesiredState(manifest: name ?? "", services: decoded.compactMap(\.spec), settings: settings, vrrp: vrrp, bgp: bgp)
     }
 
     /// Duplicate identities and duplicate names.

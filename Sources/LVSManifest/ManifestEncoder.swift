@@ -34,12 +34,43 @@ enum ManifestEncoder {
         w.endArray()
         settings(state.settings, &w)
         if let v = state.vrrp { w.key("vrrp"); vrrp(v, &w) }
+        if let b = state.bgp { w.key("bgp"); bgp(b, &w) }
         w.endObject()
     }
 
     /// Keys known only at run time (node names), in the canonical order: by UTF-8 bytes.
     private static func sortedKeys<V>(_ d: [String: V]) -> [String] {
         d.keys.sorted { Array($0.utf8).lexicographicallyPrecedes(Array($1.utf8)) }
+    }
+
+    private static func bgp(_ b: BGPConfig, _ w: inout CanonicalWriter) {
+        w.beginObject()
+        w.key("announceThreshold"); w.double(b.announceThreshold)
+        w.key("drain")
+        w.beginObject()
+        w.key("gracefulShutdown"); w.bool(b.drain.gracefulShutdown)
+        w.key("med"); w.integer(b.drain.med)
+        w.key("seconds"); w.integer(b.drain.seconds)
+        w.endObject()
+        w.key("localAS"); w.integer(b.localAS)
+        w.key("peers")
+        w.beginArray()
+        for p in b.peers {
+            w.element()
+            w.beginObject()
+            w.key("address"); w.address(p.address)
+            w.key("as"); w.integer(p.asn)
+            w.key("bfd"); w.bool(p.bfd)
+            if let h = p.holdTime { w.key("holdTime"); w.integer(h) }
+            if let pw = p.password { w.key("password"); w.string(pw) }
+            w.endObject()
+        }
+        w.endArray()
+        w.key("routerId")
+        w.beginObject()
+        for n in sortedKeys(b.routerID) { if let a = b.routerID[n] { w.dynamicKey(n); w.address(a) } }
+        w.endObject()
+        w.endObject()
     }
 
     private static func vrrp(_ v: VRRPConfig, _ w: inout CanonicalWriter) {
@@ -171,6 +202,8 @@ enum ManifestEncoder {
         let v = spec.service
         w.beginObject()
         if case .address(_, let a, _) = v.id { w.key("address"); w.address(a) }
+        // Written only when false, so manifests without BGP keep their canonical form.
+        if !spec.announce { w.key("announce"); w.bool(false) }
         if let d = spec.drainTimeout {
             w.key("drain")
             w.beginObject()

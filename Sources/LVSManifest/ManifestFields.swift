@@ -5,11 +5,12 @@ import LVSModel
 public enum ManifestFields {
     public static let apiVersion = "lvsctl/v1"
 
-    public static let manifest = ["apiVersion", "name", "description", "services", "settings", "vrrp"]
+    public static let manifest = ["apiVersion", "name", "description", "services", "settings", "vrrp", "bgp"]
     public static let service = [
         "name", "description", "protocol", "address", "port", "fwmark", "family", "scheduler",
         "schedulerFlags", "persistence", "onePacket", "persistenceEngine", "forwarding", "tunnel",
         "drain", "healthCheck", "sorryServer", "quorum", "hysteresis", "inhibitOnFailure", "realServers",
+        "announce",
     ]
     public static let persistence = ["timeout", "netmask", "prefixLength"]
     public static let tunnel = ["type", "port", "checksum"]
@@ -38,6 +39,9 @@ public enum ManifestFields {
     public static let vrrpUnicast = ["source", "peers"]
     public static let vrrpAuthentication = ["type", "password"]
     public static let vrrpSyncGroup = ["name", "instances"]
+    public static let bgp = ["localAS", "routerId", "peers", "drain", "announceThreshold"]
+    public static let bgpPeer = ["address", "as", "password", "holdTime", "bfd"]
+    public static let bgpDrain = ["med", "gracefulShutdown", "seconds"]
 
     /// Every object of the format by its JSON Schema `$defs` name, for the schema test.
     public static let byDefinition: [String: [String]] = [
@@ -46,6 +50,7 @@ public enum ManifestFields {
         "realServer": realServer, "settings": settings, "timeouts": timeouts, "syncDaemon": syncDaemon,
         "vrrp": vrrp, "vrrpInstance": vrrpInstance, "vrrpAddress": vrrpAddress, "vrrpUnicast": vrrpUnicast,
         "vrrpAuthentication": vrrpAuthentication, "vrrpSyncGroup": vrrpSyncGroup,
+        "bgp": bgp, "bgpPeer": bgpPeer, "bgpDrain": bgpDrain,
     ]
 
     /// Forwarding names accepted in manifests.

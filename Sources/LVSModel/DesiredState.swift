@@ -6,15 +6,18 @@ public struct DesiredState: Hashable, Sendable {
     public var settings: GlobalSettings
     /// The VRRP half of a director pair; nil = the manifest declares none.
     public var vrrp: VRRPConfig?
+    /// The BGP announcement of an ECMP site; nil = the manifest declares none.
+    public var bgp: BGPConfig?
 
     public init(
         manifest: String, services: [ServiceSpec] = [], settings: GlobalSettings = GlobalSettings(),
-        vrrp: VRRPConfig? = nil
+        vrrp: VRRPConfig? = nil, bgp: BGPConfig? = nil
     ) {
         self.manifest = manifest
         self.services = services
         self.settings = settings
         self.vrrp = vrrp
+        self.bgp = bgp
     }
 
     /// The IPVS configuration part (what goes into the kernel when every real server is healthy).
@@ -42,12 +45,15 @@ public struct ServiceSpec: Hashable, Sendable {
     /// On failure set weight 0 (keep connections) instead of removing the server
     /// (keepalived `inhibit_on_failure`).
     public var inhibitOnFailure: Bool
+    /// With a `bgp` section: announce the service's address while the service is ready.
+    public var announce: Bool
 
     public init(
         name: String, service: VirtualService, realServers: [RealServerSpec] = [],
         drainTimeout: UInt32? = nil, healthCheck: HealthCheck? = nil, sorryServer: RealServer? = nil,
-        quorum: UInt32? = nil, hysteresis: UInt32? = nil, inhibitOnFailure: Bool = false
+        quorum: UInt32? = nil, hysteresis: UInt32? = nil, inhibitOnFailure: Bool = false, announce: Bool = true
     ) {
+        self.announce = announce
         self.name = name
         self.service = service
         self.realServers = realServers

@@ -1,6 +1,7 @@
 public import LVSModel
 
-/// One planned change to the kernel: exactly one kernel write.
+/// One planned change: exactly one kernel write, or (``Action/isFileWrite``) one write of a file
+/// lvsctl renders (the keepalived config), which the reconciler makes after the kernel writes.
 ///
 /// `before` and `after` carry full objects so that the applier can send a full replace on every
 /// SET and undo a change without reading the kernel again. `reason` is for display only: nothing
@@ -23,12 +24,20 @@ public struct Change: Hashable, Sendable, Codable {
         case deleteRealServer
         case deleteService
         case stopSyncDaemon
+        /// Writes the rendered keepalived config where there is none (`--keepalived-config`).
+        case createKeepalivedConfig
+        /// Rewrites a keepalived config that differs from the render (a manifest change or a
+        /// hand edit), then reloads keepalived.
+        case updateKeepalivedConfig
+
+        /// Whether the change writes a file, not the kernel.
+        public var isFileWrite: Bool { self == .createKeepalivedConfig || self == .updateKeepalivedConfig }
 
         /// `+` for additions, `~` for in-place edits (a drain is an edit: weight 0), `-` for removals.
         public var symbol: Character {
             switch self {
-            case .createService, .addRealServer, .startSyncDaemon: "+"
-            case .updateService, .updateRealServer, .drainRealServer, .setTimeouts, .setSysctls: "~"
+            case .createService, .addRealServer, .startSyncDaemon, .createKeepalivedConfig: "+"
+            case .updateService, .updateRealServer, .drainRealServer, .setTimeouts, .setSysctls, .updateKeepalivedConfig: "~"
             case .deleteService, .deleteRealServer, .stopSyncDaemon: "-"
             }
         }
@@ -49,6 +58,8 @@ public struct Change: Hashable, Sendable, Codable {
         indirect case syncDaemon(SyncDaemon)
         /// The declared sysctls (`after`) or their live values before (`before`), same fields.
         indirect case sysctls(IPVSSysctls)
+        /// A rendered file: its text in `after`, the digest of the text it replaces in `before`.
+        indirect case file(ConfigFile)
     }
 
     // The stored properties are declared in the order that packs them tightly (a plan of a
@@ -234,6 +245,8 @@ public struct Change: Hashable, Sendable, Codable {
         case .updateRealServer: return "update real server \(rs) of \(svc)"
         case .drainRealServer: return "drain real server \(rs) of \(svc)"
         case .deleteRealServer: return "delete real server \(rs) from \(svc)"
+        case .createKeepalivedConfig: return "write keepalived config \(after?.file?.path ?? "")"
+        case .updateKeepalivedConfig: return "rewrite keepalived config \(after?.file?.path ?? "")"
         }
     }
 }
@@ -267,6 +280,11 @@ extension Change.Value {
         return nil
     }
 
+    public var file: ConfigFile? {
+        if case .file(let f) = self { return f }
+        return nil
+    }
+
     /// The real servers of an `entry`.
     public var realServers: [RealServer]? {
         if case .entry(let e) = self { return e.realServers }
@@ -276,7 +294,7 @@ extension Change.Value {
 
 extension Change.Value: Codable {
     private enum Key: String, CodingKey {
-        case service, entry, realServer, timeouts, syncDaemon, sysctls
+        case service, entry, realServer, timeouts, syncDaemon, sysctls, file
     }
 
     /// Encoded as an object with one key naming the kind: `{"realServer": {...}}`.
@@ -289,6 +307,7 @@ extension Change.Value: Codable {
         case .timeouts(let v): try c.encode(v, forKey: .timeouts)
         case .syncDaemon(let v): try c.encode(v, forKey: .syncDaemon)
         case .sysctls(let v): try c.encode(v, forKey: .sysctls)
+        case .file(let v): try c.encode(v, forKey: .file)
         }
     }
 
@@ -297,7 +316,7 @@ extension Change.Value: Codable {
         guard c.allKeys.count == 1, let key = c.allKeys.first else {
             throw DecodingError.dataCorrupted(.init(
                 codingPath: c.codingPath,
-                debugDescription: "a change value needs exactly one of service, entry, realServer, timeouts, syncDaemon, sysctls"))
+                debugDescription: "a change value needs exactly one of service, entry, realServer, timeouts, syncDaemon, sysctls, file"))
         }
         switch key {
         case .service: self = .service(try c.decode(VirtualService.self, forKey: key))
@@ -306,6 +325,7 @@ extension Change.Value: Codable {
         case .timeouts: self = .timeouts(try c.decode(Timeouts.self, forKey: key))
         case .syncDaemon: self = .syncDaemon(try c.decode(SyncDaemon.self, forKey: key))
         case .sysctls: self = .sysctls(try c.decode(IPVSSysctls.self, forKey: key))
+        case .file: self = .file(try c.decode(ConfigFile.self, forKey: key))
         }
     }
 }

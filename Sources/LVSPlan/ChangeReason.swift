@@ -40,12 +40,17 @@ extension Change {
         case syncDaemonNotRunning
         /// A running sync daemon differs from the declared one: stopped and started again.
         case syncDaemonChanged([FieldDifference])
+        /// A rendered file (the keepalived config) does not exist.
+        case configFileMissing
+        /// A rendered file differs from the render: what differs, block by block
+        /// (``ConfigFile/differences(live:desired:)``).
+        case configFileChanged([FieldDifference])
 
         /// The stable name machine formats carry.
         public enum Code: String, Hashable, Sendable, Codable, CaseIterable {
             case newService, newRealServer, portChanged, attributesChanged, drainCancelled, removedFromManifest
             case removedWithoutDrainUDP, removedWithoutDrainTimeout, removedIdle, healthCheckDown, drainStarted, drainFinished
-            case drainTimedOut, drainResumed, syncDaemonNotRunning, syncDaemonChanged
+            case drainTimedOut, drainResumed, syncDaemonNotRunning, syncDaemonChanged, configFileMissing, configFileChanged
         }
 
         public var code: Code {
@@ -66,13 +71,15 @@ extension Change {
             case .drainResumed: .drainResumed
             case .syncDaemonNotRunning: .syncDaemonNotRunning
             case .syncDaemonChanged: .syncDaemonChanged
+            case .configFileMissing: .configFileMissing
+            case .configFileChanged: .configFileChanged
             }
         }
 
         /// The attributes that differ, for the reasons that have them.
         public var fields: [FieldDifference] {
             switch self {
-            case .attributesChanged(let f), .drainCancelled(let f), .syncDaemonChanged(let f): f
+            case .attributesChanged(let f), .drainCancelled(let f), .syncDaemonChanged(let f), .configFileChanged(let f): f
             default: []
             }
         }
@@ -106,7 +113,21 @@ extension Change {
         case .syncDaemonNotRunning: return "not running"
         case .syncDaemonChanged(let f):
             return action == .stopSyncDaemon ? "\(Self.text(f)): stop and restart" : "\(Self.text(f)): restart"
+        case .configFileMissing: return "no such file: rendered from the manifest; keepalived is reloaded"
+        case .configFileChanged(let f):
+            if f.isEmpty { return "differs from the render in whitespace or order; rewritten, keepalived is reloaded" }
+            return f.map(Self.fileText).joined(separator: "; ") + "; keepalived is reloaded"
         }
+    }
+
+    /// `vrrp_instance VI_1 priority 150 → 120`, `vrrp_instance VI_2: added`,
+    /// `global_defs: + max_auto_priority`.
+    static func fileText(_ d: FieldDifference) -> String {
+        if d.expected == "added" && d.live == "absent" { return "\(d.field): added" }
+        if d.expected == "absent" && d.live == "present" { return "\(d.field): removed" }
+        if d.live.isEmpty { return "\(d.field): + \(d.expected)" }
+        if d.expected.isEmpty { return "\(d.field): - \(d.live)" }
+        return "\(d.field) \(d.live) → \(d.expected)"
     }
 
     /// `weight 100 → 50, forwarding dr → nat`.
@@ -151,6 +172,8 @@ extension Change.Reason: Codable {
         case .drainResumed: self = .drainResumed
         case .syncDaemonNotRunning: self = .syncDaemonNotRunning
         case .syncDaemonChanged: self = .syncDaemonChanged(try fields())
+        case .configFileMissing: self = .configFileMissing
+        case .configFileChanged: self = .configFileChanged(try fields())
         }
     }
 
@@ -158,7 +181,7 @@ extension Change.Reason: Codable {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(code, forKey: .code)
         switch self {
-        case .attributesChanged(let f), .drainCancelled(let f), .syncDaemonChanged(let f):
+        case .attributesChanged(let f), .drainCancelled(let f), .syncDaemonChanged(let f), .configFileChanged(let f):
             try c.encode(f, forKey: .fields)
         case .portChanged(let from, let to):
             try c.encode(from, forKey: .fromPort)

@@ -154,3 +154,31 @@ public enum Drift {
         return items
     }
 }
+
+extension Drift {
+    /// The drift of the rendered files: one item per difference of each file change a plan makes
+    /// (``ConfigFile/change(for:)`` decided it): a missing file, or a hand edit (`field` names the
+    /// file and the block, `expected` / `live` the values).
+    public static func files(_ changes: [Change]) -> [DriftItem] {
+        var items: [DriftItem] = []
+        for c in changes where c.action.isFileWrite {
+            let path = c.after?.file?.path ?? c.before?.file?.path ?? "?"
+            let field = "keepalivedConfig \(path)"
+            switch c.reason {
+            case .configFileMissing:
+                items.append(DriftItem(kind: .missing, manifest: c.manifest, service: nil, field: field, expected: "the rendered file", live: nil))
+            case .configFileChanged(let diffs) where !diffs.isEmpty:
+                for d in diffs {
+                    items.append(DriftItem(
+                        kind: .changed, manifest: c.manifest, service: nil, field: "\(field): \(d.field)",
+                        expected: d.expected.isEmpty ? nil : d.expected, live: d.live.isEmpty ? nil : d.live))
+                }
+            default:
+                items.append(DriftItem(
+                    kind: .changed, manifest: c.manifest, service: nil, field: field, expected: "the rendered text",
+                    live: "a different text (whitespace or order)"))
+            }
+        }
+        return items
+    }
+}

@@ -23,6 +23,9 @@ public struct PlanInput: Hashable, Sendable {
     /// Record `live.fingerprint` in the plan (`Plan.baseFingerprint`). Only a plan that is saved
     /// and applied later needs it; for a large table it costs about as much as the diff itself.
     public var fingerprint: Bool
+    /// Files lvsctl renders beside the kernel table (the keepalived config), with their text now:
+    /// each that differs becomes one change (``ConfigFile/change(for:)``).
+    public var files: [ManagedFile] = []
 
     /// - Parameter scope: the manifests in scope; nil = the manifests of `desired`.
     public init(

@@ -79,6 +79,8 @@ private struct Builder {
         case .drainRealServer: 7
         case .deleteRealServer: 8
         case .deleteService: 9
+        // Files last: the reconciler writes them after every kernel write succeeded.
+        case .createKeepalivedConfig, .updateKeepalivedConfig: 11
         }
     }
 
@@ -131,6 +133,10 @@ private struct Builder {
         }
 
         planSettings(desired)
+
+        for file in input.files {
+            if let c = ConfigFile.change(for: file) { emit(c) }
+        }
     }
 
     mutating func planDeclared(_ d: Declared) {
@@ -394,6 +400,14 @@ private struct Builder {
             violations.append(GuardViolation(
                 kind: .settingsConflict, service: nil, manifest: other.manifest,
                 message: "declares a vrrp section, as does manifest \(withVRRP[0].manifest); declare the director pair's VRRP in one manifest only"))
+        }
+
+        // So is the BGP speaker's: one router id, one set of peers per director.
+        let withBGP = inScope.filter { $0.bgp != nil }
+        for other in withBGP.dropFirst() {
+            violations.append(GuardViolation(
+                kind: .settingsConflict, service: nil, manifest: other.manifest,
+                message: "declares a bgp section, as does manifest \(withBGP[0].manifest); declare the director's BGP in one manifest only"))
         }
 
         let withDaemons = inScope.filter { $0.settings.syncDaemons != nil }

@@ -83,7 +83,9 @@ public enum DriftRules {
             if item.kind == .unexpected && changedRemovals.contains(key) { return false }
             return !(previous == nil && leftByOverride(item, lastSet(key)))
         }
-        return Findings(items: items, draining: drained)
+        // A rendered file (the keepalived config) that is missing or was edited by hand: the
+        // plan's own file changes, so drift and apply cannot disagree on it.
+        return Findings(items: items + Drift.files(planned.plan.changes), draining: drained)
     }
 
     /// Whether the live value of `item` is what lvsctl's last health or maintenance write left:

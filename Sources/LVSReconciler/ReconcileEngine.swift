@@ -150,15 +150,17 @@ public final class ReconcileEngine: @unchecked Sendable {
 
     /// Step 2: the overlay of health and maintenance (quorum remembered between passes, else
     /// the last reported), and the plan against the live table.
-    func planned(_ desired: Desired, health: [ServiceRealServerKey: HealthState], policy: PlanPolicy = PlanPolicy()) throws
-        -> Reconciler.Planned
-    {
+    func planned(
+        _ desired: Desired, health: [ServiceRealServerKey: HealthState], policy: PlanPolicy = PlanPolicy(),
+        files: [ManagedFile] = []
+    ) throws -> Reconciler.Planned {
         let overlay = ReconcileOverlay.apply(
             desired: desired.states, health: health,
             maintenance: ReconcileOverlay.maintenanceKeys(try store.maintenanceFlags(), in: desired.states),
             previousQuorum: previousQuorum.isEmpty ? ReconcileOverlay.reportedQuorum(try store.notifyStates()) : previousQuorum)
         return try reconciler.plan(
-            desired.states, scope: Set(desired.states.map(\.manifest)), policy: policy, fingerprint: false, overlay: overlay)
+            desired.states, scope: Set(desired.states.map(\.manifest)), policy: policy, fingerprint: false, overlay: overlay,
+            files: files)
     }
 
     /// Step 3: what is not drift (``DriftRules``), against what the previous pass put in force.
@@ -171,10 +173,15 @@ public final class ReconcileEngine: @unchecked Sendable {
 
     /// Drift as the daemon's pass decides it, without applying anything: `lvsctl drift`.
     /// - Parameter manifests: only these (default: all applied manifests).
-    public func drift(health: [ServiceRealServerKey: HealthState], manifests: [String]? = nil) throws -> DriftReport {
+    /// - Parameter files: the rendered files of these desired states, with their text now (the
+    ///   keepalived config: the command renders it; none by default).
+    public func drift(
+        health: [ServiceRealServerKey: HealthState], manifests: [String]? = nil,
+        files: ([DesiredState]) throws -> [ManagedFile] = { _ in [] }
+    ) throws -> DriftReport {
         var result = PassResult(reconcileID: Self.newID())
         let desired = try self.desired(&result, log: logger, only: manifests)
-        let planned = try self.planned(desired, health: health)
+        let planned = try self.planned(desired, health: health, files: try files(desired.states))
         return DriftReport(
             findings: try findings(planned), planned: planned, desired: desired.states, revisions: desired.revisions,
             rejected: result.rejected)

@@ -22,6 +22,9 @@ public final class Reconciler {
     /// SIGTERM, SIGINT and SIGHUP until its writes are audited (``TerminationSignals``). The
     /// `lvsctl` CLI turns it on; the daemon handles those signals itself.
     nonisolated(unsafe) public static var holdTerminationSignals = false
+    /// Writes the files a plan renders (the keepalived config) and reloads their reader. A plan
+    /// with a file change and no writer fails before any kernel write.
+    public var fileWriter: (any RenderedFileWriter)?
 
     public init(store: Store, kernel: any IPVSKernel, now: @escaping @Sendable () -> Date = { Date() }) {
         self.store = store
@@ -40,6 +43,8 @@ public final class Reconciler {
 
     /// Plans `desired` against the live kernel table.
     ///
+    /// `files`: the rendered files and their text now (the command reads and renders them; the
+    /// planner compares, ``ConfigFile/change(for:)``).
     /// - Parameters:
     ///   - desired: the desired state of each manifest in scope.
     ///   - scope: manifests whose owned services may be changed or deleted (default: those in
@@ -51,9 +56,11 @@ public final class Reconciler {
     ///     path that skipped it would put drained and failed real servers back into rotation.
     public func plan(
         _ desired: [DesiredState], scope: Set<String>? = nil, policy: PlanPolicy = PlanPolicy(),
-        fingerprint: Bool = true, overlay: ReconcileOverlay.Result? = nil
+        fingerprint: Bool = true, overlay: ReconcileOverlay.Result? = nil, files: [ManagedFile] = []
     ) throws -> Planned {
-        try plan(desired, live: try kernel.snapshot(), scope: scope, policy: policy, fingerprint: fingerprint, overlay: overlay)
+        try plan(
+            desired, live: try kernel.snapshot(), scope: scope, policy: policy, fingerprint: fingerprint, overlay: overlay,
+            files: files)
     }
 
     /// Plans `desired` (the declared states) against a live table the caller has already read.
@@ -61,7 +68,7 @@ public final class Reconciler {
     public func plan(
         _ desired: [DesiredState], live: LiveTable, owners known: [VirtualService.ID: String]? = nil,
         scope: Set<String>? = nil, policy: PlanPolicy = PlanPolicy(), fingerprint: Bool = true,
-        overlay known0: ReconcileOverlay.Result? = nil
+        overlay known0: ReconcileOverlay.Result? = nil, files: [ManagedFile] = []
     ) throws -> Planned {
         let overlay = try known0 ?? ReconcileOverlay.stored(store, desired: desired)
         var owners: [VirtualService.ID: String] = [:]
@@ -76,10 +83,11 @@ public final class Reconciler {
                 startedAt: $0.startedAt.timeIntervalSince1970,
                 deadline: $0.deadline?.timeIntervalSince1970 ?? .infinity)
         }
-        let input = PlanInput(
+        var input = PlanInput(
             desired: overlay.desired, live: live, owners: owners, drains: drains,
             now: now().timeIntervalSince1970, scope: scope ?? Set(desired.map(\.manifest)),
             policy: overlay.applied(to: policy), fingerprint: fingerprint)
+        input.files = files
         return Planned(plan: Planner.plan(input), live: live, owners: owners, overlay: overlay)
     }
 
@@ -97,7 +105,8 @@ public final class Reconciler {
         _ desired: [DesiredState], planned: Planned, scope: Set<String>? = nil, policy: PlanPolicy = PlanPolicy()
     ) throws -> Plan {
         var touched = Set<VirtualService.ID>()
-        for c in planned.plan.changes {
+        // Files were compared before the apply and written by it; this checks the kernel.
+        for c in planned.plan.changes where !c.action.isFileWrite {
             guard let id = c.service else { return try plan(desired, scope: scope, policy: policy).plan }
             touched.insert(id)
         }
@@ -162,6 +171,21 @@ public final class Reconciler {
     private func record(
         _ plan: Plan, revisions: [String: Revision], origin: ChangeOrigin, author: String, verifyFingerprint: Bool
     ) throws -> Outcome {
+        // Files are written after every kernel write succeeded, inside the apply (a failed write
+        // undoes the kernel writes: nothing half-applied), and their reader is reloaded once the
+        // run is recorded. What must stay true: the file is never newer than the kernel state it
+        // belongs with, except after a failed reload, which the error reports.
+        let fileChanges = plan.changes.filter(\.action.isFileWrite)
+        var kernelPlan = plan
+        if !fileChanges.isEmpty {
+            guard let fileWriter else {
+                throw ReconcileError("this plan writes \(fileChanges.map(\.subject).joined(separator: ", ")) but no file writer was given; nothing was written")
+            }
+            kernelPlan.changes.removeAll(where: \.action.isFileWrite)
+            // Everything that can refuse the write before the kernel is touched (the file
+            // changed since it was planned, keepalived's config test, keepalived not running).
+            for c in fileChanges { try fileWriter.check(c) }
+        }
         let manifests = Set(plan.changes.map(\.manifest)).union(revisions.keys)
         let runManifest = manifests.count == 1 ? manifests.first : nil
         // Callers hold the writer lock: a run still `running` belongs to a process that died.
@@ -173,13 +197,29 @@ public final class Reconciler {
         let outcome: Outcome = try store.transaction { tx in
             let audit = AuditWriter(store: tx, runID: run.id, revisions: revisions, origin: origin, now: now)
             var report = ApplyReport()
+            var fileRows: [AuditEntry] = []
             do {
                 report = try Applier(kernel: kernel, trace: trace).apply(
-                    plan, verifyFingerprint: verifyFingerprint, onEvent: audit.record)
+                    kernelPlan, verifyFingerprint: verifyFingerprint, onEvent: audit.record,
+                    afterWrites: {
+                        for c in fileChanges {
+                            let clock = ContinuousClock()
+                            let start = clock.now
+                            do {
+                                try fileWriter?.write(c)
+                                fileRows.append(fileRow(c, run: run.id, revisions: revisions, origin: origin, error: nil, took: clock.now - start))
+                            } catch {
+                                fileRows.append(fileRow(c, run: run.id, revisions: revisions, origin: origin, error: "\(error)", took: clock.now - start))
+                                throw error
+                            }
+                        }
+                    })
+                report.applied += fileChanges.count
             } catch {
                 failure = error
             }
             try audit.finish()
+            if !fileRows.isEmpty { _ = try tx.appendAuditRows(fileRows) }
             trace("kernel writes and audit rows saved")
             if let failure {
                 // Rows of changes that were taken back are marked as such.
@@ -200,10 +240,32 @@ public final class Reconciler {
             try recordBookkeeping(plan, revisions: revisions, in: tx)
             let finished = try tx.finishRun(run.id, status: .succeeded)
             trace("bookkeeping saved")
-            return Outcome(run: finished, report: report, auditRows: audit.count)
+            return Outcome(run: finished, report: report, auditRows: audit.count + fileRows.count)
         }
         if let failure { throw failure }
+        if !fileChanges.isEmpty, let fileWriter {
+            try fileWriter.reload(after: fileChanges)
+        }
         return outcome
+    }
+
+    /// The audit row of a file write: the file's path and digest before and after (not its text:
+    /// the revision and the node give it back).
+    private func fileRow(
+        _ c: Change, run: Int64, revisions: [String: Revision], origin: ChangeOrigin, error: String?, took: Duration
+    ) -> AuditEntry {
+        func text(_ v: Change.Value?) -> String? {
+            guard var f = v?.file else { return nil }
+            f.content = nil
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            return (try? encoder.encode(Change.Value.file(f))).map { String(decoding: $0, as: UTF8.self) }
+        }
+        return AuditEntry(
+            runID: run, revisionID: revisions[c.manifest]?.id, manifest: c.manifest, at: now(),
+            action: c.action == .createKeepalivedConfig ? "create-keepalived-config" : "update-keepalived-config",
+            service: nil, before: text(c.before), after: text(c.after), result: error == nil ? .applied : .failed,
+            kernelError: error, durationMicroseconds: AuditWriter.micros(took), origin: origin)
     }
 
     /// Whether a run of this origin applies a revision a user asked for (`apply`, `rollback`), so

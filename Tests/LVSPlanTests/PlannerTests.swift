@@ -178,6 +178,19 @@ struct PlannerTests {
         #expect(plan.changes.first?.path == "settings.timeouts")
     }
 
+    @Test func oneManifestOwnsTheBGPSection() {
+        let bgp = BGPConfig(localAS: 65001, routerID: ["d1": .v4(0x0a14_0002)], peers: [BGPPeer(address: .v4(0x0a14_0001), asn: 65000)])
+        var a = F.desired("a", [])
+        var b = F.desired("b", [])
+        a.bgp = bgp
+        #expect(Planner.plan(PlanInput(desired: [a, b], live: F.table([]), now: 1000)).violations.isEmpty)
+        b.bgp = bgp
+        let plan = Planner.plan(PlanInput(desired: [a, b], live: F.table([]), now: 1000))
+        #expect(plan.violations.map(\.kind) == [.settingsConflict])
+        #expect(plan.violations.first?.manifest == "b")
+        #expect(plan.violations.first?.message.contains("bgp section") == true)
+    }
+
     @Test func theSafeOrderAcrossEveryKindOfChange() {
         let d = F.desired(
             [

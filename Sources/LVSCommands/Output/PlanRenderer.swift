@@ -59,8 +59,11 @@ struct PlanRenderer {
         }
         let c = plan.counts
         if !plan.changes.isEmpty {
+            let files = plan.changes.count { $0.action.isFileWrite }
+            let writes = plan.changes.count - files
+            let fileNote = files == 0 ? "" : ", \(files) file" + (files == 1 ? "" : "s")
             out += "Plan: \(c.add) to add, \(c.change) to change, \(c.remove) to remove "
-                + "(\(plan.changes.count) kernel write\(plan.changes.count == 1 ? "" : "s")).\n"
+                + "(\(writes) kernel write\(writes == 1 ? "" : "s")\(fileNote)).\n"
         }
     }
 

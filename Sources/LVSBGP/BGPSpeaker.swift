@@ -1,0 +1,107 @@
+public import LVSModel
+import Foundation
+import LVSSocket
+
+/// Where a director's BIRD and lvsctl meet: the config lvsctl renders and BIRD's control socket.
+public struct BirdPaths: Hashable, Sendable {
+    /// `--bird-config` / `LVSCTL_BIRD_CONFIG`: the file BIRD runs (`bird -c`).
+    public var config: String
+    /// `--bird-socket` / `LVSCTL_BIRD_SOCKET`.
+    public var socket: String
+
+    public static let defaultConfig = "/etc/lvsctl/bird.conf"
+
+    public init(config: String = BirdPaths.defaultConfig, socket: String = BirdControl.defaultSocket) {
+        self.config = config
+        self.socket = socket
+    }
+}
+
+/// One director's announcements over time: decides (``Announcement``), steps the drain clock
+/// (``Announcer``), renders (``BirdConfig``) and makes BIRD take the result, only when the text
+/// changes.
+///
+/// What must stay true: BIRD's config file is replaced only by a text BIRD's `configure check`
+/// accepted, and ``Update/configured`` says whether BIRD is running what was decided; when it is
+/// not (BIRD down, a refusal) the next update tries again, whatever the file holds.
+public actor BGPSpeaker {
+    public let node: String
+    public let paths: BirdPaths
+    let control: BirdControl
+    private var announcer = Announcer()
+    /// The text BIRD last accepted from this speaker; nil until the first success.
+    private var configured: String?
+
+    public init(node: String, paths: BirdPaths, birdc: String = "birdc") {
+        self.node = node
+        self.paths = paths
+        control = BirdControl(socket: paths.socket, birdc: birdc)
+    }
+
+    /// What one update decided and did.
+    public struct Update: Sendable {
+        public var verdicts: [IPAddress: AnnounceVerdict]
+        public var transitions: [RouteTransition]
+        public var states: [IPAddress: RouteState]
+        /// BIRD runs the decided routes (false: see `error`).
+        public var configured: Bool
+        /// Why BIRD does not run them.
+        public var error: String?
+        /// When to update again to finish a drain (seconds, the caller's clock).
+        public var nextDeadline: Double?
+    }
+
+    /// Decides, steps and configures. `bgp` nil: no manifest declares BGP (nothing is announced
+    /// and BIRD is left alone).
+    public func update(
+        bgp: BGPConfig?, source: String, services: [ServiceReadiness], director: DirectorCondition, now: Double
+    ) async -> Update {
+        guard let bgp else {
+            return Update(verdicts: [:], transitions: [], states: [:], configured: true, error: nil, nextDeadline: nil)
+        }
+        let verdicts = Announcement.verdicts(services: services, director: director, threshold: bgp.announceThreshold)
+        var next = announcer
+        let transitions = next.step(verdicts: verdicts, now: now, drainSeconds: Double(bgp.drain.seconds))
+        let text = BirdConfig.render(bgp, node: node, routes: next.routes, source: source)
+        var failure: String?
+        if text != configured {
+            do {
+                try await install(text)
+                configured = text
+            } catch {
+                // The routes stay as BIRD has them; the decision is kept so the drain clock keeps
+                // running, and the next update installs what is due then.
+                failure = "\(error)"
+            }
+        }
+        announcer = next
+        return Update(
+            verdicts: verdicts, transitions: transitions, states: announcer.states, configured: failure == nil, error: failure,
+            nextDeadline: announcer.nextDeadline)
+    }
+
+    /// The routes as decided now.
+    public var states: [IPAddress: RouteState] { announcer.states }
+
+    /// BIRD's BGP sessions (one per peer).
+    public func sessions() async throws -> [BirdProtocolStatus] {
+        try await control.protocols().filter { $0.proto == "BGP" }
+    }
+
+    /// Checks `text` with BIRD's parser in a file beside the config, then moves it over the
+    /// config and reconfigures. A refused text leaves the config file as it was.
+    private func install(_ text: String) async throws {
+        let candidate = paths.config + ".new"
+        try AtomicFile.write(text, to: candidate)
+        do {
+            try await control.check(file: candidate)
+        } catch {
+            unlink(candidate)
+            throw error
+        }
+        guard rename(candidate, paths.config) == 0 else {
+            throw AtomicFile.Failure(description: "cannot replace \(paths.config): \(String(cString: strerror(errno)))")
+        }
+        try await control.configure(file: paths.config)
+    }
+}

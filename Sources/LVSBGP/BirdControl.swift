@@ -1,0 +1,117 @@
+import Foundation
+import LVSSocket
+
+/// BIRD's control socket, through BIRD's own client (`birdc`): the operator's tool, the one
+/// BIRD documents, and the only way lvsctl changes BIRD's routes (by reconfiguring it).
+public struct BirdControl: Sendable {
+    /// The control socket (`birdc -s`); BIRD's default is `/run/bird/bird.ctl`.
+    public var socket: String
+    /// The `birdc` program (found on PATH by default).
+    public var birdc: String
+    public var timeout: Double
+
+    public static let defaultSocket = "/run/bird/bird.ctl"
+
+    public init(socket: String = BirdControl.defaultSocket, birdc: String = "birdc", timeout: Double = 10) {
+        self.socket = socket
+        self.birdc = birdc
+        self.timeout = timeout
+    }
+
+    public enum Failure: Error, Equatable, CustomStringConvertible {
+        /// `birdc` is not installed.
+        case notInstalled(String)
+        /// BIRD is not running on this socket.
+        case notRunning(socket: String, output: String)
+        /// BIRD refused the file; `output` has its `file:line:column message`.
+        case rejected(file: String, output: String)
+        case failed(command: String, output: String)
+
+        public var description: String {
+            switch self {
+            case .notInstalled(let p):
+                "cannot run \(p): BIRD 2 is not installed (Debian: apt-get install bird2)"
+            case .notRunning(let s, let o):
+                "BIRD is not running on \(s) (\(o.trimmingCharacters(in: .whitespacesAndNewlines))); start it (systemctl start bird) or pass --bird-socket"
+            case .rejected(let f, let o):
+                "BIRD rejects \(f):\n\(o.trimmingCharacters(in: .whitespacesAndNewlines))\nnothing was changed"
+            case .failed(let c, let o):
+                "birdc \(c) failed: \(o.trimmingCharacters(in: .whitespacesAndNewlines))"
+            }
+        }
+    }
+
+    /// `configure check "FILE"`: BIRD parses the file as it would load it, without using it.
+    public func check(file: String) async throws {
+        let out = try await run(["configure", "check", quoted(file)])
+        guard out.contains("Configuration OK") else { throw Failure.rejected(file: file, output: out) }
+    }
+
+    /// `configure "FILE"`: BIRD loads the file; BGP sessions whose options did not change stay
+    /// up, and the static protocols' route changes go out as updates.
+    public func configure(file: String) async throws {
+        let out = try await run(["configure", quoted(file)])
+        if out.contains("Reconfigured") || out.contains("Reconfiguration in progress") || out.contains("Reconfiguration already in progress") { return }
+        throw Failure.rejected(file: file, output: out)
+    }
+
+    /// `show protocols`: every BGP protocol with its state.
+    public func protocols() async throws -> [BirdProtocolStatus] {
+        BirdProtocolStatus.parse(try await run(["show", "protocols"]))
+    }
+
+    private func quoted(_ s: String) -> String { "\"\(s)\"" }
+
+    private func run(_ command: [String]) async throws -> String {
+        let result = await runProgramCapturingOutput(
+            path: "/usr/bin/env", arguments: [birdc, "-s", socket] + command, timeout: timeout)
+        switch result.outcome {
+        case .exited(0):
+            return result.output
+        case .exited(127):
+            throw Failure.notInstalled(birdc)
+        case .exited:
+            if result.output.contains("Unable to connect") { throw Failure.notRunning(socket: socket, output: result.output) }
+            // birdc exits non-zero when the command's answer is an error (e.g. `configure check`
+            // of a broken file); the caller decides from the output.
+            return result.output
+        case .failedToStart(let why):
+            throw Failure.failed(command: command.joined(separator: " "), output: why)
+        case .timedOut:
+            throw Failure.failed(command: command.joined(separator: " "), output: "no answer in \(Int(timeout)) s")
+        case .signalled(let s):
+            throw Failure.failed(command: command.joined(separator: " "), output: "killed by signal \(s)")
+        }
+    }
+}
+
+/// One line of `birdc show protocols`.
+public struct BirdProtocolStatus: Hashable, Sendable {
+    public var name: String
+    public var proto: String
+    /// `up`, `start`, `down`, …
+    public var state: String
+    /// For BGP: `Established`, `Active`, `Connect`, … with any error after it.
+    public var info: String
+
+    public var isEstablished: Bool { info.hasPrefix("Established") }
+
+    /// Parses the table after BIRD's `Name Proto Table State Since Info` header. Columns are
+    /// separated by spaces; `Table` may be `---`; `Since` is one token (or a date and a time).
+    public static func parse(_ text: String) -> [BirdProtocolStatus] {
+        var out: [BirdProtocolStatus] = []
+        var inTable = false
+        for line in text.split(separator: "\n", omittingEmptySubsequences: true) {
+            let fields = line.split(separator: " ", omittingEmptySubsequences: true).map(String.init)
+            if fields.first == "Name" && fields.contains("Proto") { inTable = true; continue }
+            guard inTable, fields.count >= 4 else { continue }
+            // Name Proto Table State Since... Info...: Since is a time (hh:mm:ss[.fff]) or a
+            // date followed by a time; Info follows it.
+            var rest = Array(fields.dropFirst(4))
+            if let first = rest.first, first.contains("-") && rest.count > 1 && rest[1].contains(":") { rest.removeFirst(2) }
+            else if !rest.isEmpty { rest.removeFirst() }
+            out.append(BirdProtocolStatus(name: fields[0], proto: fields[1], state: fields[3], info: rest.joined(separator: " ")))
+        }
+        return out
+    }
+}
