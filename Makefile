@@ -31,12 +31,12 @@ DEB_PACKAGES := pkg-config libnl-3-dev libnl-genl-3-dev libsqlite3-dev ipvsadm k
 	iproute2 curl qemu-system-x86 busybox-static kmod cpio python3-prometheus-client python3-jsonschema bird2 \
 	openssh-server openssh-client
 
-.PHONY: help deps build test unit-test kernel-test demo bench install clean
+.PHONY: help deps build test unit-test kernel-test demo bench docs install clean
 
 help: ## List the targets
 	@echo "lvsctl make targets:"
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
-	@echo "Variables: PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) SWIFT=$(SWIFT); lab settings: Tests/Lab/README.md"
+	@echo "Variables: PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) MANDIR=$(MANDIR) SWIFT=$(SWIFT); lab settings: Tests/Lab/README.md"
 
 deps: ## Install the Debian packages the build and tests need (only missing ones); check for swift
 	@missing=(); \
@@ -61,6 +61,7 @@ RESULTS := .build/lab
 
 test: deps ## Unit tests on this machine, then the real-kernel suite (in the lab guest if needed)
 	$(SWIFT) build --build-tests
+	$(SWIFT) build --product generate-manual
 	mkdir -p $(RESULTS) && rm -f $(RESULTS)/unit*.xml $(RESULTS)/kernel-tests.xml
 	$(SWIFT) test --skip-build --skip LVSRealKernelTests --xunit-output $(RESULTS)/unit.xml
 	Tests/Lab/run-kernel-tests
@@ -71,6 +72,7 @@ test: deps ## Unit tests on this machine, then the real-kernel suite (in the lab
 
 unit-test: deps ## Unit tests only (no kernel, no root)
 	$(SWIFT) build --build-tests
+	$(SWIFT) build --product generate-manual
 	$(SWIFT) test --skip-build --skip LVSRealKernelTests
 
 kernel-test: deps ## The real-kernel suite only (in the lab guest if this kernel lacks IPVS)
@@ -83,15 +85,44 @@ demo: deps build ## Load-balance HTTP between two real servers with lvsctl (in t
 bench: deps ## Benchmark lvsctl against ipvsadm (release build; in the lab guest if needed): Tests/Bench/README.md
 	Tests/Bench/run
 
-install: deps ## Install the release binary to $(DESTDIR)$(SBINDIR)/lvsctl
+MANDIR ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR ?= $(PREFIX)/share/zsh/vendor-completions
+FISHCOMPDIR ?= $(PREFIX)/share/fish/vendor_completions.d
+
+DOCS := .build/docs
+
+# Man pages and completions: Tools/make-docs (one recipe for `docs`, `install` and DocsTests).
+define make-docs
+Tools/make-docs "$(1)" "$(2)" $(DOCS)
+endef
+
+docs: ## Generate the man pages and shell completions (of the debug build) into .build/docs
+	$(SWIFT) build --product lvsctl
+	$(SWIFT) build --product generate-manual
+	$(call make-docs,$$($(SWIFT) build --show-bin-path)/lvsctl,$$($(SWIFT) build --show-bin-path)/generate-manual)
+	@echo "docs: $$(ls $(DOCS)/man8 | wc -l) man pages in $(DOCS)/man8 (man -l $(DOCS)/man8/lvsctl.8), completions in $(DOCS)/completions"
+
+install: deps ## Install the release binary, its man pages, shell completions, the systemd unit and an example daemon.json
 	$(SWIFT) build -c release --product lvsctl --static-swift-stdlib
 	install -D -m 0755 "$$($(SWIFT) build -c release --static-swift-stdlib --show-bin-path)/lvsctl" "$(DESTDIR)$(SBINDIR)/lvsctl"
 	@echo "installed $(DESTDIR)$(SBINDIR)/lvsctl"
+	$(SWIFT) build -c release --product generate-manual
+	$(call make-docs,$(DESTDIR)$(SBINDIR)/lvsctl,$$($(SWIFT) build -c release --show-bin-path)/generate-manual)
+	install -d "$(DESTDIR)$(MANDIR)/man8" && install -m 0644 $(DOCS)/man8/*.8 "$(DESTDIR)$(MANDIR)/man8/"
+	@echo "installed $$(ls $(DOCS)/man8 | wc -l) man pages in $(DESTDIR)$(MANDIR)/man8"
+	install -D -m 0644 $(DOCS)/completions/lvsctl.bash "$(DESTDIR)$(BASHCOMPDIR)/lvsctl"
+	install -D -m 0644 $(DOCS)/completions/_lvsctl "$(DESTDIR)$(ZSHCOMPDIR)/_lvsctl"
+	install -D -m 0644 $(DOCS)/completions/lvsctl.fish "$(DESTDIR)$(FISHCOMPDIR)/lvsctl.fish"
+	@echo "installed completions for bash, zsh and fish under $(DESTDIR)$(PREFIX)/share"
 	sed 's|/usr/local/sbin/lvsctl|$(SBINDIR)/lvsctl|' Sources/lvsctl/systemd/lvsctl.service > .build/lvsctl.service
 	install -D -m 0644 .build/lvsctl.service "$(DESTDIR)/lib/systemd/system/lvsctl.service"
 	install -D -m 0644 Sources/lvsctl/systemd/lvsctl-keepalived.service "$(DESTDIR)/lib/systemd/system/lvsctl-keepalived.service"
 	install -D -m 0644 Sources/lvsctl/systemd/daemon.json.example "$(DESTDIR)/etc/lvsctl/daemon.json.example"
-	@echo "installed $(DESTDIR)/lib/systemd/system/lvsctl.service, lvsctl-keepalived.service and $(DESTDIR)/etc/lvsctl/daemon.json.example"
+	install -D -m 0644 Sources/lvsctl/systemd/lvsctl-bird.service "$(DESTDIR)/lib/systemd/system/lvsctl-bird.service"
+	@# The daemon refuses a missing config: install the defaults, never over an existing one.
+	[ -e "$(DESTDIR)/etc/lvsctl/daemon.json" ] || install -D -m 0644 Sources/lvsctl/systemd/daemon.json "$(DESTDIR)/etc/lvsctl/daemon.json"
+	@echo "installed $(DESTDIR)/lib/systemd/system/lvsctl.service, lvsctl-keepalived.service, lvsctl-bird.service, $(DESTDIR)/etc/lvsctl/daemon.json.example (and daemon.json if there was none)"
 
 clean: ## Remove build products (the lab's kernel cache stays; see Tests/Lab/README.md)
 	rm -rf .build

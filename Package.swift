@@ -121,7 +121,7 @@ let package = Package(
         .target(
             name: "LVSDaemon",
             dependencies: [
-                "LVSModel", "LVSStore", "LVSKernel", "LVSReconciler", "LVSHealth", "LVSNotify",
+                "LVSModel", "LVSManifest", "LVSStore", "LVSKernel", "LVSReconciler", "LVSHealth", "LVSNotify", "LVSVRRP", "LVSBGP",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -143,7 +143,7 @@ let package = Package(
             name: "LVSCommands",
             dependencies: [
                 "LVSModel", "LVSManifest", "LVSInterop", "LVSStore", "LVSPlan", "LVSKernel",
-                "LVSNetlink", "LVSRealServer", "LVSApply", "LVSReconciler", "LVSHealth", "LVSSocket", "LVSDaemon", "LVSVRRP",
+                "LVSNetlink", "LVSRealServer", "LVSApply", "LVSReconciler", "LVSHealth", "LVSSocket", "LVSDaemon", "LVSVRRP", "LVSNotify", "LVSBGP",
                 "LVSRollout",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -163,7 +163,7 @@ let package = Package(
             name: "LVSManifestTests", dependencies: ["LVSManifest", "LVSModel"],
             swiftSettings: strictness),
         .testTarget(
-            name: "LVSInteropTests", dependencies: ["LVSInterop", "LVSModel", "LVSTestSupport"], exclude: ["Fixtures"],
+            name: "LVSInteropTests", dependencies: ["LVSInterop", "LVSManifest", "LVSModel", "LVSTestSupport", "LVSVRRP"], exclude: ["Fixtures"],
             swiftSettings: strictness),
         .testTarget(
             name: "LVSVRRPTests", dependencies: ["LVSVRRP", "LVSManifest", "LVSModel"], swiftSettings: strictness),
@@ -197,13 +197,13 @@ let package = Package(
             name: "LVSDaemonTests",
             dependencies: [
                 "LVSDaemon", "LVSReconciler", "LVSStore", "LVSPlan", "LVSKernel", "LVSManifest", "LVSModel",
-                "LVSHealth", "LVSNotify", .product(name: "Logging", package: "swift-log"),
+                "LVSHealth", "LVSNotify", "LVSVRRP", .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictness),
         .testTarget(
             name: "LVSCommandsTests",
             dependencies: [
-                "LVSCommands", "LVSTestSupport", "LVSManifest", "LVSModel", "LVSPlan", "LVSStore", "LVSRealServer",
+                "LVSCommands", "LVSTestSupport", "LVSManifest", "LVSModel", "LVSPlan", "LVSStore", "LVSRealServer", "LVSReconciler",
                 "LVSRollout",
             ],
             swiftSettings: strictness),

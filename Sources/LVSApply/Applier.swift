@@ -39,15 +39,18 @@ public final class Applier {
     ///     the plan was made. Only a caller that planned from a snapshot it just read may skip it.
     ///   - onEvent: called once per kernel write (plan and undo), in order, as soon as its outcome
     ///     is known: one audit row each.
+    ///   - willUndo: called with the undo writes (the change each takes back, in the order they
+    ///     will be sent and reported) before any is sent, so their intent can be recorded first.
     /// - Returns: the counts of a complete apply (each event went to `onEvent`).
-    /// - Throws: `ApplyError`; `.changeFailed` after a kernel write failed and the earlier changes
-    ///   were undone.
     ///   - afterWrites: runs once every kernel write succeeded (the reconciler writes the rendered
     ///     files there); if it throws, the kernel writes are undone as after a failed write and
     ///     the apply throws ``ApplyError/afterWritesFailed(_:)``.
+    /// - Throws: `ApplyError`; `.changeFailed` after a kernel write failed and the earlier changes
+    ///   were undone.
     @discardableResult
     public func apply(
         _ plan: Plan, verifyFingerprint: Bool = true, onEvent: (ApplyEvent) -> Void = { _ in },
+        willUndo: ([(index: Int, change: Change)]) -> Void = { _ in },
         afterWrites: () throws -> Void = {}
     ) throws(ApplyError) -> ApplyReport {
         guard plan.violations.isEmpty else { throw .planHasViolations(plan.violations) }
@@ -134,6 +137,7 @@ public final class Applier {
         }
         var undoFailures: [ApplyEvent] = []
         if !undo.isEmpty {
+            willUndo(undo.map { ($0.index, plan.changes[$0.index]) })
             let clock = ContinuousClock()
             let undoStart = clock.now
             let undoOutcomes = kernel.execute(undo.map(\.write), stopOnError: false)

@@ -23,6 +23,7 @@ extension LVSCommand {
 
         @OptionGroup var global: GlobalOptions
         @OptionGroup var policyOptions: PolicyOptions
+        @OptionGroup var takeOverOption: TakeOverOption
         @OptionGroup var lock: LockOptions
         @OptionGroup var director: DirectorOptions
         @OptionGroup var reload: ReloadOptions
@@ -62,6 +63,9 @@ extension LVSCommand {
             try OptionRange.check(waitTimeout, "--wait-timeout", OptionRange.waitTimeout)
             guard (file == nil) != (plan == nil) else {
                 throw ValidationError("give exactly one of -f FILE or --plan PLAN")
+            }
+            if plan != nil && takeOverOption.takeOver {
+                throw ValidationError("--take-over goes with -f FILE; a saved plan takes over what `lvsctl plan --take-over` planned")
             }
         }
 
@@ -121,12 +125,12 @@ extension LVSCommand {
         ) throws -> DesiredState {
             let store = reconciler.store
             let path = loading.path
-            guard let state = manifest.state else { throw ExitCode(1) }
+            guard let state = manifest.state else { throw ExitStatus.failure.exitCode }
             let states = [state]
             let conflicts = Manifest.ownershipConflicts(state, owners: owners, file: path)
             if conflicts.hasErrors {
                 for d in conflicts { printError(d.description) }
-                throw ExitCode(1)
+                throw ExitStatus.failure.exitCode
             }
             PhaseTrace.mark("ownership check")
             // The rendered keepalived config of a vrrp section, checked against the live
@@ -137,7 +141,8 @@ extension LVSCommand {
             reconciler.fileWriter = writer
             // Applied right away under the writer lock: no fingerprint to check later.
             let planned = try reconciler.plan(
-                states, live: live, owners: owners, policy: policyOptions.policy, fingerprint: false, files: files)
+                states, live: live, owners: owners, policy: takeOverOption.apply(to: policyOptions.policy), fingerprint: false,
+                files: files)
             PhaseTrace.mark("plan")
             if dryRun {
                 report(plan: planned.plan, applied: nil, revision: nil)
@@ -145,17 +150,26 @@ extension LVSCommand {
             }
             guard planned.plan.isApplyable else {
                 report(plan: planned.plan, applied: nil, revision: nil)
-                throw ExitCode(1)
+                if let note = NewStoreHint.note(store: store, storePath: global.databasePath, plan: planned.plan) {
+                    printError("lvsctl: note: \(note)")
+                }
+                throw ExitStatus.failure.exitCode
             }
             // keepalived's config test and "is keepalived running" refuse before the revision is
             // stored and before any kernel write.
             for c in planned.plan.changes where c.action.isFileWrite { try writer.check(c) }
-            let previousID = try store.latestRevisionID(manifest: state.manifest)
+            // A revision that is not the applied one gets a run even when the kernel already
+            // matches it (a killed apply may have written everything but never ended its run).
+            let appliedID = try store.appliedRevision(manifest: state.manifest)?.id
             let revision = try saveRevision(state, loading: loading, store: store)
             PhaseTrace.mark("save revision")
-            let outcome = try reconciler.apply(
-                planned.plan, revisions: [state.manifest: revision], origin: .apply, author: global.author,
-                recordEmptyRun: revision.id != previousID, verifyFingerprint: false)
+            let outcome: Reconciler.Outcome
+            do {
+                defer { Self.printRecovered(reconciler) }
+                outcome = try reconciler.apply(
+                    planned.plan, revisions: [state.manifest: revision], origin: .apply, author: global.author,
+                    recordEmptyRun: revision.id != appliedID, verifyFingerprint: false)
+            }
             PhaseTrace.mark("apply and audit")
             report(plan: planned.plan, applied: outcome, revision: revision, kernelWrites: reconciler.kernel.writeCount)
             PhaseTrace.mark("report")
@@ -180,6 +194,11 @@ extension LVSCommand {
                     Manifest.encode(state, chunkSize: 1 << 18, to: produce)
                 }.forEach(piece)
             }
+        }
+
+        /// Says on standard error which interrupted runs the apply closed first.
+        static func printRecovered(_ reconciler: Reconciler) {
+            for r in reconciler.recovered { printError("lvsctl: note: \(r)") }
         }
 
         /// Applies a saved plan after checking its digest and its reasons (``SavedPlan/load(path:)``);
@@ -227,6 +246,12 @@ extension LVSCommand {
                 writes: (applied?.report.writes ?? 0) + (applied == nil ? 0 : plan.changes.filter(\.action.isFileWrite).count),
                 planShown: savedPlan)
             try? Output.emit(document, global.output)
+            if let applied, !dryRun, applied.report.applied > 0 {
+                let name = revision.map { "\($0.manifest)@\($0.number)" } ?? "a saved plan"
+                var detail = "applied \(name), \(applied.report.applied) kernel change\(applied.report.applied == 1 ? "" : "s")"
+                if let m = revision?.message, !m.isEmpty { detail += ": \"\(m)\"" }
+                OperatorActionNotice.send("apply", manifest: revision?.manifest, author: global.author, detail: detail)
+            }
         }
 
         /// After an apply the plan must come out empty (drains in progress aside).

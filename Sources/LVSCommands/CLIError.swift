@@ -18,6 +18,6 @@ func guarded(_ body: () throws -> Void) throws {
         throw e
     } catch {
         printError("lvsctl: error: \(error)")
-        throw ExitCode(1)
+        throw ExitStatus.failure.exitCode
     }
 }

@@ -35,6 +35,22 @@ struct PolicyOptions: ParsableArguments {
     }
 }
 
+/// `--take-over` (plan and apply): the manifest's services that exist in the kernel but belong to
+/// nobody (created by keepalived or ipvsadm) are taken over as the manifest declares them: the
+/// plan edits what differs, like any owned service, and writes nothing for what already matches;
+/// the apply records lvsctl's ownership. Only services the manifest declares are taken; other
+/// foreign services stay foreign. The cut-over from a running keepalived uses it.
+struct TakeOverOption: ParsableArguments {
+    @Flag(help: "Take over the manifest's services that exist in the kernel unmanaged (created by keepalived or ipvsadm), as the manifest declares them.")
+    var takeOver = false
+
+    func apply(to policy: PlanPolicy) -> PlanPolicy {
+        var p = policy
+        p.adoptForeign = takeOver
+        return p
+    }
+}
+
 /// How long to wait for another lvsctl holding the writer lock.
 struct LockOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Seconds to wait for another lvsctl that is applying.", valueName: "seconds"))

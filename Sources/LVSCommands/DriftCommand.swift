@@ -39,6 +39,9 @@ extension LVSCommand {
                 let store = try global.openStore(fix ? .write : .read)
                 let kernel = try global.openKernel()
                 defer { try? KernelAccess.close(kernel) }
+                // A run left `running` by a killed apply is resolved first: the audit and the
+                // ownership drift reads are then the kernel's truth.
+                for note in InterruptedRuns.closeIfIdle(store: store, kernel: kernel).notes { printError("lvsctl: note: \(note)") }
                 // The daemon's own drift decision (``DriftRules``), with the health states the
                 // daemon stored: health, maintenance, draining and the sorry server are not drift.
                 let engine = ReconcileEngine(
@@ -88,12 +91,15 @@ extension LVSCommand {
                         guard planned.plan.isApplyable else {
                             document.fix = .init(plan: planned.plan, applied: 0)
                             if global.output == .text { PlanRenderer(plan: planned.plan).print() } else { try Output.emit(document, .json) }
-                            throw ExitCode(1)
+                            throw ExitStatus.failure.exitCode
                         }
                         let outcome = try reconciler.apply(
                             planned.plan, revisions: revisions, origin: .driftFix, author: global.author,
                             verifyFingerprint: false)
                         document.fix = .init(plan: planned.plan, applied: outcome.report.applied)
+                        OperatorActionNotice.send(
+                            "drift --fix", manifest: revisions.keys.sorted().joined(separator: ","), author: global.author,
+                            detail: "fixed \(items.count) drift item\(items.count == 1 ? "" : "s") with \(outcome.report.applied) kernel changes")
                         switch global.output {
                         case .text: if let fix = document.fix { DriftDocument.renderFix(fix) { Swift.print($0, terminator: "") } }
                         case .json: try Output.emit(document, .json)
@@ -102,7 +108,7 @@ extension LVSCommand {
                     drifted = false
                 }
             }
-            if drifted { throw ExitCode(2) }
+            if drifted { throw ExitStatus.pending.exitCode }
         }
     }
 }

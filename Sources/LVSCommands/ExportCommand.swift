@@ -13,15 +13,16 @@ extension LVSCommand {
             case ipvsadm
             case manifest
             case keepalived
+            case state
         }
 
         static let configuration = CommandConfiguration(
             commandName: "export",
-            abstract: "Print the live table as `ipvsadm -Sn` text (byte-identical), a manifest or keepalived.conf blocks.")
+            abstract: "Print the live table as `ipvsadm -Sn` text (byte-identical), a manifest, keepalived.conf blocks, or the director's state for `plan --against`.")
 
         @OptionGroup var global: TargetOptions
 
-        @Option(name: .shortAndLong, help: "ipvsadm (the default): exactly what `ipvsadm -Sn` prints; manifest: a v1 manifest of the live table; keepalived: virtual_server blocks.")
+        @Option(name: .shortAndLong, help: "ipvsadm (the default): exactly what `ipvsadm -Sn` prints; manifest: a v1 manifest of the live table; keepalived: virtual_server blocks; state: the live table with ownership, drains, health and maintenance, for `lvsctl plan --against` (JSON, kind directorState).")
         var output: Format?
 
         /// The spelling before `-o/--output` was the output format of every command.
@@ -38,6 +39,9 @@ extension LVSCommand {
         @Option(help: "With -o manifest: the manifest's name (default: live).")
         var name: String = "live"
 
+        @Option(help: ArgumentHelp("With -o state: write the state to this file instead of standard output.", valueName: "state.json"))
+        var out: String?
+
         func run() throws {
             try guarded {
                 if format == .keepalived, let file {
@@ -46,10 +50,22 @@ extension LVSCommand {
                     return
                 }
                 guard file == nil else { throw ValidationError("-f/--file is only for -o keepalived") }
+                guard out == nil || format == .state else { throw ValidationError("--out is only for -o state") }
+                if format == .state {
+                    let store = try global.openStore(.read)
+                    let kernel = try global.openKernel()
+                    defer { try? KernelAccess.close(kernel) }
+                    let document = try DirectorStateDocument.capture(
+                        store: store, kernel: kernel, probe: (ProcessInfo.processInfo.environment[KernelAccess.fakeVariable] ?? "").isEmpty, now: Date())
+                    try document.write(to: out)
+                    return
+                }
                 let kernel = try global.openKernel()
                 defer { try? KernelAccess.close(kernel) }
                 let live = try kernel.snapshot()
                 switch format {
+                case .state:
+                    break  // written above: it needs the store as well as the table
                 case .ipvsadm:
                     print(IPVSAdmSave.format(live), terminator: "")
                 case .manifest, .keepalived:

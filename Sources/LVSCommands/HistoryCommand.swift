@@ -57,8 +57,9 @@ extension LVSCommand {
                 filter.until = try until.map { try parseTime($0, option: "--until") }
                 filter.limit = limit
                 filter.order = reverse ? .oldestFirst : .newestFirst
-                let rows = try global.openStore(.read).audit(filter)
-                try Output.emit(HistoryDocument(entries: rows), global.output)
+                let store = try global.openStore(.read)
+                let rows = try store.audit(filter)
+                try Output.emit(HistoryDocument(entries: rows, runs: try HistoryDocument.runs(of: rows, in: store)), global.output)
             }
         }
     }

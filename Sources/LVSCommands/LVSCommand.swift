@@ -6,10 +6,12 @@ public struct LVSCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "lvsctl",
         abstract: "Declarative reconciler for Linux IPVS load balancers.",
+        discussion: ExitStatus.documentation,
+        version: LVSCommand.version,
         subcommands: [
             Validate.self, PlanCommand.self, Apply.self, Status.self, DriftCommand.self, History.self,
-            Revisions.self, Show.self, Rollback.self, Adopt.self, Export.self, Import.self, Run.self,
-            DrainCommand.self, UndrainCommand.self, RealServerCommand.self, RolloutCommand.self,
+            Revisions.self, Show.self, Diff.self, Rollback.self, Adopt.self, Export.self, Import.self, Run.self,
+            DrainCommand.self, UndrainCommand.self, DirectorMaintenanceCommand.self, RealServerCommand.self, RolloutCommand.self,
         ])
 
     public init() {}

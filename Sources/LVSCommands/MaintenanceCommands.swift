@@ -112,6 +112,9 @@ extension LVSCommand {
                 let (id, rs, state) = try target.resolve(store)
                 try store.setMaintenance(MaintenanceFlag(
                     service: id, realServer: rs, reason: message, author: global.author, since: Date()))
+                OperatorActionNotice.send(
+                    "drain", service: "\(id)", realServer: rs.map { "\($0)" }, author: global.author,
+                    detail: "drained \(rs.map { "\($0) of " } ?? "")\(id)" + (message.map { ": \"\($0)\"" } ?? ""))
                 var document = MaintenanceDocument(
                     action: .drain, service: id, realServer: rs, applied: !target.noApply, weightChanges: 0)
                 guard !target.noApply else {
@@ -172,6 +175,9 @@ extension LVSCommand {
                 guard try store.clearMaintenance(service: id, realServer: rs) else {
                     throw CLIError("\(rs.map { "\($0) of \(id)" } ?? "\(id)") is not in maintenance")
                 }
+                OperatorActionNotice.send(
+                    "undrain", service: "\(id)", realServer: rs.map { "\($0)" }, author: global.author,
+                    detail: "undrained \(rs.map { "\($0) of " } ?? "")\(id)")
                 var document = MaintenanceDocument(
                     action: .undrain, service: id, realServer: rs, applied: !target.noApply, weightChanges: 0)
                 guard !target.noApply else {

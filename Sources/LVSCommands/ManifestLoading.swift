@@ -17,7 +17,7 @@ func checked(_ result: ManifestResult, path: String) throws -> ManifestResult {
     guard result.state != nil, !result.diagnostics.hasErrors else {
         let n = result.diagnostics.errors.count
         printError("lvsctl: \(path): \(n) error\(n == 1 ? "" : "s"); nothing was applied")
-        throw ExitCode(1)
+        throw ExitStatus.failure.exitCode
     }
     return result
 }
@@ -41,11 +41,20 @@ final class ManifestLoading: @unchecked Sendable {
     /// Starts loading `path`; `probeCapabilities` checks the schedulers against the modules of
     /// the running kernel (only for the real kernel); `contentHash` also hashes the canonical
     /// form of a valid manifest (``contentHash()``), written piece by piece and never whole.
-    init(_ path: String, probeCapabilities: Bool, contentHash: Bool = true) {
+    convenience init(_ path: String, probeCapabilities: Bool, contentHash: Bool = true) {
+        self.init(path, capabilities: { probeCapabilities ? KernelCapabilities.probe() : nil }, contentHash: contentHash)
+    }
+
+    /// Starts loading `path`, checked against `capabilities` (nil: not checked), e.g. those a
+    /// director state file recorded.
+    convenience init(_ path: String, capabilities: KernelCapabilities?, contentHash: Bool = true) {
+        self.init(path, capabilities: { capabilities }, contentHash: contentHash)
+    }
+
+    private init(_ path: String, capabilities: @escaping @Sendable () -> KernelCapabilities?, contentHash: Bool) {
         self.path = path
         let loaded = Background("lvsctl-manifest") {
-            Manifest.load(
-                path: path, capabilities: probeCapabilities ? KernelCapabilities.probe() : nil, canonicalForm: false)
+            Manifest.load(path: path, capabilities: capabilities(), canonicalForm: false)
         }
         self.loaded = loaded
         self.hashing = contentHash

@@ -179,7 +179,7 @@ extension LVSCommand {
                     try Output.emit(
                         RealServerStatusDocument(mode: target.mode.rawValue, vips: target.vip, checks: checks), output)
                 }
-                if missing > 0 { throw ExitCode(2) }
+                if missing > 0 { throw ExitStatus.pending.exitCode }
             }
         }
     }

@@ -54,7 +54,7 @@ extension LVSCommand {
                         manifest: manifest, to: to, plan: planned.plan, revision: nil, applied: 0, dryRun: dryRun)
                     guard planned.plan.isApplyable, !dryRun else {
                         try Output.emit(document, global.output)
-                        if !planned.plan.isApplyable { throw ExitCode(1) }
+                        if !planned.plan.isApplyable { throw ExitStatus.failure.exitCode }
                         return
                     }
                     for c in planned.plan.changes where c.action.isFileWrite { try writer.check(c) }
@@ -68,6 +68,9 @@ extension LVSCommand {
                     document.revision = RevisionObject(revision)
                     document.applied = outcome.report.applied
                     try Output.emit(document, global.output)
+                    OperatorActionNotice.send(
+                        "rollback", manifest: manifest, author: global.author,
+                        detail: "rolled \(manifest) back to revision \(to) as \(manifest)@\(revision.number), \(outcome.report.applied) kernel changes")
                 }
             }
         }

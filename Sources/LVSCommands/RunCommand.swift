@@ -1,8 +1,10 @@
 import ArgumentParser
 import Foundation
+import LVSBGP
 import LVSDaemon
 import LVSHealth
 import LVSKernel
+import LVSManifest
 import LVSReconciler
 import LVSSocket
 import LVSStore
@@ -21,11 +23,30 @@ extension LVSCommand {
                 under inhibitOnFailure; audited with origin health) and restore them on recovery, probing \
                 from the --netns namespace when one is given; state changes are notified through the \
                 configured sinks; Prometheus metrics are served on the metrics address at /metrics. \
-                SIGTERM finishes the current pass and exits 0. The daemon config is JSON (see \
-                lvsctl.service and daemon.json.example); a missing file means defaults.
+                SIGTERM finishes the current pass and exits 0. The daemon config is JSON \
+                (every key in Manifests/REFERENCE.md; `{}` means every default); a missing file, an \
+                unknown key or a value out of range is an error naming the file, line and JSON path.
+
+                With a vrrp section in the applied manifests (a director pair), it also creates and reads \
+                keepalived's notify FIFO in --run-dir (asking keepalived for its state after every reload), \
+                records each VRRP role change (audit origin vrrp, metrics lvsctl_vrrp_state and \
+                lvsctl_vrrp_transitions_total, notifications INSTANCE/GROUP NAME STATE), writes the \
+                maintenance track file from `lvsctl maintenance`, and keeps the readiness track file at 1 \
+                (this director's instances in FAULT) until a pass has converged, every real server's \
+                health is settled and every service has health quorum.
+
+                With a bgp section in the applied manifests (directors behind ECMP), it renders this \
+                node's BIRD config (--bird-config) and reconfigures BIRD through birdc: a VIP is announced \
+                while every service on it is converged and at or above the health threshold and the director \
+                is not in maintenance; otherwise its route drains (MED, GRACEFUL_SHUTDOWN) and is withdrawn. \
+                Each change is audited (origin bgp), notified and shown by status and the metrics.
                 """)
 
         @OptionGroup var global: TargetOptions
+
+        @OptionGroup var director: DirectorOptions
+
+        @OptionGroup var bird: BirdOptions
 
         @Option(help: ArgumentHelp("The daemon config file.", valueName: "path"))
         var config: String = DaemonConfig.defaultPath
@@ -80,7 +101,11 @@ extension LVSCommand {
                         throw CLIError(e.description)
                     }
                 }
-                let daemon = try Daemon(config: cfg, store: store, kernel: kernel, logger: logger, prober: prober)
+                let bgp = BGPOptions(
+                    node: director.nodeName()?.name ?? "", paths: bird.paths(), withdrawOnStop: bird.bgpOnStop == .withdraw)
+                let daemon = try Daemon(
+                    config: cfg, store: store, kernel: kernel, logger: logger, prober: prober,
+                    director: director.paths(), node: director.nodeName()?.name, bgp: bgp)
                 let outcome = ResultBox()
                 let done = DispatchSemaphore(value: 0)
                 Task {

@@ -1,17 +1,21 @@
 import ArgumentParser
 import Foundation
 import LVSKernel
+import LVSManifest
 import LVSModel
+import LVSReconciler
 import LVSStore
+import LVSVRRP
 
 extension LVSCommand {
     /// `lvsctl status`: the live table as operators know it, with lvsctl's ownership and drains.
     struct Status: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "status",
-            abstract: "Show the live IPVS table (ipvsadm -Ln --stats layout) with owners and drains.")
+            abstract: "Show the live IPVS table (ipvsadm -Ln --stats layout) with owners, drains, health and maintenance.")
 
         @OptionGroup var global: GlobalOptions
+        @OptionGroup var director: DirectorOptions
 
         func run() throws {
             try guarded {
@@ -22,15 +26,40 @@ extension LVSCommand {
                 var owners: [VirtualService.ID: String] = [:]
                 var drains: [DrainRecord] = []
                 var health: [HealthRecord] = []
+                var maintenance: [MaintenanceFlag] = []
                 // A director that never ran apply has no store (read-only: none is created).
                 let store = try global.openStore(.readIfPresent)
+                for note in InterruptedRuns.closeIfIdle(store: store, kernel: kernel, live: table).notes {
+                    printError("lvsctl: note: \(note)")
+                }
                 owners = try store.owners()
                 drains = try store.drains()
                 health = try store.healthRecords()
-                try Output.emit(
-                    StatusDocument(info: info, table: table, owners: owners, drains: drains, health: health, now: Date()),
-                    global.output)
+                maintenance = try store.maintenanceFlags()
+                var document = StatusDocument(
+                    info: info, table: table, owners: owners, drains: drains, health: health, maintenance: maintenance, now: Date())
+                document.director = try directorStatus(store)
+                try Output.emit(document, global.output)
             }
         }
+    }
+}
+
+extension LVSCommand.Status {
+    /// The director pair's state, when an applied manifest has a `vrrp` section.
+    func directorStatus(_ store: Store) throws -> DirectorStatus? {
+        guard let (manifest, config) = try ReconcileEngine.vrrpSection(in: store) else { return nil }
+        let roles = try store.vrrpRoles()
+        func role(_ kind: VRRPRoleRecord.Kind, _ name: String) -> VRRPRoleRecord? {
+            roles.first { $0.kind == kind && $0.name == name }
+        }
+        let paths = director.paths()
+        return DirectorStatus(
+            node: director.nodeName()?.name, manifest: manifest,
+            instances: config.instances.map { ($0.name, role(.instance, $0.name)) },
+            groups: config.syncGroups.map { ($0.name, role(.group, $0.name)) },
+            maintenance: try store.directorMaintenance(), maintenanceFile: paths.maintenanceFile,
+            maintenanceHeld: TrackFile.read(paths.maintenanceFile), readinessFile: paths.readinessFile,
+            readinessHeld: TrackFile.read(paths.readinessFile))
     }
 }

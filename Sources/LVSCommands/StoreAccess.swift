@@ -10,6 +10,9 @@ import LVSStore
 ///   `plan` work without a store anywhere (a director, or a CI job, before the first apply).
 /// - Missing directories are created only for the default path (`/var/lib/lvsctl`).
 /// - A non-empty SQLite file of another application is refused by `Store` itself.
+/// - Commands that only read open a store they cannot write (mode 0444, a read-only mount)
+///   read-only. Commands that write check the store's integrity (`PRAGMA quick_check`) when they
+///   open it, before they write anything: a damaged store is refused, not written further.
 enum StoreAccess {
     enum Mode {
         /// The command writes: the database is created if missing.
@@ -25,6 +28,8 @@ enum StoreAccess {
         if mode != .write && !FileManager.default.fileExists(atPath: path) && (isDefault || mode == .readIfPresent) {
             return try Store.inMemory()
         }
-        return try Store(path: path, create: mode == .write, createDirectories: isDefault)
+        return try Store(
+            path: path, create: mode == .write, createDirectories: isDefault, readOnly: mode != .write,
+            checkIntegrity: mode == .write)
     }
 }

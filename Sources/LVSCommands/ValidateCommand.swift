@@ -30,7 +30,7 @@ extension LVSCommand {
                 if result.state != nil { valid.append(file) }
             }
             try Output.emit(ValidationDocument(valid: valid, diagnostics: all), output)
-            if all.hasErrors { throw ExitCode(1) }
+            if all.hasErrors { throw ExitStatus.failure.exitCode }
         }
     }
 }

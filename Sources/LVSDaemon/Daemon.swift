@@ -3,6 +3,7 @@ public import LVSHealth
 public import LVSKernel
 import LVSModel
 import LVSReconciler
+public import LVSVRRP
 public import LVSNotify
 public import LVSStore
 public import Logging
@@ -38,6 +39,11 @@ public final class Daemon: Sendable {
     let shared = SharedState()
     let logger: Logger
     let onMetricsBound: (@Sendable (Int) -> Void)?
+    /// The director pair's state (VRRP roles, maintenance, readiness); active only when the
+    /// applied manifests have a `vrrp` section.
+    public let director: DirectorState?
+    /// This director's BGP announcements; nil unless `lvsctl run` was given the BGP options.
+    let bgp: BGPDirector?
 
     /// - Parameters:
     ///   - sinks: notification sinks; default those of `config.notify`.
@@ -45,7 +51,8 @@ public final class Daemon: Sendable {
     public init(
         config: DaemonConfig, store: Store, kernel: any IPVSKernel, logger: Logger,
         sinks: [any NotificationSink]? = nil, prober: (any Prober)? = nil,
-        onMetricsBound: (@Sendable (Int) -> Void)? = nil
+        onMetricsBound: (@Sendable (Int) -> Void)? = nil,
+        director paths: DirectorPaths? = nil, node: String? = nil, bgp: BGPOptions? = nil
     ) throws {
         self.config = config
         self.store = store
@@ -69,6 +76,14 @@ public final class Daemon: Sendable {
         e.restoreQuorum(ReconcileOverlay.reportedQuorum(reported))
         engine = SerialEngine(e)
         metrics = DaemonMetrics()
+        self.bgp = bgp.map { BGPDirector(options: $0, store: store, logger: logger) }
+        if let paths {
+            let box = SendBox()
+            director = DirectorState(paths: paths, node: node, store: store, logger: logger) { n in await box.daemon?.send(n) }
+            box.daemon = self
+        } else {
+            director = nil
+        }
     }
 
     /// Sends a notification; a state change that was sent is persisted, so that the next daemon
@@ -93,6 +108,8 @@ public final class Daemon: Sendable {
         services.append(HealthService(daemon: self))
         services.append(WatchService(daemon: self))
         services.append(ReconcileService(daemon: self))
+        // Last in the group: shut down first, so routes drain and go while IPVS still serves.
+        if bgp != nil { services.append(BGPService(daemon: self)) }
         let group = ServiceGroup(configuration: ServiceGroupConfiguration(
             services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         logger.info(
@@ -104,7 +121,9 @@ public final class Daemon: Sendable {
         // What the watch service compares against: the store as it is now (else its first look
         // would start a second pass for changes the startup pass already sees).
         await shared.setSignature(try? storeSignature())
+        try await configureDirector()
         try await group.run()
+        await director?.stop()
         await notifier.flush()
         logger.info("lvsctl daemon stopped")
     }
@@ -114,6 +133,24 @@ public final class Daemon: Sendable {
         let snapshot = try? await engine.run { try $0.kernel.snapshot() }
         return metrics.exposition(
             snapshot: snapshot, health: await monitor.states(), manifests: await shared.serviceManifests())
+            + (await director?.exposition() ?? "")
+            + (await bgp?.exposition() ?? "")
+    }
+
+    /// Starts the director's side of the pair when the applied manifests have a `vrrp` section
+    /// (at start, and after a pass that first sees one).
+    func configureDirector(_ section: (manifest: String, config: VRRPConfig)?? = nil) async throws {
+        guard let director else { return }
+        let found: (manifest: String, config: VRRPConfig)?
+        if let section { found = section } else { found = try await engine.run { try $0.vrrpSection() } }
+        guard let found else { return }
+        try await director.configure(manifest: found.manifest, config: found.config)
+    }
+
+    /// Re-decides the director's readiness (after a pass, and on every health tick).
+    func updateReadiness() async {
+        guard let director, await director.isActive else { return }
+        await director.updateReadiness(unsettled: await monitor.unsettled().map(\.checkName))
     }
 
     /// Runs one pass now, records metrics, sends notifications and updates the health targets.
@@ -141,7 +178,24 @@ public final class Daemon: Sendable {
         if let result {
             await shared.setServiceManifests(result.serviceManifests)
             await monitor.update(targets: result.targets)
+            if let director, let vrrp = result.vrrp {
+                do {
+                    try await configureDirector(vrrp)
+                } catch {
+                    logger.error("cannot start the director pair's state", metadata: ["error": "\(error)"])
+                }
+                await director.passed(succeeded: !failed, quorum: result.quorum)
+                await updateReadiness()
+            }
             for n in result.notifications { await send(n) }
+            if let bgp {
+                let health = await monitor.states()
+                for n in await bgp.passed(
+                    states: result.desired, health: health, succeeded: !failed, maintenance: directorInMaintenance())
+                {
+                    await send(n)
+                }
+            }
             logger.info(
                 "reconcile pass \(failed ? "failed" : "done")",
                 metadata: [
@@ -165,6 +219,7 @@ public final class Daemon: Sendable {
     /// Health transitions: notify and trigger a pass.
     func healthTick() async {
         let transitions = await monitor.refresh()
+        await updateReadiness()
         guard !transitions.isEmpty else { return }
         let manifests = await shared.serviceManifests()
         for t in transitions {
@@ -243,6 +298,13 @@ public final class Daemon: Sendable {
                     group.addTask {
                         while !Task.isCancelled {
                             try? await Task.sleep(for: .seconds(1))
+                            if let director = d.director {
+                                do {
+                                    try await director.syncMaintenance()
+                                } catch {
+                                    d.logger.error("cannot write the maintenance track file", metadata: ["error": "\(error)"])
+                                }
+                            }
                             guard let now = try? d.storeSignature() else { continue }
                             if await d.shared.signature() != now {
                                 await d.shared.setSignature(now)
@@ -255,6 +317,16 @@ public final class Daemon: Sendable {
                 }
             }
         }
+    }
+}
+
+/// Lets the director state reach the daemon's notifier (set once the daemon exists).
+private final class SendBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private weak var value: Daemon?
+    var daemon: Daemon? {
+        get { lock.withLock { value } }
+        set { lock.withLock { value = newValue } }
     }
 }
 

@@ -30,6 +30,8 @@ public actor HealthMonitor {
     private var effective: [ServiceRealServerKey: HealthState]
     private var names: [ServiceRealServerKey: String] = [:]
     private var started = false
+    /// Targets whose state has been settled by probes in this lifetime (``unsettled()``).
+    private var settled: Set<ServiceRealServerKey> = []
 
     /// - Parameters:
     ///   - restored: the states kept from the previous run (`ReconcileOverlay.healthStates(_:)`).
@@ -49,6 +51,14 @@ public actor HealthMonitor {
     /// The current state of every checked real server (restored ones included).
     public func states() -> [ServiceRealServerKey: HealthState] { effective }
 
+    /// The targets whose health no probe of this daemon has settled yet: none has run, or the
+    /// results so far neither confirmed the state nor changed it (failures still counting
+    /// towards `retry`). Once settled, a target stays settled: one failed probe of a healthy
+    /// server does not make the director unready.
+    public func unsettled() -> [ServiceRealServerKey] {
+        names.keys.filter { !settled.contains($0) }.sorted()
+    }
+
     /// Sets the targets (from the accepted manifests); starts the checker the first time.
     public func update(targets: [HealthTarget]) async {
         await checker.update(targets: targets)
@@ -58,6 +68,7 @@ public actor HealthMonitor {
             effective[key] = nil
             restored[key] = nil
             names[key] = nil
+            settled.remove(key)
             _ = try? store?.removeHealth(service: key.service, realServer: key.realServer)
         }
         if !started {
@@ -73,6 +84,7 @@ public actor HealthMonitor {
         for key in trackerStates.keys.sorted() {
             guard let tracker = await checker.tracker(for: key) else { continue }
             let state = decide(key, tracker)
+            if let last = tracker.lastResult, last.isSuccess == (state == .up) { settled.insert(key) }
             let before = effective[key]
             guard before != state else { continue }
             effective[key] = state

@@ -7,16 +7,15 @@ import LVSModel
 /// probe. Rules:
 /// - Start `up`, or `down` when the check has `alpha` set (keepalived: "be pessimistic until the
 ///   first check succeeds"); under `alpha` the first success brings the server up at once.
-/// - An `up` server goes `down` after `fall` consecutive failures (`fall` defaults to `retry`,
-///   at least 1). While failures are being counted, the next probe comes after
+/// - An `up` server goes `down` after ``HealthCheck/failuresBeforeDown`` consecutive failures
+///   (`fall`, else keepalived's `retry` + 1). While failures are being counted, the next probe comes after
 ///   `delayBeforeRetry`; otherwise after `interval` (`delay_loop`).
 /// - A `down` server comes `up` after `rise` consecutive successes (at least 1).
 /// - Any success resets the failure count; any failure resets the success count.
 ///
-/// Note on `retry`: lvsctl's `retry` counts failures ("down after `retry` consecutive failed
-/// probes", as `HealthCheck.retry` documents). keepalived's `retry N` counts *extra* attempts
-/// after the first failure (its checkers fail once `retry_it` reaches `retry`, i.e. after N+1
-/// failed attempts), so a keepalived.conf importer should map `retry N` to `retry: N + 1`.
+/// `retry` means what keepalived's `retry N` means: N more attempts after the first failure
+/// (its checkers fail once `retry_it` reaches `retry`, i.e. after N + 1 failed attempts), so a
+/// keepalived.conf imports and exports with the same number.
 public struct HealthTracker: Hashable, Sendable {
     /// A change of state: up→down or down→up.
     public struct Transition: Hashable, Sendable, CustomStringConvertible {
@@ -54,7 +53,7 @@ public struct HealthTracker: Hashable, Sendable {
     }
 
     /// Consecutive failures that take an up server down.
-    public var fallThreshold: UInt32 { max(1, check.fall ?? check.retry) }
+    public var fallThreshold: UInt32 { check.failuresBeforeDown }
     /// Consecutive successes that bring a down server up.
     public var riseThreshold: UInt32 { max(1, check.rise) }
 

@@ -13,9 +13,8 @@ import LVSModel
 /// Forms that read back differently but mean the same: a service-wide health check is written
 /// into every real server (the importer hoists it back when all are equal); a check port equal
 /// to the real server's port is left out; `statusCodes` empty (200) is written as
-/// `status_code 200`; an http check without a path checks `/`; `fall` (else `retry`) N, the
-/// consecutive failures that take a server down, is keepalived's `retry N-1` (retries after the
-/// first failure), read back as `retry` N.
+/// `status_code 200`; an http check without a path checks `/`; `retry` is keepalived's `retry`
+/// (retries after the first failure); a `fall` N is exported as `retry N-1`.
 public enum KeepalivedExport {
     public struct Result: Sendable {
         public var text: String
@@ -178,11 +177,11 @@ public enum KeepalivedExport {
             case .exec: keyword = "MISC_CHECK"
             }
             if c.rise != 1 { warn("\(path).rise", "keepalived marks a server up after one success; rise \(c.rise) is not exported") }
-            // keepalived's `retry N` takes a server down after N + 1 consecutive failures: that
-            // is lvsctl's `fall` (which defaults to `retry`).
-            let failures = c.fall ?? c.retry
-            if let f = c.fall, f != c.retry {
-                warn("\(path).fall", "keepalived has one failure count; fall \(f) is exported (as retry \(max(f, 1) - 1)), retry \(c.retry) is not")
+            // keepalived's `retry N` takes a server down after N + 1 consecutive failures, as
+            // lvsctl's; a `fall` that says otherwise is exported as the retry it amounts to.
+            let retries = c.failuresBeforeDown - 1
+            if let f = c.fall, retries != c.retry {
+                warn("\(path).fall", "keepalived has one failure count; fall \(f) is exported (as retry \(retries)), retry \(c.retry) is not")
             }
             if c.type == .https && !c.insecureSkipVerify {
                 warn(path, "SSL_GET never verifies the server certificate; the exported check does not either")
@@ -200,7 +199,7 @@ public enum KeepalivedExport {
                 if let p = c.port, p != server.id.port { line("connect_port \(p)") }
                 line("connect_timeout \(KeepalivedExport.seconds(c.connectTimeout))")
             }
-            line("retry \(max(failures, 1) - 1)")
+            line("retry \(retries)")
             line("delay_before_retry \(KeepalivedExport.seconds(c.delayBeforeRetry))")
             line("delay_loop \(KeepalivedExport.seconds(c.interval))")
             if c.alpha { line("alpha") }

@@ -31,11 +31,17 @@ public struct KeepalivedImport: Hashable, Sendable {
     public var ignoredBlocks: [IgnoredBlock]
     /// Every file read, the top file first, then included files in reading order.
     public var files: [String]
+    /// The VRRP blocks as keepalived reads them, when VRRP was imported (a node was given).
+    public var vrrp: KeepalivedVRRP?
 
-    public init(state: DesiredState?, diagnostics: [Diagnostic], ignoredBlocks: [IgnoredBlock], files: [String]) {
+    public init(
+        state: DesiredState?, diagnostics: [Diagnostic], ignoredBlocks: [IgnoredBlock], files: [String],
+        vrrp: KeepalivedVRRP? = nil
+    ) {
         self.state = state
         self.diagnostics = diagnostics
         self.ignoredBlocks = ignoredBlocks
         self.files = files
+        self.vrrp = vrrp
     }
 }

@@ -212,9 +212,8 @@ extension KeepalivedMapper {
     mutating func healthCheck(_ ch: Checker, rs: RS, vs: VS, realPort: UInt16, warn shouldWarn: Bool) -> HealthCheck {
         var hc = HealthCheck(type: ch.kind)
         hc.interval = ch.delayLoop ?? rs.delayLoop ?? vs.delayLoop
-        // keepalived's `retry N` retries N times after the first failure, so a server goes down after
-        // N + 1 consecutive failures; lvsctl's `retry` counts the consecutive failures themselves.
-        hc.retry = (ch.retry ?? rs.retry ?? vs.retry ?? ch.defaultRetry) + 1
+        // lvsctl's `retry` is keepalived's: retries after the first failure.
+        hc.retry = ch.retry ?? rs.retry ?? vs.retry ?? ch.defaultRetry
         hc.delayBeforeRetry = ch.delayBeforeRetry ?? rs.delayBeforeRetry ?? vs.delayBeforeRetry ?? ch.defaultDelayBeforeRetry
         hc.alpha = ch.alpha ?? rs.alpha ?? vs.alpha
         hc.rise = 1

@@ -4,12 +4,15 @@ import LVSModel
 /// semantics (see `KeepalivedImporter` for the facts it relies on).
 struct KeepalivedMapper {
     let manifestName: String
+    /// Read the VRRP blocks (`--node` given); otherwise they are listed as not imported.
+    let importVRRP: Bool
     var diagnostics: [Diagnostic] = []
     var ignored: [KeepalivedImport.IgnoredBlock] = []
     var state: DesiredState
 
-    init(manifestName: String) {
+    init(manifestName: String, importVRRP: Bool = false) {
         self.manifestName = manifestName
+        self.importVRRP = importVRRP
         self.state = DesiredState(manifest: manifestName)
     }
 
@@ -105,6 +108,14 @@ struct KeepalivedMapper {
     var groups: [String: [GroupEntry]] = [:]
     var virtualServers: [VS] = []
 
+    // VRRP (with `importVRRP`).
+    var vrrp = KeepalivedVRRP()
+    var trackers: [String: Tracker] = [:]
+    var fileTrackers: [String: Tracker] = [:]
+    var pendingTracks: [(String, TrackReference)] = []
+    var pendingGroupTracks: [(String, TrackReference)] = []
+    var syncGroupLines: [String: KeepalivedNode] = [:]
+
     // MARK: - Diagnostics helpers
 
     mutating func error(_ node: KeepalivedNode, _ message: String, hint: String? = nil) {
@@ -196,10 +207,20 @@ struct KeepalivedMapper {
 
     // MARK: - Top level
 
-    static let vrrpHint = "keep keepalived for VRRP or use another VIP manager"
+    static let vrrpHint = "import it with --node NAME (the director this file belongs to), or keep keepalived for VRRP"
 
     mutating func run(_ nodes: [KeepalivedNode]) {
         for node in nodes {
+            if importVRRP {
+                switch node.keyword {
+                case "vrrp_instance": parseVRRPInstance(node); continue
+                case "vrrp_sync_group": parseVRRPSyncGroup(node); continue
+                case "vrrp_script": parseVRRPScript(node); continue
+                case "vrrp_track_file": parseVRRPTrackFile(node); continue
+                case "global_defs": parseGlobalDefs(node); continue
+                default: break
+                }
+            }
             switch node.keyword {
             case "virtual_server":
                 if let vs = parseVirtualServer(node) { virtualServers.append(vs) }
@@ -228,6 +249,7 @@ struct KeepalivedMapper {
                 }
             }
         }
+        if importVRRP { resolveVRRPTracks() }
         resolve()
     }
 }

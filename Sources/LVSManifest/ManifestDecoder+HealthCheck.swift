@@ -103,7 +103,7 @@ extension ManifestDecoder {
         }
 
         if let v = r.seconds("connectTimeout", 0.001...3600, hint: "use a timeout from 0.001 to 3600 seconds") { check.connectTimeout = v }
-        if let v = r.integer("retry", 1...1000, hint: "use a retry count from 1 to 1000") { check.retry = UInt32(clamping: v) }
+        if let v = r.integer("retry", 0...1000, hint: "use a retry count from 0 to 1000 (retries after the first failure, as in keepalived)") { check.retry = UInt32(clamping: v) }
         if let v = r.seconds("delayBeforeRetry", 0...3600, hint: "use a delay from 0 to 3600 seconds") { check.delayBeforeRetry = v }
         if let v = r.seconds("interval", 0.1...86400, hint: "use an interval from 0.1 to 86400 seconds") { check.interval = v }
         if let v = r.integer("rise", 1...1000, hint: "use a count from 1 to 1000") { check.rise = UInt32(clamping: v) }

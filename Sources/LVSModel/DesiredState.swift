@@ -166,7 +166,8 @@ public struct HealthCheck: Hashable, Sendable {
     public var command: [String]?
     /// Seconds to wait for connect / the whole check (`connect_timeout`, `misc_timeout`).
     public var connectTimeout: Double
-    /// Consecutive failures before the server is marked down (`retry`).
+    /// keepalived's `retry`: probes retried after the first failure before the server is marked
+    /// down, so an up server goes down after `retry + 1` consecutive failures (unless `fall`).
     public var retry: UInt32
     /// Seconds between retries after a failure (`delay_before_retry`).
     public var delayBeforeRetry: Double
@@ -174,7 +175,7 @@ public struct HealthCheck: Hashable, Sendable {
     public var interval: Double
     /// Consecutive successes before a down server is marked up.
     public var rise: UInt32
-    /// Consecutive failures before an up server is marked down; nil = `retry`.
+    /// Consecutive failures before an up server is marked down; nil = `retry + 1`.
     public var fall: UInt32?
     /// Start as failed until the first success (keepalived `alpha`).
     public var alpha: Bool
@@ -202,4 +203,9 @@ public struct HealthCheck: Hashable, Sendable {
         self.fall = fall
         self.alpha = alpha
     }
+
+    /// Consecutive failed probes that take an up server down: `fall`, else keepalived's meaning
+    /// of `retry` (the first failure and `retry` retries). The one home of the rule: the health
+    /// tracker, the keepalived exporter and the reference (`Manifests/REFERENCE.md`) follow it.
+    public var failuresBeforeDown: UInt32 { max(1, fall ?? retry.addingReportingOverflow(1).partialValue) }
 }

@@ -30,7 +30,7 @@ public struct OwnershipConflict: Hashable, Sendable, CustomStringConvertible {
     /// What to do about it.
     public var remedy: String {
         guard let owner else {
-            return "take it over with `lvsctl adopt \(service) --manifest \(claimant)`, or remove it from manifest '\(claimant)'"
+            return "take it over as manifest '\(claimant)' declares it with `lvsctl apply --take-over` (what already matches is not touched), or remove it from the manifest"
         }
         return "declare it in one manifest only: remove it from '\(claimant)', or from '\(owner)' and apply '\(owner)' first"
     }

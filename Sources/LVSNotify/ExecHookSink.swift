@@ -23,6 +23,7 @@ import LVSSocket
 public struct ExecHookSink: NotificationSink {
     public var config: ExecHookConfig
     public var name: String { "exec" }
+    public var operatorActions: Bool { config.operatorActions }
 
     public init(config: ExecHookConfig) {
         self.config = config

@@ -1,7 +1,8 @@
 import Foundation
 import Logging
 
-/// Dispatches notifications to every sink, once per real change of state.
+/// Dispatches notifications to every sink, once per real change of state; operator actions only
+/// to the sinks that opted in (``NotificationSink/accepts(_:)``).
 ///
 /// Deduplication follows the seed's `notify.sh`: the last state sent for each subject
 /// (`REALSERVER tcp/10.0.0.1:80/10.0.0.11:80`, `SERVICE tcp/10.0.0.1:80`) is remembered, and a
@@ -50,7 +51,7 @@ public actor Notifier {
             }
             states[notification.subject] = notification.state
         }
-        for sink in sinks {
+        for sink in sinks where sink.accepts(notification) {
             nextID += 1
             let id = nextID
             let logger = self.logger

@@ -1,7 +1,8 @@
 import Foundation
 
 /// Where notifications go; part of the daemon's config, never of a manifest.
-public struct NotifyConfig: Hashable, Sendable, Codable {
+/// Read from `daemon.json` by `DaemonConfig` (LVSDaemon), key by key; never synthesised.
+public struct NotifyConfig: Hashable, Sendable {
     public var exec: ExecHookConfig?
     public var webhook: WebhookConfig?
     public var smtp: SMTPConfig?
@@ -23,35 +24,41 @@ public struct NotifyConfig: Hashable, Sendable, Codable {
 }
 
 /// A program run as `PROGRAM TYPE NAME STATE` (keepalived's notify argument order).
-public struct ExecHookConfig: Hashable, Sendable, Codable {
+public struct ExecHookConfig: Hashable, Sendable {
     /// Absolute path of the program.
     public var path: String
     /// Seconds before the program is killed and the delivery counted as failed.
     public var timeout: Double
+    /// Whether operator actions (apply, rollback, drain, undrain, drift --fix) are sent here too.
+    public var operatorActions: Bool
 
-    public init(path: String, timeout: Double = 10) {
+    public init(path: String, timeout: Double = 10, operatorActions: Bool = false) {
         self.path = path
         self.timeout = timeout
+        self.operatorActions = operatorActions
     }
 }
 
 /// An HTTP(S) endpoint that receives each notification as a JSON POST.
-public struct WebhookConfig: Hashable, Sendable, Codable {
+public struct WebhookConfig: Hashable, Sendable {
     public var url: URL
     /// Extra request headers (for example `Authorization`).
     public var headers: [String: String]
     /// Seconds for the whole request.
     public var timeout: Double
+    /// Whether operator actions (apply, rollback, drain, undrain, drift --fix) are sent here too.
+    public var operatorActions: Bool
 
-    public init(url: URL, headers: [String: String] = [:], timeout: Double = 10) {
+    public init(url: URL, headers: [String: String] = [:], timeout: Double = 10, operatorActions: Bool = false) {
         self.url = url
         self.headers = headers
         self.timeout = timeout
+        self.operatorActions = operatorActions
     }
 }
 
 /// A plain SMTP relay (no TLS, no authentication in v1: use a local or trusted relay).
-public struct SMTPConfig: Hashable, Sendable, Codable {
+public struct SMTPConfig: Hashable, Sendable {
     public var host: String
     public var port: UInt16
     public var from: String
@@ -62,11 +69,14 @@ public struct SMTPConfig: Hashable, Sendable, Codable {
     public var subjectPrefix: String
     /// Seconds for the whole SMTP session.
     public var timeout: Double
+    /// Whether operator actions (apply, rollback, drain, undrain, drift --fix) are sent here too.
+    public var operatorActions: Bool
 
     public init(
         host: String, port: UInt16 = 25, from: String, to: [String], heloName: String? = nil,
-        subjectPrefix: String = "[lvsctl]", timeout: Double = 30
+        subjectPrefix: String = "[lvsctl]", timeout: Double = 30, operatorActions: Bool = false
     ) {
+        self.operatorActions = operatorActions
         self.host = host
         self.port = port
         self.from = from

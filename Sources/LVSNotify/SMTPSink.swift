@@ -10,6 +10,7 @@ import LVSSocket
 public struct SMTPSink: NotificationSink {
     public var config: SMTPConfig
     public var name: String { "smtp" }
+    public var operatorActions: Bool { config.operatorActions }
 
     public init(config: SMTPConfig) {
         self.config = config

@@ -24,7 +24,8 @@ import LVSSocket
 /// ```
 ///
 /// `kind` is one of `realServerUp`, `realServerDown`, `quorumLost`, `quorumGained`,
-/// `driftDetected`, `applyFailed`; `type`, `name` and `state` are the exec hook's arguments;
+/// `driftDetected`, `applyFailed`, `vrrpMaster`, `vrrpBackup`, `vrrpFault`, `vrrpStop` (type
+/// `INSTANCE` or `GROUP`); `type`, `name` and `state` are the exec hook's arguments;
 /// `host` is the sending director's host name. Redirects are not followed.
 ///
 /// `http` goes over a plain socket, `https` over a ``TLSExchange`` (the certificate is verified
@@ -34,6 +35,7 @@ import LVSSocket
 public struct WebhookSink: NotificationSink {
     public var config: WebhookConfig
     public var name: String { "webhook" }
+    public var operatorActions: Bool { config.operatorActions }
 
     public init(config: WebhookConfig) {
         self.config = config

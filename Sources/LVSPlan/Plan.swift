@@ -142,7 +142,7 @@ public struct GuardViolation: Hashable, Sendable, CustomStringConvertible {
         case removalFraction
         /// A whole service deleted (`--allow-delete`).
         case serviceDeletion
-        /// A manifest declares a live service nobody owns (`lvsctl adopt` takes it over).
+        /// A manifest declares a live service nobody owns (`--take-over` takes it over as declared; `lvsctl adopt` copies it as it is).
         case foreignService
         /// A manifest declares a service another manifest owns, or two manifests declare it.
         case ownershipConflict

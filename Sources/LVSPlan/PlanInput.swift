@@ -53,8 +53,9 @@ public struct PlanPolicy: Hashable, Sendable {
     public var allowRemoval: Bool
     /// Allows deleting whole services (`--allow-delete`).
     public var allowDelete: Bool
-    /// Take over live services that a manifest declares but nobody owns. No command sets it
-    /// (`lvsctl adopt` takes services over); without it such a service is a guard violation.
+    /// Take over live services that a manifest declares but nobody owns (`plan`/`apply
+    /// --take-over`): they are claimed and planned like owned ones. Without it such a service is
+    /// a guard violation.
     public var adoptForeign: Bool
     /// Seconds a removed real server may drain when its service declares no `drainTimeout`.
     public var defaultDrainTimeout: UInt32

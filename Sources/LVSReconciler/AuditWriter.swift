@@ -5,12 +5,17 @@ import LVSModel
 import LVSPlan
 import LVSStore
 
-/// Turns the applier's events into audit rows and writes them in batches, so that an apply of
-/// a hundred thousand changes never holds a hundred thousand rows in memory.
+/// The audit of one apply, written as intent before the kernel writes and completed with their
+/// outcomes as the kernel answers.
 ///
-/// Used inside the store transaction of ``Reconciler/apply(_:revisions:origin:author:recordEmptyRun:verifyFingerprint:)``:
-/// `record` is the applier's `onEvent`; `finish` writes what is left and reports the first
-/// store error, which `record` (called by code that cannot throw) had to keep for later.
+/// ``writeIntent(_:in:)`` stores one `planned` row per change of the plan (in plan order, so the
+/// row of change *i* is `firstID + i`), inside the transaction that begins the run, before the
+/// first kernel write. `record` (the applier's `onEvent`) collects outcomes and marks them in
+/// batches, each batch one transaction of its own: a process killed at any moment leaves every
+/// write that may have reached the kernel with a row, marked or `planned` (the next command
+/// resolves those against the kernel, ``InterruptedRuns``). Undo writes get their intent rows
+/// the same way, before they are sent (``planUndo(_:)``). Memory stays flat in the size of the
+/// plan: a batch of outcomes at a time.
 final class AuditWriter {
     private let store: Store
     private let runID: Int64
@@ -18,24 +23,20 @@ final class AuditWriter {
     private let origin: ChangeOrigin
     private let now: @Sendable () -> Date
     private let json = AuditJSON()
-    private var pending: [AuditEntry] = []
-    /// Of each pending row: the plan change it is for, and whether it is an applied plan write
-    /// or an applied undo write (what finding undone rows needs; nothing else is kept).
-    private var pendingChanges: [(index: Int, kind: RowKind)] = []
+    private var actions: [String: String] = [:]
+    /// The intent row of plan change 0 (the rest follow, one per change).
+    private(set) var firstID: Int64 = 0
+    /// The intent row of each undo write, in the order the applier sends them.
+    private var undoIDs: [Int64] = []
+    private var pending: [IntentOutcome] = []
     private var error: (any Error)?
-    /// Applied plan rows, by change index (ascending: plan events come in order), and their ids.
-    private var appliedChanges: [Int] = []
-    private var appliedRowIDs: [Int64] = []
     /// Changes an applied undo write took back.
     private var undoneChanges: Set<Int> = []
-    private var actions: [String: String] = [:]
+    /// Plan changes the kernel applied.
+    private(set) var appliedChanges: Set<Int> = []
 
-    /// Rows written so far.
+    /// Rows marked with an outcome (one per kernel write that reached it).
     private(set) var count = 0
-
-    private enum RowKind {
-        case appliedPlan, appliedUndo, other
-    }
 
     init(store: Store, runID: Int64, revisions: [String: Revision], origin: ChangeOrigin, now: @escaping @Sendable () -> Date) {
         self.store = store
@@ -46,52 +47,105 @@ final class AuditWriter {
         pending.reserveCapacity(Self.batch)
     }
 
+    /// Outcomes per transaction: one pipelined chunk of kernel writes (``Applier/pipelineChunk``),
+    /// so that a kill loses at most one chunk's marks (found again by recovery).
     static let batch = 1024
 
-    /// One row for a write that reached the kernel (skipped writes leave none).
-    func record(_ event: ApplyEvent) {
-        if case .skipped = event.outcome { return }
-        let c = event.change
-        let undo = event.origin == .undo
-        let error = event.outcome.error
-        pending.append(AuditEntry(
-            runID: runID, revisionID: revisions[c.manifest]?.id, manifest: c.manifest, at: now(),
+    /// Stores a `planned` row for every change of `plan`, in `transaction` (the one that begins
+    /// the run). Rows are built and stored a batch at a time.
+    func writeIntent(_ plan: Plan, in transaction: Store) throws {
+        var rows: [AuditEntry] = []
+        rows.reserveCapacity(min(plan.changes.count, Self.batch))
+        var first: Int64? = nil
+        let at = now()
+        func flush() throws {
+            guard !rows.isEmpty else { return }
+            let ids = try transaction.appendAuditRows(rows)
+            if first == nil { first = ids.lowerBound }
+            rows.removeAll(keepingCapacity: true)
+        }
+        for c in plan.changes {
+            rows.append(entry(c, undo: false, at: at))
+            if rows.count >= Self.batch { try flush() }
+        }
+        try flush()
+        firstID = first ?? 0
+        intents = plan.changes.count
+    }
+
+    /// Intent rows of plan changes.
+    private var intents = 0
+
+    /// Stores the intent rows of the undo writes, in their own transaction, before they are sent.
+    /// A store that cannot take them (disk full) must not stop the undo: the kernel's state
+    /// matters more; the rows are then written with the outcomes, or left to recovery.
+    func planUndo(_ undo: [(index: Int, change: Change)]) {
+        guard error == nil else { return }
+        flush()
+        let at = now()
+        do {
+            let ids = try store.appendAuditRows(undo.map { entry($0.change, undo: true, at: at) })
+            undoIDs = Array(ids)
+        } catch {
+            self.error = error
+        }
+    }
+
+    private func entry(_ c: Change, undo: Bool, at: Date) -> AuditEntry {
+        AuditEntry(
+            runID: runID, revisionID: revisions[c.manifest]?.id, manifest: c.manifest, at: at,
             action: action(c.action, undo: undo), service: c.service, realServer: c.realServer,
             before: json.text(undo ? c.after : c.before), after: json.text(undo ? c.before : c.after),
-            result: error == nil ? .applied : .failed, errno: error.map { $0.errno == 0 ? nil : $0.errno } ?? nil,
-            kernelError: error?.description,
-            durationMicroseconds: Self.micros(event.duration), origin: undo ? .undo : origin))
-        pendingChanges.append((event.index, error != nil ? .other : undo ? .appliedUndo : .appliedPlan))
+            result: .planned, durationMicroseconds: 0, origin: undo ? .undo : origin)
+    }
+
+    private var undoSeen = 0
+
+    /// The outcome of one kernel write (a skipped write leaves its row `planned`: deleted when
+    /// the run ends, as it never reached the kernel).
+    func record(_ event: ApplyEvent) {
+        let undo = event.origin == .undo
+        let id: Int64?
+        if undo {
+            id = undoSeen < undoIDs.count ? undoIDs[undoSeen] : nil
+            undoSeen += 1
+        } else {
+            id = firstID + Int64(event.index)
+        }
+        if case .skipped = event.outcome { return }
+        let error = event.outcome.error
+        if error == nil {
+            if undo { undoneChanges.insert(event.index) } else { appliedChanges.insert(event.index) }
+        }
+        guard let id else { return }
+        pending.append(IntentOutcome(
+            id: id, result: error == nil ? .applied : .failed,
+            errno: error.map { $0.errno == 0 ? nil : $0.errno } ?? nil, kernelError: error?.description,
+            durationMicroseconds: Self.micros(event.duration)))
         if pending.count >= Self.batch { flush() }
     }
 
-    /// Writes the remaining rows; throws the first store error met on the way.
+    /// Marks the remaining outcomes; throws the first store error met on the way.
     func finish() throws {
         flush()
         if let error { throw error }
     }
 
+    /// Whether every intent row got its outcome (none is left `planned`).
+    var allMarked: Bool { error == nil && count == intents + undoIDs.count }
+
+    /// Whether the store failed to take an intent or an outcome (the run is then left to recovery).
+    var failed: Bool { error != nil }
+
     private func flush() {
         guard error == nil, !pending.isEmpty else { return }
         do {
-            let ids = try store.appendAuditRows(pending)
+            try store.markOutcomes(pending)
             count += pending.count
-            for (change, id) in zip(pendingChanges, ids) {
-                switch change.kind {
-                case .appliedPlan:
-                    appliedChanges.append(change.index)
-                    appliedRowIDs.append(id)
-                case .appliedUndo:
-                    undoneChanges.insert(change.index)
-                case .other:
-                    break
-                }
-            }
         } catch {
             self.error = error
         }
         pending.removeAll(keepingCapacity: true)
-        pendingChanges.removeAll(keepingCapacity: true)
     }
 
     /// `create-service`, `update-real-server`, …; undo rows say `undo-…`.
@@ -112,17 +166,11 @@ final class AuditWriter {
         return s * 1_000_000 + atto / 1_000_000_000_000
     }
 
-    /// The ids of applied rows whose change an applied undo row took back.
+    /// Whether plan change `index` is in the kernel now: applied, and not taken back.
+    func holds(_ index: Int) -> Bool { appliedChanges.contains(index) && !undoneChanges.contains(index) }
+
+    /// The ids of applied plan rows whose change an applied undo write took back.
     func undoneRows() -> [Int64] {
-        undoneChanges.sorted().compactMap { change in
-            // Binary search: appliedChanges is ascending.
-            var low = 0
-            var high = appliedChanges.count
-            while low < high {
-                let mid = (low + high) / 2
-                if appliedChanges[mid] < change { low = mid + 1 } else { high = mid }
-            }
-            return low < appliedChanges.count && appliedChanges[low] == change ? appliedRowIDs[low] : nil
-        }
+        undoneChanges.filter(appliedChanges.contains).sorted().map { firstID + Int64($0) }
     }
 }

@@ -81,6 +81,13 @@ public final class ReconcileEngine: @unchecked Sendable {
         public var serviceManifests: [VirtualService.ID: String] = [:]
         /// The guard refusals or apply error, if the pass failed.
         public var error: String?
+        /// The quorum of each service of the accepted manifests after this pass's health view
+        /// (what the director's readiness is decided on).
+        public var quorum: [VirtualService.ID: Bool] = [:]
+        /// The `vrrp` section of the accepted manifests and the manifest that declares it.
+        public var vrrp: (manifest: String, config: VRRPConfig)?
+        /// The declared states of the accepted manifests (what the BGP announcement is decided on).
+        public var desired: [DesiredState] = []
 
         public init(reconcileID: String) { self.reconcileID = reconcileID }
     }
@@ -142,9 +149,11 @@ public final class ReconcileEngine: @unchecked Sendable {
             out.states.append(state)
             out.revisions[name] = rev
             for s in state.services { result.serviceManifests[s.service.id] = name }
+            if let v = state.vrrp { result.vrrp = (name, v) }
             result.targets += HealthTarget.targets(in: state)
         }
         result.manifests = out.states.map(\.manifest)
+        result.desired = out.states
         return out
     }
 
@@ -187,6 +196,36 @@ public final class ReconcileEngine: @unchecked Sendable {
             rejected: result.rejected)
     }
 
+    /// The `vrrp` section of the applied manifests (validation lets one manifest own it) and
+    /// the manifest that declares it; nil when none has one. Reads the store only.
+    /// A revision that cannot be decoded is skipped here; the pass reports it.
+    public func vrrpSection() throws -> (manifest: String, config: VRRPConfig)? {
+        try Self.vrrpSection(in: store)
+    }
+
+    /// The one reading of the applied `vrrp` section: the daemon, `status` and `maintenance`
+    /// all go through it.
+    public static func vrrpSection(in store: Store) throws -> (manifest: String, config: VRRPConfig)? {
+        for name in try store.manifests() {
+            guard let rev = try store.appliedRevision(manifest: name),
+                let state = try? Manifest.decode(canonicalJSON: rev.content), let v = state.vrrp
+            else { continue }
+            return (name, v)
+        }
+        return nil
+    }
+
+    /// The applied manifest with a `bgp` section (validation lets one manifest own it), or nil.
+    public static func bgpManifest(in store: Store) throws -> String? {
+        for name in try store.manifests() {
+            guard let rev = try store.appliedRevision(manifest: name),
+                let state = try? Manifest.decode(canonicalJSON: rev.content), state.bgp != nil
+            else { continue }
+            return name
+        }
+        return nil
+    }
+
     /// What ``drift(health:manifests:)`` found, with what `drift --fix` applies.
     public struct DriftReport: Sendable {
         public var findings: DriftRules.Findings
@@ -214,6 +253,7 @@ public final class ReconcileEngine: @unchecked Sendable {
         let planned = try self.planned(desired, health: health)
         let overlay = planned.overlay
         previousQuorum = overlay.quorum
+        result.quorum = overlay.quorum
         for (manifest, q) in overlay.quorumChanges {
             let name = states.first { $0.manifest == manifest }?.services.first { $0.service.id == q.service }?.name
             result.notifications.append(.quorum(

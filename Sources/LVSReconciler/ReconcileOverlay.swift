@@ -103,17 +103,23 @@ public enum ReconcileOverlay {
     /// The overlay from what the store holds: health records (written by the daemon), maintenance
     /// flags and the last reported quorum. What the CLI's write paths use.
     public static func stored(_ store: Store, desired: [DesiredState]) throws -> Result {
-        let records = try store.healthRecords()
-        let flags = try store.maintenanceFlags()
+        from(try PlanningRecords.read(from: store, owners: [:], quorumFor: desired), desired: desired)
+    }
+
+    /// The overlay from the store's records, read from the store or from a state file
+    /// (``DirectorState``): the one translation both use.
+    public static func from(_ records: PlanningRecords, desired: [DesiredState]) -> Result {
         // Nothing to overlay (the common case of a CLI-only director): no health state, no
         // maintenance and no sorry server, so quorum alone changes nothing in the table. Skips a
         // walk over every real server of a large table.
-        if records.isEmpty && flags.isEmpty && !desired.contains(where: { $0.services.contains { $0.sorryServer != nil } }) {
+        if records.health.isEmpty && records.maintenance.isEmpty
+            && !desired.contains(where: { $0.services.contains { $0.sorryServer != nil } })
+        {
             return Result(desired: desired, weightOverrides: [:], removals: [], causes: [:], quorum: [:], quorumChanges: [])
         }
         return apply(
-            desired: desired, health: healthStates(records), maintenance: maintenanceKeys(flags, in: desired),
-            previousQuorum: reportedQuorum(try store.notifyStates()))
+            desired: desired, health: healthStates(records.health), maintenance: maintenanceKeys(records.maintenance, in: desired),
+            previousQuorum: records.reportedQuorum)
     }
 
     public static func apply(

@@ -63,32 +63,35 @@ public final class Reconciler {
             files: files)
     }
 
-    /// Plans `desired` (the declared states) against a live table the caller has already read.
-    /// `owners`: the ownership the caller has just read from the store (read here when nil).
+    /// Plans `desired` (the declared states) against a live table the caller has already read,
+    /// with the store's records. `owners`: the ownership the caller has just read from the store
+    /// (read here when nil).
     public func plan(
         _ desired: [DesiredState], live: LiveTable, owners known: [VirtualService.ID: String]? = nil,
         scope: Set<String>? = nil, policy: PlanPolicy = PlanPolicy(), fingerprint: Bool = true,
-        overlay known0: ReconcileOverlay.Result? = nil, files: [ManagedFile] = []
+        overlay: ReconcileOverlay.Result? = nil, files: [ManagedFile] = []
     ) throws -> Planned {
-        let overlay = try known0 ?? ReconcileOverlay.stored(store, desired: desired)
-        var owners: [VirtualService.ID: String] = [:]
-        if let known {
-            owners = known
-        } else {
-            owners = try store.owners()
-        }
-        let drains = try store.drains().map {
-            DrainState(
-                service: $0.service, realServer: $0.realServer, manifest: $0.manifest,
-                startedAt: $0.startedAt.timeIntervalSince1970,
-                deadline: $0.deadline?.timeIntervalSince1970 ?? .infinity)
-        }
+        let records = try PlanningRecords.read(from: store, owners: known, overlay: overlay == nil, quorumFor: desired)
+        return Self.plan(
+            desired, against: DirectorState(live: live, records: records), now: now(), scope: scope, policy: policy,
+            fingerprint: fingerprint, overlay: overlay, files: files)
+    }
+
+    /// Plans `desired` against a director's state: the one planning path of every command, online
+    /// (the state just read from the kernel and the store) and offline (`lvsctl plan --against`,
+    /// a state captured earlier by `lvsctl export -o state`).
+    public static func plan(
+        _ desired: [DesiredState], against state: DirectorState, now: Date, scope: Set<String>? = nil,
+        policy: PlanPolicy = PlanPolicy(), fingerprint: Bool = true, overlay known: ReconcileOverlay.Result? = nil,
+        files: [ManagedFile] = []
+    ) -> Planned {
+        let overlay = known ?? ReconcileOverlay.from(state.records, desired: desired)
         var input = PlanInput(
-            desired: overlay.desired, live: live, owners: owners, drains: drains,
-            now: now().timeIntervalSince1970, scope: scope ?? Set(desired.map(\.manifest)),
+            desired: overlay.desired, live: state.live, owners: state.records.owners, drains: state.records.drainStates,
+            now: now.timeIntervalSince1970, scope: scope ?? Set(desired.map(\.manifest)),
             policy: overlay.applied(to: policy), fingerprint: fingerprint)
         input.files = files
-        return Planned(plan: Planner.plan(input), live: live, owners: owners, overlay: overlay)
+        return Planned(plan: Planner.plan(input), live: state.live, owners: state.records.owners, overlay: overlay)
     }
 
     /// Plans `desired` again after `planned.plan` was applied, to check that nothing is left to
@@ -139,11 +142,15 @@ public final class Reconciler {
 
     /// Applies `plan`, writing one audit row per kernel write and the plan's bookkeeping.
     ///
-    /// The run is recorded (`running`) before the first kernel write. Audit rows go to the
-    /// database in batches as the kernel's answers are read, inside one transaction that also
-    /// holds the bookkeeping and the end of the run: they commit together, and a process killed
-    /// half-way leaves the run `running` with no partial audit. Memory stays flat in the size of
-    /// the plan (no row is kept once written).
+    /// Intent before writing: the run (`running`), one `planned` audit row per change and the
+    /// ownership of the services the plan creates are committed in one transaction before the
+    /// first kernel write (a full disk fails here, and nothing reaches the kernel). The rows are
+    /// marked with the kernel's answers a batch per transaction while the writes go on
+    /// (``AuditWriter``); the rest of the bookkeeping and the end of the run commit together at
+    /// the end. A process killed at any moment leaves the run `running` and every write that may
+    /// have reached the kernel with a row; the next command resolves them
+    /// (``InterruptedRuns/recover(store:kernel:live:)``), which this method also does first, so a
+    /// run never stays `running` past the next apply, even one with nothing to do.
     ///
     /// - Parameters:
     ///   - revisions: the revision of each manifest the plan comes from (audit rows and ownership
@@ -156,6 +163,8 @@ public final class Reconciler {
         _ plan: Plan, revisions: [String: Revision], origin: ChangeOrigin, author: String,
         recordEmptyRun: Bool = false, verifyFingerprint: Bool = true
     ) throws -> Outcome {
+        // Callers hold the writer lock: a run still `running` belongs to a process that died.
+        recovered += try InterruptedRuns.recover(store: store, kernel: kernel)
         if plan.changes.isEmpty && !plan.hasBookkeeping && !recordEmptyRun {
             return Outcome(run: nil, report: ApplyReport(), auditRows: 0)
         }
@@ -167,7 +176,29 @@ public final class Reconciler {
         return try record(plan, revisions: revisions, origin: origin, author: author, verifyFingerprint: verifyFingerprint)
     }
 
-    /// The apply itself: a run, the kernel writes, one audit row each, the bookkeeping.
+    /// Interrupted runs this reconciler closed before applying (for the caller to report).
+    public private(set) var recovered: [InterruptedRuns.Recovered] = []
+
+    /// The services `plan` creates and claims for `revisions`: owned from the intent on, so a
+    /// crash or a full disk after their creation never leaves them foreign.
+    static func createdClaims(_ plan: Plan, revisions: [String: Revision]) -> [String: [VirtualService.ID]] {
+        let claimed = Set(plan.claims.map { ServiceClaimKey(service: $0.service, manifest: $0.manifest) })
+        var out: [String: [VirtualService.ID]] = [:]
+        for c in plan.changes where c.action == .createService {
+            guard let id = c.service, revisions[c.manifest] != nil,
+                claimed.contains(ServiceClaimKey(service: id, manifest: c.manifest))
+            else { continue }
+            out[c.manifest, default: []].append(id)
+        }
+        return out
+    }
+
+    private struct ServiceClaimKey: Hashable {
+        var service: VirtualService.ID
+        var manifest: String
+    }
+
+    /// The apply itself: the intent, the kernel writes and their outcomes, the bookkeeping.
     private func record(
         _ plan: Plan, revisions: [String: Revision], origin: ChangeOrigin, author: String, verifyFingerprint: Bool
     ) throws -> Outcome {
@@ -188,43 +219,79 @@ public final class Reconciler {
         }
         let manifests = Set(plan.changes.map(\.manifest)).union(revisions.keys)
         let runManifest = manifests.count == 1 ? manifests.first : nil
-        // Callers hold the writer lock: a run still `running` belongs to a process that died.
-        let run = try store.beginRun(
-            manifest: runManifest, revision: runManifest.flatMap { revisions[$0] }, origin: origin, author: author,
-            closingInterrupted: true)
+        let created = Self.createdClaims(kernelPlan, revisions: revisions)
 
-        var failure: (any Error)? = nil
-        let outcome: Outcome = try store.transaction { tx in
-            let audit = AuditWriter(store: tx, runID: run.id, revisions: revisions, origin: origin, now: now)
-            var report = ApplyReport()
-            var fileRows: [AuditEntry] = []
-            do {
-                report = try Applier(kernel: kernel, trace: trace).apply(
-                    kernelPlan, verifyFingerprint: verifyFingerprint, onEvent: audit.record,
-                    afterWrites: {
-                        for c in fileChanges {
-                            let clock = ContinuousClock()
-                            let start = clock.now
-                            do {
-                                try fileWriter?.write(c)
-                                fileRows.append(fileRow(c, run: run.id, revisions: revisions, origin: origin, error: nil, took: clock.now - start))
-                            } catch {
-                                fileRows.append(fileRow(c, run: run.id, revisions: revisions, origin: origin, error: "\(error)", took: clock.now - start))
-                                throw error
-                            }
-                        }
-                    })
-                report.applied += fileChanges.count
-            } catch {
-                failure = error
+        // 1. Intent, in one transaction before the first kernel write.
+        var audit: AuditWriter! = nil
+        let run: ApplyRun = try store.transaction { tx in
+            let run = try tx.beginRun(
+                manifest: runManifest, revision: runManifest.flatMap { revisions[$0] }, origin: origin, author: author)
+            audit = AuditWriter(store: store, runID: run.id, revisions: revisions, origin: origin, now: now)
+            try audit.writeIntent(kernelPlan, in: tx)
+            for (manifest, ids) in created.sorted(by: { $0.key < $1.key }) {
+                if let revision = revisions[manifest] { try tx.setOwner(ids, revision: revision) }
             }
+            return run
+        }
+        trace("intent saved")
+
+        // 2. The kernel writes, their outcomes marked a batch per transaction.
+        var failure: (any Error)? = nil
+        var report = ApplyReport()
+        var fileRows: [AuditEntry] = []
+        do {
+            report = try Applier(kernel: kernel, trace: trace).apply(
+                kernelPlan, verifyFingerprint: verifyFingerprint, onEvent: audit.record, willUndo: audit.planUndo,
+                afterWrites: {
+                    for c in fileChanges {
+                        let clock = ContinuousClock()
+                        let start = clock.now
+                        do {
+                            try fileWriter?.write(c)
+                            fileRows.append(fileRow(c, run: run.id, revisions: revisions, origin: origin, error: nil, took: clock.now - start))
+                        } catch {
+                            fileRows.append(fileRow(c, run: run.id, revisions: revisions, origin: origin, error: "\(error)", took: clock.now - start))
+                            throw error
+                        }
+                    }
+                })
+            report.applied += fileChanges.count
+        } catch {
+            failure = error
+        }
+        do {
             try audit.finish()
+        } catch {
+            // The store cannot take the outcomes (a full disk): every write has its intent row,
+            // and the run stays `running` for the next command to resolve against the kernel.
+            let kernelFailure = failure.map { "; the kernel also refused a change: \($0)" } ?? ""
+            throw ReconcileError(
+                "the store could not record the outcomes of this apply's kernel writes: \(error); "
+                    + "every write has its intent row in the audit, and the next lvsctl command (after the store "
+                    + "is fixed) marks which reached the kernel\(kernelFailure)")
+        }
+        trace("kernel writes sent and outcomes saved")
+
+        // 3. The end of the run, with the bookkeeping of a complete apply.
+        let outcome: Outcome = try store.transaction { tx in
+            // Writes never sent (after a failure, or a stale plan) never reached the kernel.
+            if !audit.allMarked { try tx.deletePlanned(runID: run.id) }
             if !fileRows.isEmpty { _ = try tx.appendAuditRows(fileRows) }
-            trace("kernel writes and audit rows saved")
             if let failure {
                 // Rows of changes that were taken back are marked as such.
                 let undoneIDs = audit.undoneRows()
                 if !undoneIDs.isEmpty { _ = try tx.markUndone(auditIDs: undoneIDs) }
+                // Claimed at the intent, released again for services the kernel does not hold.
+                if !created.isEmpty {
+                    var held = Set<VirtualService.ID>()
+                    for (i, c) in kernelPlan.changes.enumerated() where c.action == .createService {
+                        if let id = c.service, audit.holds(i) { held.insert(id) }
+                    }
+                    for (manifest, ids) in created {
+                        let gone = ids.filter { !held.contains($0) }
+                        if !gone.isEmpty { _ = try tx.removeOwner(gone, manifest: manifest) }
+                    }
+                }
                 let finished = try tx.finishRun(
                     run.id, status: undoneIDs.isEmpty ? .failed : .undone, error: "\(failure)")
                 // The revision this command tried to apply is not what the kernel holds: never
@@ -232,7 +299,7 @@ public final class Reconciler {
                 if Self.marksRevisions(origin) {
                     try tx.markRevisions(revisions.values.map(\.id), failed: true)
                 }
-                return Outcome(run: finished, report: report, auditRows: audit.count)
+                return Outcome(run: finished, report: report, auditRows: audit.count + fileRows.count)
             }
             if Self.marksRevisions(origin) {
                 try tx.markRevisions(revisions.values.filter(\.failed).map(\.id), failed: false)
@@ -248,6 +315,7 @@ public final class Reconciler {
         }
         return outcome
     }
+
 
     /// The audit row of a file write: the file's path and digest before and after (not its text:
     /// the revision and the node give it back).

@@ -11,7 +11,7 @@ import LVSPlan
 /// `LVSCommandsTests` checks these are the versions this lvsctl writes.
 public enum RemoteFormats {
     public static let expected: [String: Int] = [
-        "plan": Plan.currentFormatVersion, "apply": 1, "status": 1, "drift": 1, "revisions": 1, "rollback": 1,
+        "plan": Plan.currentFormatVersion, "apply": 1, "status": 2, "drift": 1, "revisions": 1, "rollback": 1,
     ]
 
     /// Decodes a document of `kind` printed by a remote lvsctl.
@@ -191,22 +191,41 @@ public struct RemoteStatus: Decodable, Sendable {
         self.vrrp = vrrp
     }
 
-    enum CodingKeys: String, CodingKey { case table, health, vrrp }
+    enum CodingKeys: String, CodingKey { case table, health, director }
+
+    /// status v2's `director` (null without a `vrrp` section): the instances' roles and this
+    /// director's maintenance (`lvsctl-status-v2.schema.json`).
+    private struct Director: Decodable {
+        struct Instance: Decodable {
+            var name: String
+            var state: String
+            enum CodingKeys: String, CodingKey { case name, state }
+        }
+        struct Maintenance: Decodable {
+            var author: String
+            enum CodingKeys: String, CodingKey { case author }
+        }
+        var instances: [Instance]
+        var maintenance: Maintenance?
+        enum CodingKeys: String, CodingKey { case instances, maintenance }
+    }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         table = try c.decode(LiveTable.self, forKey: .table)
         health = try c.decodeIfPresent([Health].self, forKey: .health) ?? []
-        vrrp = (try? c.decodeIfPresent(LooseJSON.self, forKey: .vrrp)).flatMap { $0.map(VRRPInstanceState.read) } ?? []
+        let director = try c.decodeIfPresent(Director.self, forKey: .director)
+        vrrp = director.map { d in
+            d.instances.map { VRRPInstanceState(name: $0.name, state: $0.state, maintenance: d.maintenance != nil) }
+        } ?? []
     }
 
     /// The table's fingerprint (configuration only, no counters): what a saved rollout plan records.
     public var fingerprint: String { table.fingerprint }
 }
 
-/// One VRRP instance as a director reports it in `status` (read loosely: the roles in `status`
-/// are newer than this reader, so any of the shapes `{"instances": [{"name", "state"}]}` or a
-/// list of them is accepted; a state is compared case-insensitively).
+/// One VRRP instance as a director reports it in `status` (`director.instances`; a state is
+/// compared case-insensitively).
 public struct VRRPInstanceState: Hashable, Sendable {
     public var name: String
     /// `master`, `backup`, `fault`…, lower case.
@@ -219,40 +238,5 @@ public struct VRRPInstanceState: Hashable, Sendable {
         self.state = state.lowercased()
         self.maintenance = maintenance
     }
-
-    static func read(_ value: LooseJSON) -> [VRRPInstanceState] {
-        var globalMaintenance = false
-        var list: [LooseJSON] = []
-        switch value {
-        case .array(let items): list = items
-        case .object(let o):
-            if case .bool(let b)? = o["maintenance"] { globalMaintenance = b }
-            if case .object(let m)? = o["maintenance"], case .bool(let b)? = m["on"] ?? m["active"] ?? m["enabled"] { globalMaintenance = b }
-            if case .array(let items)? = o["instances"] { list = items }
-        default: break
-        }
-        return list.compactMap { item in
-            guard case .object(let o) = item else { return nil }
-            guard case .string(let name)? = o["name"] ?? o["instance"] else { return nil }
-            guard case .string(let state)? = o["state"] ?? o["role"] else { return nil }
-            var m = globalMaintenance
-            if case .bool(let b)? = o["maintenance"] { m = m || b }
-            return VRRPInstanceState(name: name, state: state, maintenance: m)
-        }
-    }
 }
 
-/// Any JSON value (for the parts of remote documents read loosely).
-indirect enum LooseJSON: Decodable, Hashable, Sendable {
-    case null, bool(Bool), number(Double), string(String), array([LooseJSON]), object([String: LooseJSON])
-
-    init(from decoder: any Decoder) throws {
-        let c = try decoder.singleValueContainer()
-        if c.decodeNil() { self = .null }
-        else if let b = try? c.decode(Bool.self) { self = .bool(b) }
-        else if let d = try? c.decode(Double.self) { self = .number(d) }
-        else if let s = try? c.decode(String.self) { self = .string(s) }
-        else if let a = try? c.decode([LooseJSON].self) { self = .array(a) }
-        else { self = .object(try c.decode([String: LooseJSON].self)) }
-    }
-}

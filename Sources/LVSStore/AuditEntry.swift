@@ -5,6 +5,10 @@ import LVSModel
 public struct AuditEntry: Hashable, Sendable {
     /// What became of the change.
     public enum Result: String, Hashable, Sendable, Codable, CaseIterable {
+        /// Intent: stored before the kernel write is sent, replaced by the outcome as the
+        /// kernel answers (or, after a crash, by what the next command finds in the kernel).
+        /// ``Store/audit(_:)`` leaves these rows out unless the filter asks for them.
+        case planned
         case applied
         case failed
         /// Applied, then reversed when a later step of the run failed.

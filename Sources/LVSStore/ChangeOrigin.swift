@@ -12,8 +12,14 @@ public enum ChangeOrigin: String, Hashable, Sendable, Codable, CaseIterable {
     case drain
     /// A health-check transition.
     case health
-    /// `lvsctl drain` maintenance.
+    /// `lvsctl drain` maintenance, and a director's `lvsctl maintenance on|off`.
     case maintenance
     /// A daemon reconcile pass.
     case daemon
+    /// A VRRP role change keepalived reported (`lvsctl run` with a `vrrp` section); no kernel
+    /// write: the row records the transition.
+    case vrrp
+    /// A BGP route of a virtual address announced, drained or withdrawn (`lvsctl run` with a
+    /// `bgp` section); no kernel write: the row records the transition and its reason.
+    case bgp
 }

@@ -6,25 +6,13 @@ extension Store {
     // MARK: Apply runs
 
     /// Starts an apply run (status `running`) and returns it; pass its id to audit rows.
-    ///
-    /// - Parameter closingInterrupted: first mark every run still `running` as failed (see
-    ///   ``interruptedRunError``), in the same transaction. Only for a caller that holds the
-    ///   writer lock: then a run is still `running` only because the process that began it ended
-    ///   (SIGKILL, a crash, power loss) before it could finish it.
+    /// A run left `running` by a process that ended is closed by `InterruptedRuns` (LVSReconciler),
+    /// which resolves its intent rows against the kernel first.
     public func beginRun(
-        manifest: String?, revision: Revision? = nil, origin: ChangeOrigin, author: String,
-        closingInterrupted: Bool = false
+        manifest: String?, revision: Revision? = nil, origin: ChangeOrigin, author: String
     ) throws -> ApplyRun {
         let now = Timestamp.micros(self.now)
         return try write { db in
-            if closingInterrupted {
-                try db.execute(
-                    sql: """
-                        UPDATE apply_run SET status = 'failed', finished_at = max(?, started_at), error = ?
-                        WHERE status = 'running'
-                        """,
-                    arguments: [now, Self.interruptedRunError])
-            }
             if let manifest { try Self.ensureManifest(db, name: manifest, at: now) }
             var record = ApplyRunRecord(
                 id: nil, startedAt: now, finishedAt: nil, manifest: manifest, revisionId: revision?.id,
@@ -34,13 +22,6 @@ extension Store {
             return try record.model()
         }
     }
-
-    /// The error recorded for a run whose process ended before it finished it. Its audit rows,
-    /// written in one transaction with the end of the run, were never committed: the kernel
-    /// writes it made (if any) are not in the audit.
-    public static let interruptedRunError =
-        "interrupted: the process applying this run ended before it finished; kernel writes it made are not in the audit "
-        + "(`lvsctl drift` shows whether the kernel matches the manifests)"
 
     /// Marks a run finished with `status` (not `.running`) and an optional error text.
     /// - Throws: ``StoreError/notFound(_:)`` for an unknown run id.
@@ -213,6 +194,10 @@ extension Store {
         if let result = filter.result {
             conditions.append("result = ?")
             arguments += [result.rawValue]
+        } else {
+            // Intent rows are not history yet: a write in flight, or one of an interrupted run
+            // that the next command resolves against the kernel.
+            conditions.append("result <> 'planned'")
         }
         var sql = "SELECT * FROM audit"
         if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }

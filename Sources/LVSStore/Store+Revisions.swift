@@ -103,11 +103,12 @@ extension Store {
         }
     }
 
-    /// One revision by its row id (`Revision.id`, as audit rows and runs refer to it), or nil.
-    public func revision(id: Int64) throws -> Revision? {
+    /// One revision by its row id (`Revision.id`, as audit rows and runs refer to it), or nil;
+    /// `withContent: false` leaves `content` empty.
+    public func revision(id: Int64, withContent: Bool = true) throws -> Revision? {
         try read { db in
             try RevisionRecord.fetchOne(db, sql: "SELECT * FROM revision WHERE id = ?", arguments: [id])
-                .map { try Self.model($0, withContent: true, db) }
+                .map { try Self.model($0, withContent: withContent, db) }
         }
     }
 

@@ -22,6 +22,9 @@ public final class Store: Sendable {
     /// For the store a ``transaction(_:)`` body gets: the open transaction every read and write
     /// goes to. Valid only while that body runs (the store it is in must not escape it).
     nonisolated(unsafe) private let transactionDatabase: Database?
+    /// A private copy of a store on a read-only file system, opened instead of it (deleted with
+    /// the store). See ``openReadOnly(_:)``.
+    private let scratch: String?
 
     /// The default database path when neither `--db` nor `LVSCTL_DB` is given.
     public static let systemPath = "/var/lib/lvsctl/lvsctl.db"
@@ -51,23 +54,41 @@ public final class Store: Sendable {
     ///     a missing file ``StoreError/noDatabase(path:detail:)``.
     ///   - createDirectories: whether missing parent directories are created; false makes a
     ///     missing directory ``StoreError/noDatabase(path:detail:)`` (a mistyped `--db`).
+    ///   - readOnly: the command only reads: a store the process cannot write (mode 0444, a
+    ///     read-only mount) is opened read-only instead of refused; it is never migrated then.
+    ///   - checkIntegrity: run `PRAGMA quick_check` after opening and refuse a damaged store
+    ///     (``StoreError/corrupt(path:detail:)``) before anything is written to it. For commands
+    ///     that write; it reads every page once, so it belongs on a thread that overlaps other work.
     public convenience init(
         path: String, clock: @escaping @Sendable () -> Date = { Date() }, create: Bool = true,
-        createDirectories: Bool = true
+        createDirectories: Bool = true, readOnly: Bool = false, checkIntegrity: Bool = false
     ) throws {
-        try self.init(path: path, clock: clock, migrateUpTo: nil, create: create, createDirectories: createDirectories)
+        try self.init(
+            path: path, clock: clock, migrateUpTo: nil, create: create, createDirectories: createDirectories,
+            readOnly: readOnly, checkIntegrity: checkIntegrity)
     }
 
     /// Opens the database and applies migrations only up to `migrateUpTo` (inclusive); nil = all.
     /// For migration-upgrade tests.
     package init(
         path: String, clock: @escaping @Sendable () -> Date = { Date() }, migrateUpTo: String?, create: Bool = true,
-        createDirectories: Bool = true
+        createDirectories: Bool = true, readOnly: Bool = false, checkIntegrity: Bool = false
     ) throws {
         self.path = path
         self.clock = clock
+        if readOnly, Self.cannotWrite(path) {
+            let (queue, scratch) = try Self.openReadOnly(path)
+            self.writer = queue
+            self.transactionDatabase = nil
+            self.scratch = scratch
+            return
+        }
+        self.scratch = nil
         try Self.prepareFiles(path, create: create, createDirectories: createDirectories)
-        try Self.refuseForeignDatabase(path)
+        // The integrity check comes first, over a read-only connection: opening for writing
+        // already writes (GRDB makes sure the WAL file exists with a schema change), and nothing
+        // may be written to a damaged store.
+        try Self.refuseForeignDatabase(path, checkIntegrity: checkIntegrity)
         var config = Configuration()
         config.foreignKeysEnabled = true
         config.journalMode = .wal
@@ -84,11 +105,88 @@ public final class Store: Sendable {
         for suffix in ["-wal", "-shm"] { _ = chmod(path + suffix, 0o600) }
     }
 
+    /// Whether this process cannot write the database file (mode, ownership or a read-only mount).
+    static func cannotWrite(_ path: String) -> Bool {
+        access(path, F_OK) == 0 && access(path, W_OK) != 0
+    }
+
+    /// A store this process cannot write, opened for reading: never migrated, never changed.
+    /// On a read-only file system SQLite cannot create the WAL index (`-shm`) beside the file, so
+    /// a WAL database cannot be read in place: the file (and its `-wal`, committed transactions
+    /// not yet checkpointed) is copied to a private directory and the copy is read. Read-only
+    /// commands then answer from the store as it was when they started.
+    /// - Returns: the connection, and the private directory to delete with the store, if any.
+    private static func openReadOnly(_ path: String) throws -> (DatabaseQueue, String?) {
+        var scratch: String? = nil
+        var readPath = path
+        let directory = (path as NSString).deletingLastPathComponent
+        if access(directory.isEmpty ? "." : directory, W_OK) != 0 && access(path + "-shm", F_OK) != 0 {
+            var template = Array((NSTemporaryDirectory() + "/lvsctl-ro-XXXXXX").utf8CString)
+            guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
+                throw fileError(errno, path: NSTemporaryDirectory(), doing: "cannot make a private copy of the read-only store in")
+            }
+            let dir = String(cString: made)
+            scratch = dir
+            readPath = dir + "/lvsctl.db"
+            do {
+                try FileManager.default.copyItem(atPath: path, toPath: readPath)
+                if FileManager.default.fileExists(atPath: path + "-wal") {
+                    try FileManager.default.copyItem(atPath: path + "-wal", toPath: readPath + "-wal")
+                }
+            } catch {
+                try? FileManager.default.removeItem(atPath: dir)
+                throw StoreError.permissionDenied(path: path, detail: "read-only, and it cannot be copied to read it (\(error))")
+            }
+        }
+        do {
+            try refuseForeignDatabase(readPath)
+            var config = Configuration()
+            config.readonly = true
+            config.foreignKeysEnabled = true
+            config.busyMode = .timeout(10)
+            config.label = "lvsctl"
+            let queue = try DatabaseQueue(path: readPath, configuration: config)
+            let applied = try queue.read { db in try appliedIdentifiers(db) }
+            let known = embeddedMigrations.map(\.id)
+            let unknown = applied.subtracting(known).sorted()
+            if !unknown.isEmpty { throw StoreError.newerSchema(path: path, unknownMigrations: unknown) }
+            let missing = known.filter { !applied.contains($0) }
+            if !missing.isEmpty {
+                throw StoreError.permissionDenied(
+                    path: path,
+                    detail: "read-only, and written by an older lvsctl (migrations \(missing.joined(separator: ", ")) not applied); "
+                        + "a command that writes must upgrade it first, on a writable copy")
+            }
+            return (queue, scratch)
+        } catch {
+            if let scratch { try? FileManager.default.removeItem(atPath: scratch) }
+            // Errors name the store, not its private copy.
+            if case StoreError.corrupt(_, let detail) = error { throw StoreError.corrupt(path: path, detail: detail) }
+            if case StoreError.notLvsctlDatabase(_, let tables) = error { throw StoreError.notLvsctlDatabase(path: path, tables: tables) }
+            throw translate(error, path: path)
+        }
+    }
+
+    deinit {
+        if let scratch { try? FileManager.default.removeItem(atPath: scratch) }
+    }
+
+    /// `PRAGMA quick_check`: every page of the file read once and its structure checked (not the
+    /// index contents against the tables, which `integrity_check` adds at several times the cost).
+    static func checkIntegrity(_ db: Database, path: String) throws {
+        let problems = try String.fetchAll(db, sql: "PRAGMA quick_check(5)")
+        if problems != ["ok"] {
+            throw StoreError.corrupt(
+                path: path, detail: "SQLite's quick_check found damage (\(problems.prefix(3).joined(separator: "; ")))")
+        }
+    }
+
     private init(inMemory writer: any DatabaseWriter, clock: @escaping @Sendable () -> Date) {
         self.path = ":memory:"
         self.writer = writer
         self.clock = clock
         self.transactionDatabase = nil
+        self.scratch = nil
     }
 
     /// The store of one open transaction: `db` is where its reads and writes go.
@@ -97,6 +195,7 @@ public final class Store: Sendable {
         self.writer = store.writer
         self.clock = store.clock
         self.transactionDatabase = db
+        self.scratch = nil
     }
 
     /// A migrated store that lives in memory only, for tests of code that uses the store.
@@ -140,22 +239,47 @@ public final class Store: Sendable {
 
     // MARK: - Opening
 
-    private static func migrator(upTo last: String?) -> DatabaseMigrator {
-        var migrator = DatabaseMigrator()
+    /// Migrates to the latest schema (or up to `last`), idempotent under SQLite's own locking:
+    /// the migrations still to apply are read and applied inside one IMMEDIATE transaction, so
+    /// two processes opening a fresh database at once never both run a migration (the second
+    /// waits on SQLite's lock, then finds nothing left to do). The migrations table is GRDB's
+    /// (`grdb_migrations`), so stores migrated by earlier lvsctl versions read the same.
+    /// Foreign keys are off while migrating and checked before the commit (SQLite's procedure
+    /// for altering tables).
+    private static func migrate(_ writer: any DatabaseWriter, upTo last: String?, path: String) throws {
+        let known = embeddedMigrations.map(\.id)
+        var wanted: [(id: String, sql: String)] = []
         for migration in embeddedMigrations {
-            let sql = migration.sql
-            migrator.registerMigration(migration.id) { db in try db.execute(sql: sql) }
+            wanted.append(migration)
             if migration.id == last { break }
         }
-        return migrator
-    }
-
-    private static func migrate(_ writer: any DatabaseWriter, upTo last: String?, path: String) throws {
-        let known = Set(embeddedMigrations.map(\.id))
-        let applied = try writer.read { db in try DatabaseMigrator().appliedIdentifiers(db) }
+        // Fast path, read only: nothing to do (every open after the first).
+        let applied = try writer.read { db in try appliedIdentifiers(db) }
         let unknown = applied.subtracting(known).sorted()
         if !unknown.isEmpty { throw StoreError.newerSchema(path: path, unknownMigrations: unknown) }
-        try migrator(upTo: last).migrate(writer)
+        if wanted.allSatisfy({ applied.contains($0.id) }) { return }
+        try writer.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA foreign_keys = OFF")
+            defer { try? db.execute(sql: "PRAGMA foreign_keys = ON") }
+            try db.inTransaction(.immediate) {
+                try db.execute(sql: "CREATE TABLE IF NOT EXISTS grdb_migrations (identifier TEXT NOT NULL PRIMARY KEY)")
+                // Read again under the lock: another process may have migrated meanwhile.
+                let applied = try appliedIdentifiers(db)
+                let unknown = applied.subtracting(known).sorted()
+                if !unknown.isEmpty { throw StoreError.newerSchema(path: path, unknownMigrations: unknown) }
+                for migration in wanted where !applied.contains(migration.id) {
+                    try db.execute(sql: migration.sql)
+                    try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES (?)", arguments: [migration.id])
+                }
+                try db.checkForeignKeys()
+                return .commit
+            }
+        }
+    }
+
+    private static func appliedIdentifiers(_ db: Database) throws -> Set<String> {
+        guard try db.tableExists("grdb_migrations") else { return [] }
+        return try String.fetchSet(db, sql: "SELECT identifier FROM grdb_migrations")
     }
 
     /// Creates the parent directory (0700) and the database file (0600) so that SQLite never
@@ -199,11 +323,16 @@ public final class Store: Sendable {
     /// Refuses a non-empty SQLite file that is not lvsctl's, before anything writes to it (the
     /// migration would add lvsctl's tables to another application's database, and opening it
     /// switches it to WAL). Looked at through a read-only connection.
-    static func refuseForeignDatabase(_ path: String) throws {
+    /// With `checkIntegrity`, an lvsctl store is also checked (``checkIntegrity(_:path:)``) on
+    /// the same connection, before any connection that writes is opened.
+    static func refuseForeignDatabase(_ path: String, checkIntegrity: Bool = false) throws {
         var info = stat()
         guard stat(path, &info) == 0, info.st_size > 0 else { return }
         var config = Configuration()
         config.readonly = true
+        // Another process may be creating the schema this very moment (two first applies): wait
+        // for its lock as every other connection does, rather than fail with "database is locked".
+        config.busyMode = .timeout(10)
         let tables: [String]
         let applied: [String]
         do {
@@ -213,6 +342,7 @@ public final class Store: Sendable {
                     db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
                 let applied = tables.contains("grdb_migrations")
                     ? try String.fetchAll(db, sql: "SELECT identifier FROM grdb_migrations") : []
+                if checkIntegrity && !applied.isEmpty { try Self.checkIntegrity(db, path: path) }
                 return (tables, applied)
             }
         } catch {
@@ -259,6 +389,8 @@ public final class Store: Sendable {
         switch dbError.resultCode {
         case .SQLITE_NOTADB, .SQLITE_CORRUPT:
             return StoreError.corrupt(path: path, detail: detail)
+        case .SQLITE_FULL:
+            return StoreError.full(path: path, detail: detail)
         case .SQLITE_CANTOPEN, .SQLITE_PERM, .SQLITE_READONLY, .SQLITE_AUTH:
             return StoreError.permissionDenied(path: path, detail: detail)
         default:

@@ -24,6 +24,8 @@ public enum StoreError: Error, Hashable, Sendable, CustomStringConvertible {
     case notFound(String)
     /// A value stored in the database cannot be read back (for example an unparseable identity).
     case invalidStoredValue(table: String, column: String, value: String)
+    /// The file system holding the database is full (or the file reached its size limit).
+    case full(path: String, detail: String)
     /// Any other SQLite failure.
     case database(path: String, detail: String)
     /// No database at the path, and the command does not create one (read-only commands, or a
@@ -36,13 +38,18 @@ public enum StoreError: Error, Hashable, Sendable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .corrupt(let path, let detail):
-            return "\(path) is not an SQLite database or is damaged: \(detail); move it aside and restore a backup"
+            return "\(path) is not an SQLite database or is damaged: \(detail); move it aside "
+                + "and restore a backup (or salvage its rows with `sqlite3 \(path) .recover`), or pass --db PATH (or set LVSCTL_DB)"
         case .permissionDenied(let path, let detail):
             // Telling root to become root helps no one: then it is the path or its file system.
             let advice = geteuid() == 0
                 ? "check the path, its permissions and whether its file system is read-only"
-                : "lvsctl needs root to use it"
-            return "cannot write \(path): \(detail); \(advice), or pass --db PATH (or set LVSCTL_DB)"
+                : "lvsctl needs root to change it"
+            return "cannot use \(path): \(detail); \(advice), or pass --db PATH (or set LVSCTL_DB)"
+        case .full(let path, let detail):
+            return "cannot write \(path): \(detail): its file system is full; free space there (lvsctl records the "
+                + "intent of every kernel write before making it, so nothing was written to the kernel without its "
+                + "audit row) and run the command again"
         case .noDatabase(let path, let detail):
             return "\(path): \(detail)"
         case .notLvsctlDatabase(let path, let tables):

@@ -3,6 +3,7 @@ import Foundation
 import LVSManifest
 import LVSModel
 import LVSPlan
+import LVSReconciler
 import LVSRealServer
 import LVSRollout
 import LVSStore
@@ -110,6 +111,10 @@ import Testing
         ServiceSpec(name: "web", service: VirtualService(id: sid(80), scheduler: .wrr), realServers: [RealServerSpec(server: rs(11, weight: 5))])
     ])
 
+    static let revisionModel = Revision(
+        id: 7, manifest: "web", number: 3, contentHash: String(repeating: "ab", count: 32), content: "", author: "alice",
+        message: "raise web weights", createdAt: t0, sourcePath: "/etc/lvsctl/web.json", kind: .apply)
+
     static let revision = RevisionObject(Revision(
         id: 7, manifest: "web", number: 3, contentHash: String(repeating: "ab", count: 32), content: "", author: "alice",
         message: "raise web weights", createdAt: t0, sourcePath: "/etc/lvsctl/web.json", kind: .apply))
@@ -148,7 +153,7 @@ import Testing
                 LiveService(service: VirtualService(id: .fwmark(7, .ipv4), scheduler: .rr)),
             ],
             syncDaemons: [SyncDaemon(state: .backup, interface: "eth1", group: IPAddress("224.0.0.81"))])
-        try Self.check(StatusDocument(
+        var document = StatusDocument(
             info: KernelInfo(version: 0x010201, connectionTableSize: 4096), table: table, owners: [Self.sid(80): "web"],
             drains: [DrainRecord(
                 service: Self.sid(80), realServer: Self.rid(12), manifest: "web", startedAt: Self.t0,
@@ -156,7 +161,22 @@ import Testing
             health: [HealthRecord(
                 service: Self.sid(80), realServer: Self.rid(11), healthy: false, lastCheck: Self.t0, lastError: "connect refused",
                 changedAt: Self.t0)],
-            now: Self.t0))
+            maintenance: [
+                MaintenanceFlag(service: Self.sid(80), realServer: Self.rid(11), reason: "disk swap", author: "alice", since: Self.t0),
+                MaintenanceFlag(service: .fwmark(7, .ipv4), author: "bob", since: Self.t0.addingTimeInterval(60)),
+            ],
+            now: Self.t0)
+        document.director = DirectorStatus(
+            node: "d1", manifest: "web",
+            instances: [
+                ("VI_1", VRRPRoleRecord(kind: .instance, name: "VI_1", state: "MASTER", priority: 150, changedAt: Self.t0)),
+                ("VI_2", nil),
+            ],
+            groups: [("G1", VRRPRoleRecord(kind: .group, name: "G1", state: "FAULT", changedAt: Self.t0.addingTimeInterval(0.25)))],
+            maintenance: DirectorMaintenance(author: "alice", reason: "kernel upgrade", since: Self.t0),
+            maintenanceFile: "/run/lvsctl/maintenance", maintenanceHeld: true, readinessFile: "/run/lvsctl/readiness",
+            readinessHeld: nil)
+        try Self.check(document)
     }
 
     @Test func driftFormat() throws {
@@ -183,7 +203,10 @@ import Testing
                 after: try Self.valueText(.service(VirtualService(id: Self.sid(443), scheduler: .sh, flags: [.sched2]))),
                 result: .failed, errno: 17, kernelError: "File exists", durationMicroseconds: 12, origin: .apply),
         ]
-        try Self.check(HistoryDocument(entries: entries))
+        let run = ApplyRun(
+            id: 1, startedAt: Self.t0, finishedAt: Self.t0.addingTimeInterval(0.5), manifest: "web", revisionID: 7,
+            origin: .apply, author: "alice", status: .undone, error: "create-service tcp/10.0.0.100:443: File exists")
+        try Self.check(HistoryDocument(entries: entries, runs: [.init(run: run, revision: Self.revisionModel)]))
     }
 
     @Test func revisionsFormat() throws {
@@ -194,6 +217,18 @@ import Testing
         rollback.message = nil
         rollback.sourcePath = nil
         try Self.check(RevisionsDocument(revisions: [Self.revision, rollback]))
+    }
+
+    @Test func revisionDiffFormat() throws {
+        var to = Self.revisionModel
+        to.number = 4
+        to.message = nil
+        try Self.check(RevisionDiffDocument(from: Self.revisionModel, to: to, changes: [
+            .init(kind: .changed, path: "services[web].realServers[10.0.0.11:80].weight", before: .int(5), after: .int(7)),
+            .init(kind: .added, path: "services[web].realServers[10.0.0.12:80]", before: nil,
+                  after: .object(["address": .string("10.0.0.12"), "port": .int(80)])),
+            .init(kind: .removed, path: "description", before: .string("the web tier"), after: nil),
+        ]))
     }
 
     @Test func validationFormat() throws {
@@ -214,6 +249,12 @@ import Testing
 
     @Test func maintenanceFormat() throws {
         try Self.check(MaintenanceDocument(action: .drain, service: Self.sid(80), realServer: Self.rid(12), applied: true, weightChanges: 1, idle: true))
+    }
+
+    @Test func directorMaintenanceFormat() throws {
+        try Self.check(DirectorMaintenanceDocument(
+            action: .on, changed: true, maintenance: DirectorMaintenance(author: "alice", reason: "kernel upgrade", since: Self.t0),
+            previous: nil, trackFile: "/run/lvsctl/maintenance", trackFileHeld: true, instances: ["VI_1", "VI_2"], node: "d1"))
     }
 
     @Test func realServerStatusFormat() throws {
@@ -286,12 +327,39 @@ import Testing
         #expect(RemoteFormats.expected == written)
     }
 
+    @Test func directorStateFormat() throws {
+        let table = LiveTable(
+            services: [
+                LiveService(
+                    service: VirtualService(id: Self.sid(80), scheduler: .wrr),
+                    realServers: [
+                        LiveRealServer(server: Self.rs(11, weight: 3), activeConnections: 2),
+                        LiveRealServer(server: Self.rs(12, weight: 0), activeConnections: 4),
+                    ]),
+                LiveService(service: VirtualService(id: .fwmark(7, .ipv4), scheduler: .rr)),
+            ])
+        let records = PlanningRecords(
+            owners: [Self.sid(80): "web"],
+            drains: [DrainRecord(
+                service: Self.sid(80), realServer: Self.rid(12), manifest: "web", startedAt: Self.t0,
+                deadline: Self.t0.addingTimeInterval(30.5), reason: .removedFromManifest)],
+            health: [HealthRecord(service: Self.sid(80), realServer: Self.rid(11), healthy: false, changedAt: Self.t0)],
+            maintenance: [MaintenanceFlag(service: Self.sid(80), realServer: Self.rid(11), reason: "disk swap", author: "alice", since: Self.t0)],
+            reportedQuorum: [Self.sid(80): true])
+        try Self.check(DirectorStateDocument(
+            lvsctlVersion: "0.0.0-golden", capturedAt: Self.t0, info: KernelInfo(version: 0x010201, connectionTableSize: 4096),
+            state: DirectorState(live: table, records: records),
+            capabilities: KernelCapabilities(availableSchedulers: [.rr, .wrr, .wlc], availablePersistenceEngines: ["sip"]),
+            appliedRevisions: [.init(manifest: "web", number: 3, contentHash: String(repeating: "ab", count: 32))]))
+    }
+
     /// Every machine format has a golden test above (a new document type needs one).
     @Test func everyFormatHasAGoldenFile() throws {
         let kinds: [any MachineDocument.Type] = [
             PlanDocument.self, SavedPlan.self, ApplyDocument.self, StatusDocument.self, DriftDocument.self, HistoryDocument.self,
             RevisionsDocument.self, ValidationDocument.self, RollbackDocument.self, AdoptDocument.self, MaintenanceDocument.self,
-            RealServerStatusDocument.self, RolloutDocument.self, SavedRolloutPlan.self,
+            RealServerStatusDocument.self, DirectorStateDocument.self, RevisionDiffDocument.self, DirectorMaintenanceDocument.self,
+            RolloutDocument.self, SavedRolloutPlan.self,
         ]
         let files = Set(try FileManager.default.contentsOfDirectory(atPath: Self.directory.path).filter { $0.hasSuffix(".json") })
         #expect(files == Set(kinds.map { "\($0.kind).v\($0.formatVersion).json" }), "one golden file per format, at its current version")
@@ -394,6 +462,6 @@ import Testing
         p.waitUntilExit()
         #expect(p.terminationStatus != 3, "\(text)")
         #expect(p.terminationStatus == 0, "\(text)")
-        #expect(text.contains("checked 14"), "\(text)")
+        #expect(text.contains("checked 17"), "\(text)")
     }
 }

@@ -107,7 +107,11 @@ actor RecordingSink: NotificationSink {
     }
 
     @Test func configDefaultsAndPartialFiles() throws {
-        #expect(try DaemonConfig.load(path: "/nonexistent/daemon.json") == DaemonConfig())
+        // A missing file is an error naming it (a mistyped --config once meant every default).
+        #expect { try DaemonConfig.load(path: "/nonexistent/daemon.json") } throws: { e in
+            "\(e)".contains("/nonexistent/daemon.json: no daemon config")
+        }
+        #expect(try DaemonConfig.parse(Array("{}".utf8), file: "d.json") == DaemonConfig())
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cfg-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }

@@ -16,7 +16,7 @@ import Testing
         var description: String { name }
     }
 
-    static let base = HealthCheck(type: .tcp, retry: 1, delayBeforeRetry: 2, interval: 10)
+    static let base = HealthCheck(type: .tcp, retry: 0, delayBeforeRetry: 2, interval: 10)
 
     static func with(_ f: (inout HealthCheck) -> Void) -> HealthCheck {
         var c = base
@@ -26,14 +26,14 @@ import Testing
 
     @Test(arguments: [
         Case(
-            name: "retry 1: one failure takes it down, one success brings it back",
+            name: "retry 0: one failure takes it down, one success brings it back",
             check: base, results: "+-+", states: "UDU", transitions: ".!!", delays: [10, 10, 10]),
         Case(
-            name: "retry 3: down on the third consecutive failure, retries use delayBeforeRetry",
-            check: with { $0.retry = 3 }, results: "---", states: "UUD", transitions: "..!", delays: [2, 2, 10]),
+            name: "retry 2 (keepalived's meaning): down on the third consecutive failure, retries use delayBeforeRetry",
+            check: with { $0.retry = 2 }, results: "---", states: "UUD", transitions: "..!", delays: [2, 2, 10]),
         Case(
-            name: "retry 3: a success in between resets the count",
-            check: with { $0.retry = 3 }, results: "--+---", states: "UUUUUD", transitions: ".....!",
+            name: "retry 2: a success in between resets the count",
+            check: with { $0.retry = 2 }, results: "--+---", states: "UUUUUD", transitions: ".....!",
             delays: [2, 2, 10, 2, 2, 10]),
         Case(
             name: "fall overrides retry",
@@ -53,8 +53,11 @@ import Testing
             check: with { $0.alpha = true; $0.rise = 2 }, results: "+-++", states: "UDDU", transitions: "!!.!",
             delays: [10, 10, 10, 10]),
         Case(
-            name: "retry 0 behaves like 1",
-            check: with { $0.retry = 0 }, results: "-", states: "D", transitions: "!", delays: [10]),
+            name: "retry 1 (keepalived's default): down on the second consecutive failure",
+            check: with { $0.retry = 1 }, results: "--", states: "UD", transitions: ".!", delays: [2, 10]),
+        Case(
+            name: "the default check (retry 1, as keepalived) takes two failures",
+            check: HealthCheck(type: .tcp, delayBeforeRetry: 2, interval: 10), results: "--", states: "UD", transitions: ".!", delays: [2, 10]),
     ])
     func sequence(_ c: Case) {
         var tracker = HealthTracker(check: c.check)

@@ -102,7 +102,7 @@ import Testing
                     weight 3
                     TCP_CHECK {
                         connect_timeout 5
-                        retry 0
+                        retry 1
                         delay_before_retry 1
                         delay_loop 6
                     }
@@ -111,7 +111,7 @@ import Testing
                     weight 1
                     TCP_CHECK {
                         connect_timeout 5
-                        retry 0
+                        retry 1
                         delay_before_retry 1
                         delay_loop 6
                     }

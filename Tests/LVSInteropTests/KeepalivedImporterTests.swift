@@ -25,7 +25,7 @@ import Testing
         #expect(hc.type == .tcp)
         #expect(hc.port == nil)
         #expect(hc.connectTimeout == 3)
-        #expect(hc.retry == 4)  // keepalived retry 3: down after 4 failures
+        #expect(hc.retry == 3)  // keepalived's retry 3, the same meaning: down after 4 failures
         #expect(hc.delayBeforeRetry == 3)
         #expect(hc.interval == 6)
         #expect(hc.alpha == false)
@@ -129,7 +129,7 @@ import Testing
         let hc = try #require(s.healthCheck)
         #expect(hc.connectTimeout == 5)
         #expect(hc.interval == 60)
-        #expect(hc.retry == 2)  // keepalived default retry 1: down after 2 failures
+        #expect(hc.retry == 1 && hc.failuresBeforeDown == 2)  // keepalived's default retry 1
         #expect(hc.delayBeforeRetry == 1)
     }
 
@@ -317,7 +317,7 @@ import Testing
         #expect(http.digest == "9b3a0c85a887a256d6939da88aabd8cd")
         #expect(http.statusCodes == [200, 301, 302])
         #expect(http.port == 8081)
-        #expect(http.retry == 5)
+        #expect(http.retry == 4)
         #expect(http.delayBeforeRetry == 3)
         #expect(http.interval == 10)
         #expect(http.alpha)
@@ -328,14 +328,14 @@ import Testing
         #expect(https.type == .https)
         #expect(https.insecureSkipVerify)
         #expect(https.host == "u.example")
-        #expect(https.retry == 3)
+        #expect(https.retry == 2)
         #expect(https.statusCodes == Array(200...299))
         #expect(r.warnings(containing: "connect_ip 10.9.9.9").first?.line == 23)
         let misc = try #require(s.realServers[2].healthCheck)
         #expect(misc.type == .exec)
         #expect(misc.command == ["/usr/local/bin/check.sh", "10.0.0.3", "8080"])
         #expect(misc.connectTimeout == 7)
-        #expect(misc.retry == 1)
+        #expect(misc.retry == 0)
         let tcp = try #require(s.realServers[3].healthCheck)
         #expect(tcp.interval == 2)
         #expect(tcp.alpha == false)
@@ -386,7 +386,7 @@ import Testing
         #expect(s.sorryServer == RealServer(id: RealServer.ID(address: v4("10.0.0.99"), port: 80), forwarding: .directRoute, weight: 1))
         #expect(r.warnings(containing: "sorry server 10.0.0.99 port 8080").first?.line == 14)
         let hc = try #require(s.healthCheck)
-        #expect(hc.retry == 6)
+        #expect(hc.retry == 5)
         #expect(hc.connectTimeout == 4)
         #expect(hc.delayBeforeRetry == 2)
     }

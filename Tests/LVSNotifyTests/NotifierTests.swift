@@ -7,7 +7,9 @@ import Testing
 /// A sink that keeps what it is given (for the dedupe rules; the real sinks have their own tests).
 final class KeepingSink: NotificationSink, @unchecked Sendable {
     let name = "keep"
+    let operatorActions: Bool
     let sent = Recorder<String>()
+    init(operatorActions: Bool = false) { self.operatorActions = operatorActions }
     func send(_ notification: LVSNotify.Notification) async throws { sent.append(notification.summary) }
 }
 
@@ -37,6 +39,30 @@ struct FailingSink: NotificationSink {
         #expect(await notifier.lastSentStates() == [
             "REALSERVER tcp/10.0.0.1:80/10.0.0.11:80": "DOWN", "SERVICE tcp/10.0.0.1:80": "QUORUM_LOST",
         ])
+    }
+
+    /// Operator actions go only to the sinks that opted in; everything else to every sink.
+    @Test func operatorActionsOnlyToOptedInSinks() async {
+        let chat = KeepingSink(operatorActions: true)
+        let pager = KeepingSink()
+        let notifier = Notifier(sinks: [chat, pager])
+        let action = LVSNotify.Notification(kind: .operatorAction, manifest: "web", message: "alice applied web@3")
+        #expect(await notifier.notify(action))
+        #expect(await notifier.notify(action), "an occurrence: every action is sent")
+        #expect(await notifier.notify(down()))
+        await notifier.flush()
+        #expect(chat.sent.values.sorted() == ["MANIFEST web OPERATOR_ACTION", "MANIFEST web OPERATOR_ACTION", "REALSERVER tcp/10.0.0.1:80/10.0.0.11:80 DOWN"])
+        #expect(pager.sent.values == ["REALSERVER tcp/10.0.0.1:80/10.0.0.11:80 DOWN"])
+    }
+
+    /// The configured sinks carry their config's opt-in (default off).
+    @Test func configuredSinksCarryTheirOptIn() throws {
+        var config = NotifyConfig()
+        config.exec = ExecHookConfig(path: "/bin/true", operatorActions: true)
+        config.webhook = WebhookConfig(url: try #require(URL(string: "http://127.0.0.1:9/")))
+        let sinks = config.makeSinks()
+        #expect(sinks.map(\.name) == ["exec", "webhook"])
+        #expect(sinks.map(\.operatorActions) == [true, false])
     }
 
     @Test func occurrencesAreAlwaysSent() async {

@@ -150,6 +150,101 @@ import Testing
         try Self.requireInterrupted(try #require(runs.first), at: signalledAt)
     }
 
+    /// SIGKILL at a moment inside the kernel writes of `lvsctl apply` (issue 17): the intent
+    /// rows committed before the first write let the next command account for every write that
+    /// reached the kernel. After each kill a read-only `drift` closes the run (one audit row per
+    /// object in the kernel, no `planned` row left, nothing `running`) and reports the truth
+    /// (drift while objects are missing); the next `apply` converges and `drift` is clean.
+    /// (One moment per run: each takes minutes in the emulated guest; the simulated kills of
+    /// LVSReconcilerTests.IntentTests cover batch boundaries.)
+    @Test(arguments: [0.5])
+    func sigkillDuringACLIApplyLeavesAnAuditTheNextCommandCompletes(at fraction: Double) throws {
+        let ns = try NetworkNamespace(prefix: "lvs9")
+        defer { ns.close() }
+        let cli = try CLIRunner(fakeKernel: false)
+        let total = 150 * 21
+        let manifest = try cli.write("bulk.json", Self.bulkManifest(services: 150))
+        let log = cli.directory.appendingPathComponent("apply.log").path
+        let apply = try BackgroundProcess(
+            ["ip", "netns", "exec", ns.name, CLIRunner.binary, "apply", "-f", manifest],
+            environment: cli.environment, log: log)
+        defer { apply.signal(SIGKILL) }
+        let threshold = max(1, Int(Double(total) * fraction))
+        var seen = 0
+        try Self.waitFor("the apply to write \(threshold) objects", timeout: 300) {
+            seen = Self.tableLines(pid: apply.pid) ?? 0
+            return seen >= threshold
+        }
+        apply.signal(SIGKILL)
+        #expect(apply.wait(timeout: 60) == 128 + SIGKILL, "\(Self.read(log))")
+        let inKernel = try ns.ipvsadmSave().split(separator: "\n").count
+        print("SIGKILL at \(fraction): about \(seen), then \(inKernel) of \(total) objects in the kernel")
+
+        let store = try Store(path: cli.databasePath)
+        let killed = try #require(try store.runs().first)
+        try #require(killed.status == .running, "the kill came after the run ended: \(killed)\n\(Self.read(log))")
+        let intents = try store.plannedRows(runID: killed.id).count
+        #expect(intents + (try store.audit(AuditFilter(runID: killed.id)).count) == total,
+            "every write has its intent row before the first write")
+
+        // A read-only command closes the interrupted run and says so.
+        let drift = try cli.run(["drift", "--netns", ns.name])
+        #expect(drift.stderr.contains("run \(killed.id) (apply of bulk") && drift.stderr.contains("was interrupted"), "\(drift)")
+        #expect(drift.status == (inKernel == total ? 0 : 2), "drift tells the truth: \(drift)")
+        let closed = try #require(try store.run(killed.id))
+        #expect(closed.status == .failed && closed.finishedAt != nil && closed.error?.hasPrefix("interrupted") == true, "\(closed)")
+        #expect(try store.plannedRows(runID: killed.id).isEmpty)
+        let rows = try store.audit(AuditFilter(runID: killed.id, limit: 100_000))
+        #expect(rows.count == inKernel, "one audit row per object the kernel holds: \(rows.count) rows, \(inKernel) objects")
+        #expect(rows.allSatisfy { $0.result == .applied })
+        #expect(try store.runs().allSatisfy { $0.status != .running })
+        let history = try cli.run(["history", "--output", "json", "--limit", "100000"])
+        let entries = (try JSONSerialization.jsonObject(with: Data(history.stdout.utf8)) as? [String: Any])?["entries"] as? [[String: Any]]
+        #expect(entries?.count == inKernel, "history shows the killed run's writes: \(history.stderr)")
+
+        // The next apply converges; the services the killed run created stay lvsctl's.
+        let again = try cli.run(["apply", "-f", manifest, "--netns", ns.name])
+        #expect(again.status == 0, "\(again)")
+        #expect(try ns.ipvsadmSave().split(separator: "\n").count == total)
+        let clean = try cli.run(["drift", "--netns", ns.name])
+        #expect(clean.status == 0, "\(clean)")
+        #expect(try store.runs().allSatisfy { $0.status != .running })
+        #expect(try store.audit(AuditFilter(limit: 100_000)).count == total, "each object created once, audited once")
+    }
+
+    /// Two `lvsctl apply` of different manifests started at once on a database that does not
+    /// exist yet (issue 17: one failed with "table manifest already exists"): the schema is made
+    /// once, the writer lock serialises the applies, both succeed and both are audited.
+    @Test func twoAppliesOnAFreshDatabaseBothSucceed() throws {
+        let ns = try NetworkNamespace(prefix: "lvs2")
+        defer { ns.close() }
+        let cli = try CLIRunner(fakeKernel: false)
+        func manifest(_ name: String, _ octet: Int) throws -> String {
+            let rs = (1...20).map { #"{ "address": "192.0.2.\#($0)", "port": 8080 }"# }.joined(separator: ", ")
+            return try cli.write("\(name).json", #"{ "apiVersion": "lvsctl/v1", "name": "\#(name)", "services": [ { "name": "web", "protocol": "tcp", "address": "10.30.0.\#(octet)", "port": 80, "forwarding": "nat", "realServers": [\#(rs)] } ] }"#)
+        }
+        let files = [try manifest("a", 1), try manifest("b", 2)]
+        #expect(!FileManager.default.fileExists(atPath: cli.databasePath))
+        let logs = ["a", "b"].map { cli.directory.appendingPathComponent("apply-\($0).log").path }
+        let applies = try zip(files, logs).map { file, log in
+            try BackgroundProcess(
+                ["ip", "netns", "exec", ns.name, CLIRunner.binary, "apply", "-f", file, "--lock-timeout", "120"],
+                environment: cli.environment, log: log)
+        }
+        defer { for a in applies { a.signal(SIGKILL) } }
+        for (apply, log) in zip(applies, logs) {
+            let status = apply.wait(timeout: 180)
+            #expect(status == 0, "exit \(String(describing: status)): \(Self.read(log))")
+        }
+        #expect(try ns.ipvsadmSave().split(separator: "\n").count == 42)
+        let store = try Store(path: cli.databasePath)
+        let runs = try store.runs()
+        #expect(runs.count == 2 && runs.allSatisfy { $0.status == .succeeded }, "\(runs)")
+        #expect(Set(runs.compactMap(\.manifest)) == ["a", "b"])
+        #expect(try store.audit(AuditFilter(limit: 1000)).count == 42)
+        #expect(try store.appliedMigrations() == Store.migrationIDs)
+    }
+
     /// A DR service on the lab VIP. A drain ends when active and inactive connections are 0, so
     /// FIN_WAIT is shortened to 2 s.
     static func drManifest(_ servers: [String]) -> String {

@@ -22,7 +22,7 @@ import Testing
             {
               "name": "web", "protocol": "tcp", "address": "10.10.0.100", "port": 80,
               "scheduler": "wrr", "forwarding": "nat", "inhibitOnFailure": true,
-              "healthCheck": { "type": "http", "path": "/", "interval": 1, "retry": 2,
+              "healthCheck": { "type": "http", "path": "/", "interval": 1, "retry": 1,
                                "delayBeforeRetry": 1, "connectTimeout": 1 },
               "realServers": [
                 { "address": "192.0.2.11", "port": 8080, "weight": 3 },
@@ -117,7 +117,7 @@ import Testing
         #expect(metrics.contains("lvsctl_reconcile_last_success_timestamp_seconds"), "\(metrics)")
         #expect(try healthRows(cli) == 0)
 
-        // Stop one real server: weight 0 within interval × retry + interval (6 s; the 30 s wait is slack
+        // Stop one real server: weight 0 within interval × (retry + 1) + interval (6 s; the 30 s wait is slack
         // for TCG under the parallel suite, and the time taken is printed; DaemonTrafficTests checks the bound).
         httpd1.signal(SIGTERM)
         _ = httpd1.wait(timeout: 5)

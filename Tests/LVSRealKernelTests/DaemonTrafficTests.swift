@@ -13,9 +13,10 @@ import Testing
 /// The issue's acceptance for the daemon, checked on what a client sees, what the kernel holds,
 /// the exec hook's lines, the audit and the metrics a Prometheus parser reads.
 @Suite(.serialized) struct DaemonTrafficTests {
-    /// The health check: every `interval` s, down after `retry` consecutive failures.
+    /// The health check: every `interval` s, down after `retry` + 1 consecutive failures
+    /// (keepalived's meaning of `retry`: retries after the first failure).
     static let interval = 2.0
-    static let retry = 2
+    static let retry = 1
     static let vip = "tcp/10.10.0.100:80"
     static func rs(_ address: String) -> String { "-a -t 10.10.0.100:80 -r \(address):80 -g -w" }
 
@@ -63,11 +64,11 @@ import Testing
         #expect(before["r1", default: 0] > 0 && before["r2", default: 0] > 0 && before["error"] == nil, "\(before)\n\(lab.diagnostics)")
         #expect(before["sorry"] == nil)
 
-        // 1. One real server stops: weight 0 within interval × retry + interval, no more requests reach it.
+        // 1. One real server stops: weight 0 within interval × (retry + 1) + interval, no more requests reach it.
         let r1Down = "REALSERVER \(Self.vip)/10.10.0.11:80 DOWN", r1Up = "REALSERVER \(Self.vip)/10.10.0.11:80 UP"
         try lab.stopServer("r1")
         let tookDown = try lab.waitFor("r1 at weight 0", timeout: 60) { try lab.table().contains(Self.rs("10.10.0.11") + " 0") }
-        let bound = Self.interval * Double(Self.retry) + Self.interval
+        let bound = Self.interval * Double(Self.retry + 1) + Self.interval
         print("daemon: r1 stopped → weight 0 after \(String(format: "%.1f", tookDown)) s (bound \(bound) s + 4 s emulation slack)")
         // The slack covers the lab's emulated CPU: a pass (plan, one write, audit) and the poll of ipvsadm.
         #expect(tookDown <= bound + 4, "took \(tookDown) s")

@@ -28,7 +28,7 @@ import Testing
               "name": "web", "protocol": "tcp", "address": "10.10.0.100", "port": 80,
               "scheduler": "wrr", "forwarding": "dr", "inhibitOnFailure": \(inhibit),
               "healthCheck": { "type": "http", "port": 80, "path": "/healthz", "statusCodes": [200],
-                               "interval": \(interval), "retry": 2, "delayBeforeRetry": 1, "connectTimeout": 1 },
+                               "interval": \(interval), "retry": 1, "delayBeforeRetry": 1, "connectTimeout": 1 },
               "realServers": [
                 { "address": "10.10.0.11", "port": 80, "weight": 2 },
                 { "address": "10.10.0.12", "port": 80, "weight": 1 }
@@ -133,21 +133,21 @@ import Testing
               "services": [
                 { "name": "http", "protocol": "tcp", "address": "10.10.0.100", "port": 80, "scheduler": "wrr",
                   "forwarding": "dr", "inhibitOnFailure": true,
-                  "healthCheck": { "type": "http", "port": 80, "path": "/healthz", "interval": 1, "retry": 1, "connectTimeout": 1 },
+                  "healthCheck": { "type": "http", "port": 80, "path": "/healthz", "interval": 1, "retry": 0, "connectTimeout": 1 },
                   "realServers": [ { "address": "10.10.0.11", "port": 80, "weight": 2 } ] },
                 { "name": "tcp", "protocol": "tcp", "address": "10.10.0.100", "port": 81, "scheduler": "wrr",
                   "forwarding": "nat", "inhibitOnFailure": true,
-                  "healthCheck": { "type": "tcp", "port": 80, "interval": 1, "retry": 1, "connectTimeout": 1 },
+                  "healthCheck": { "type": "tcp", "port": 80, "interval": 1, "retry": 0, "connectTimeout": 1 },
                   "realServers": [ { "address": "10.10.0.11", "port": 80, "weight": 3 } ] },
                 { "name": "exec", "protocol": "tcp", "address": "10.10.0.100", "port": 82, "scheduler": "wrr",
                   "forwarding": "nat", "inhibitOnFailure": true,
-                  "healthCheck": { "type": "exec", "command": ["\(Self.ip)", "route", "get", "10.10.0.12"], "interval": 2, "retry": 1,
+                  "healthCheck": { "type": "exec", "command": ["\(Self.ip)", "route", "get", "10.10.0.12"], "interval": 2, "retry": 0,
                                    "connectTimeout": 2 },
                   "realServers": [ { "address": "10.10.0.12", "port": 80, "weight": 4 } ] },
                 { "name": "https", "protocol": "tcp", "address": "10.10.0.100", "port": 83, "scheduler": "wrr",
                   "forwarding": "nat", "inhibitOnFailure": true,
                   "healthCheck": { "type": "https", "port": 443, "path": "/healthz", "insecureSkipVerify": true,
-                                   "interval": 3, "retry": 2, "delayBeforeRetry": 1, "connectTimeout": 3 },
+                                   "interval": 3, "retry": 1, "delayBeforeRetry": 1, "connectTimeout": 3 },
                   "realServers": [ { "address": "10.10.0.11", "port": 443, "weight": 5 } ] }
               ]
             }

@@ -96,8 +96,8 @@ import Testing
         #expect(try store.audit().first?.origin == .drain)
     }
 
-    /// A process killed during an apply leaves its run `running` (its audit rows were never
-    /// committed). The next apply, which holds the writer lock, closes it as interrupted.
+    /// A process killed during an apply leaves its run `running`. The next apply, which holds the
+    /// writer lock, closes it as interrupted (a run with no intent rows: nothing to resolve).
     @Test func theNextApplyClosesARunLeftRunningByAKilledProcess() throws {
         let (r, _, store, dir) = try setUp()
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -108,7 +108,8 @@ import Testing
         #expect(out.run?.status == .succeeded)
         let closed = try store.run(killed.id)
         #expect(closed?.status == .failed)
-        #expect(closed?.error == Store.interruptedRunError)
+        #expect(closed?.error == InterruptedRuns.error(foundDone: 0, notMade: 0, unknown: 0))
+        #expect(r.recovered.map(\.run.id) == [killed.id])
         #expect(closed?.finishedAt != nil)
         #expect(try store.runs().filter { $0.status == .running }.isEmpty)
     }

@@ -86,7 +86,7 @@ struct FileTests {
         }
         #expect(p == path)
         #expect(error.description.hasPrefix("\(path) is not an SQLite database or is damaged: "))
-        #expect(error.description.hasSuffix("; move it aside and restore a backup"))
+        #expect(error.description.contains("; move it aside and restore a backup (or salvage its rows with `sqlite3 "))
     }
 
     struct UnwritableCase: CustomStringConvertible {

@@ -21,6 +21,9 @@ let shippedMigrations: [ShippedMigration] = [
     ShippedMigration(id: "0006_audit_object_format", sha256: "8924ba97bcff67aa3496f662bfdb8db244839918234e3d8130494cbfb2a221a0"),
     ShippedMigration(id: "0007_revision_failed", sha256: "bdecd51e70c98f20acfc2fe4cbe35393c99ee5258e5ab9cc8fa68a8d04001183"),
     ShippedMigration(id: "0008_drain_original_weight", sha256: "237089e0de54181165782c07795e9b42d2279df4cf31c4cce466f22016383996"),
+    ShippedMigration(id: "0009_director_state", sha256: "58fdb943cda2d3fc8c55ecd6fe1963f23f9f6326acbeac5f1ac5e9f4433efa22"),
+    ShippedMigration(id: "0010_audit_intent", sha256: "bf41442762aaa255ad0103bfd0a6265aef8de9cc1a7117a27029f869ccb2d68b"),
+    ShippedMigration(id: "0011_bgp_routes", sha256: "fae52c1d10bb29830387e63c70ee297776a92409a3258d015d001107929d403f"),
 ]
 
 /// Rows each migration's tables can hold, inserted into a database created at that migration.
@@ -66,6 +69,42 @@ let seedRows: [String: [String]] = [
     "0007_revision_failed": [],
     // Drops a column nothing read; 0003's drain row keeps its other columns.
     "0008_drain_original_weight": [],
+    // Rebuilds apply_run and audit (origin 'vrrp'); adds the VRRP roles and director maintenance.
+    "0009_director_state": [
+        """
+        INSERT INTO apply_run (id, started_at, finished_at, manifest, revision_id, origin, author, status)
+        VALUES (2, 9000, 9000, 'web', NULL, 'vrrp', 'keepalived', 'succeeded')
+        """,
+        """
+        INSERT INTO audit (run_id, manifest, at, action, after_json, result, duration_us, origin)
+        VALUES (2, 'web', 9000, 'vrrp-instance', '{"vrrp":{"kind":"instance","name":"VI_1","state":"master"}}', 'applied', 0, 'vrrp')
+        """,
+        "INSERT INTO vrrp_role (kind, name, state, priority, changed_at) VALUES ('instance', 'VI_1', 'MASTER', 150, 9000)",
+        "INSERT INTO director_maintenance (id, author, reason, since) VALUES (1, 'carol', 'kernel upgrade', 9500)",
+    ],
+    // Rebuilds `audit` to allow `planned` (an intent row): a run left `running` with one.
+    "0010_audit_intent": [
+        """
+        INSERT INTO apply_run (id, started_at, finished_at, manifest, revision_id, origin, author, status)
+        VALUES (3, 10000, NULL, 'web', 1, 'apply', 'carol', 'running')
+        """,
+        """
+        INSERT INTO audit (run_id, revision_id, manifest, at, action, service, real_server, after_json, result, duration_us, origin)
+        VALUES (3, 1, 'web', 10000, 'add-real-server', 'tcp/10.0.0.1:80', '192.168.1.12:80', '{"weight":1}', 'planned', 0, 'apply')
+        """,
+    ],
+    // Adds the BGP routes of an ECMP director; a route change is audited with origin 'bgp'.
+    "0011_bgp_routes": [
+        """
+        INSERT INTO apply_run (id, started_at, finished_at, manifest, revision_id, origin, author, status)
+        VALUES (4, 11000, 11000, 'web', NULL, 'bgp', 'lvsctl-daemon@d1', 'succeeded')
+        """,
+        """
+        INSERT INTO audit (run_id, manifest, at, action, after_json, result, duration_us, origin)
+        VALUES (4, 'web', 11000, 'bgp-announce', '{"bgpRoute":{"reason":"ready","state":"announced","vip":"10.0.0.1"}}', 'applied', 0, 'bgp')
+        """,
+        "INSERT INTO bgp_route (address, state, reason, changed_at) VALUES ('10.0.0.1', 'announced', 'ready', 11000)",
+    ],
 ]
 
 @Suite("Migrations")
@@ -96,7 +135,7 @@ struct MigrationTests {
         let tables = try store.queryForTesting(
             "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name != 'grdb_migrations' ORDER BY name"
         ).compactMap { $0.first ?? nil }
-        #expect(tables == ["apply_run", "audit", "drain", "health", "maintenance", "manifest", "notify_state", "ownership", "revision", "revision_chunk"])
+        #expect(tables == ["apply_run", "audit", "director_maintenance", "drain", "health", "maintenance", "manifest", "notify_state", "ownership", "revision", "revision_chunk", "vrrp_role"])
         #expect(try store.queryForTesting("PRAGMA foreign_keys") == [["1"]])
         #expect(try store.queryForTesting("PRAGMA foreign_key_check").isEmpty)
     }

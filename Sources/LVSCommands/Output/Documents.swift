@@ -60,7 +60,7 @@ struct ApplyDocument: Rendered {
     func renderText(_ write: (String) -> Void) {
         if planShown {
             // Said already.
-        } else if plan.isEmpty && plan.pendingDrains.isEmpty {
+        } else if plan.isEmpty && plan.pendingDrains.isEmpty && plan.violations.isEmpty && plan.claims.isEmpty {
             var line = "No changes. The IPVS table matches"
             if let revision { line += " \(revision.manifest) revision \(revision.number)" } else { line += " the manifest" }
             write(line + ".\n")
@@ -72,6 +72,11 @@ struct ApplyDocument: Rendered {
                 + "(\(auditRows) audit row\(auditRows == 1 ? "" : "s")).\n")
         } else if dryRun && !plan.isEmpty {
             write("Dry run: nothing was changed.\n")
+        }
+        let taken = plan.takenOver.count
+        if taken > 0, !dryRun, let revision {
+            write("Took over \(taken) service\(taken == 1 ? "" : "s") as \(revision.manifest) revision \(revision.number)"
+                + (writes == 0 ? " without touching the kernel.\n" : ".\n"))
         }
     }
 }
@@ -154,16 +159,21 @@ struct RevisionsDocument: Rendered {
 /// `lvsctl status`: the live table with lvsctl's owners, drains and health.
 struct StatusDocument: Rendered {
     static let kind = "status"
-    static let formatVersion = 1
+    /// 2: `maintenance` (the `lvsctl drain` flags with who, when and why) and `director` (the
+    /// director pair's VRRP roles, maintenance and readiness); 1 had neither.
+    static let formatVersion = 2
     var info: KernelInfo
     var table: LiveTable
     var owners: [VirtualService.ID: String]
     var drains: [DrainRecord]
     var health: [HealthRecord]
+    var maintenance: [MaintenanceFlag] = []
     var now: Date
+    /// nil when the applied manifests have no `vrrp` section.
+    var director: DirectorStatus? = nil
 
     private enum CodingKeys: String, CodingKey {
-        case ipvsVersion, connectionTableSize, table, owners, drains, health
+        case ipvsVersion, connectionTableSize, table, owners, drains, health, maintenance, director
     }
 
     private struct Owner: Encodable {
@@ -208,11 +218,32 @@ struct StatusDocument: Rendered {
         try c.encode(owners.sorted { $0.key < $1.key }.map { Owner(service: $0.key, manifest: $0.value) }, forKey: .owners)
         try c.encode(drains.map(Drain.init), forKey: .drains)
         try c.encode(health.map(Health.init), forKey: .health)
+        try c.encode(maintenance.sorted(by: Self.order).map(MaintenanceFlagObject.init), forKey: .maintenance)
+        if let director { try c.encode(director, forKey: .director) } else { try c.encodeNil(forKey: .director) }
+    }
+
+    static func order(_ a: MaintenanceFlag, _ b: MaintenanceFlag) -> Bool {
+        (a.service, a.realServer?.description ?? "") < (b.service, b.realServer?.description ?? "")
+    }
+
+    /// `maintenance by alice since 2026-05-28T20:26:40Z: "disk swap"`.
+    static func maintenanceNote(_ flag: MaintenanceFlag) -> String {
+        var note = "maintenance by \(flag.author) since \(flag.since.iso8601)"
+        if let reason = flag.reason, !reason.isEmpty { note += ": \"\(reason)\"" }
+        return note
     }
 
     func renderText(_ write: (String) -> Void) {
+        defer { director.map { $0.renderText(write) } }
         var annotations = StatusRenderer.Annotations()
         annotations.owners = owners
+        for flag in maintenance.sorted(by: Self.order) {
+            if let rs = flag.realServer {
+                annotations.realServerNotes[flag.service, default: [:]][rs, default: []].append(Self.maintenanceNote(flag))
+            } else {
+                annotations.serviceNotes[flag.service, default: []].append(Self.maintenanceNote(flag))
+            }
+        }
         for d in drains {
             var note = "draining (\(d.reason.rawValue))"
             if let deadline = d.deadline {
@@ -350,19 +381,67 @@ struct AuditObject: Encodable {
     static func object(_ text: String) -> JSONValue { JSONValue(parsing: text) ?? .string(text) }
 }
 
-/// `lvsctl history`.
+/// `lvsctl history`: the audit rows, and the runs they belong to with the revision each applied
+/// and its `-m` message (format 2; format 1 had no runs).
 struct HistoryDocument: Rendered {
     static let kind = "history"
-    static let formatVersion = 1
+    static let formatVersion = 2
     var entries: [AuditEntry]
+    /// The runs of `entries`, each with the revision it applied (nil when it applied none).
+    var runs: [HistoryRun] = []
+
+    struct HistoryRun {
+        var run: ApplyRun
+        var revision: Revision?
+    }
+
+    /// The runs of `rows` and their revisions, read once each.
+    static func runs(of rows: [AuditEntry], in store: Store) throws -> [HistoryRun] {
+        var seen = Set<Int64>()
+        var out: [HistoryRun] = []
+        for id in rows.map(\.runID) where seen.insert(id).inserted {
+            guard let run = try store.run(id) else { continue }
+            out.append(HistoryRun(run: run, revision: try run.revisionID.flatMap { try store.revision(id: $0, withContent: false) }))
+        }
+        return out
+    }
 
     private enum CodingKeys: String, CodingKey {
-        case entries
+        case entries, runs
+    }
+
+    private struct RunObject: Encodable {
+        var item: HistoryRun
+        enum CodingKeys: String, CodingKey { case id, origin, author, status, startedAt, finishedAt, error, manifest, revision, message }
+        func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            let r = item.run
+            try c.encode(r.id, forKey: .id)
+            try c.encode(r.origin.rawValue, forKey: .origin)
+            try c.encode(r.author, forKey: .author)
+            try c.encode(r.status.rawValue, forKey: .status)
+            try c.encode(r.startedAt, forKey: .startedAt)
+            try c.encodeIfPresent(r.finishedAt, forKey: .finishedAt)
+            try c.encodeIfPresent(r.error, forKey: .error)
+            try c.encodeIfPresent(item.revision?.manifest ?? r.manifest, forKey: .manifest)
+            try c.encodeIfPresent(item.revision?.number, forKey: .revision)
+            try c.encodeIfPresent(item.revision?.message, forKey: .message)
+        }
     }
 
     func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(entries.map(AuditObject.init), forKey: .entries)
+        try c.encode(runs.sorted { $0.run.id < $1.run.id }.map(RunObject.init), forKey: .runs)
+    }
+
+    /// `run 12: apply demo@3 by alice: "raise web weights"`.
+    static func runLine(_ item: HistoryRun) -> String {
+        var line = "run \(item.run.id): \(item.run.origin.rawValue)"
+        if let rev = item.revision { line += " \(rev.manifest)@\(rev.number)" } else if let m = item.run.manifest { line += " \(m)" }
+        line += " by \(item.run.author), \(item.run.status.rawValue)"
+        if let message = item.revision?.message, !message.isEmpty { line += ": \"\(message)\"" }
+        return line
     }
 
     func renderText(_ write: (String) -> Void) {
@@ -370,8 +449,14 @@ struct HistoryDocument: Rendered {
             write("No audit rows.\n")
             return
         }
+        let byID = Dictionary(runs.map { ($0.run.id, $0) }, uniquingKeysWith: { a, _ in a })
         write("TIME                  RUN  ORIGIN     ACTION               OBJECT                                   RESULT   DETAIL\n")
+        var current: Int64? = nil
         for r in entries {
+            if r.runID != current, let item = byID[r.runID] {
+                write(Escaped.lines(Self.runLine(item)) + "\n")
+            }
+            current = r.runID
             let object = [r.service.map { "\($0)" }, r.realServer.map { "\($0)" }].compactMap { $0 }.joined(separator: " ")
             let detail = r.kernelError ?? Self.delta(before: r.before, after: r.after)
             write([

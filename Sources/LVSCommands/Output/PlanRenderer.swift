@@ -30,7 +30,11 @@ struct PlanRenderer {
             }
         }
         defer { if !out.isEmpty { write(out) } }
-        if plan.changes.isEmpty {
+        let takenOver = plan.takenOver
+        if plan.changes.isEmpty && !plan.violations.isEmpty {
+            // Not "no changes": the manifest is not applied, and the refusals below say why.
+            out += "Nothing can be applied: the plan is refused (see below).\n"
+        } else if plan.changes.isEmpty {
             out += "No changes. The IPVS table matches the manifest.\n"
         } else {
             out += "lvsctl will make these changes, in this order (+ create, ~ edit in place, - remove):\n\n"
@@ -49,8 +53,12 @@ struct PlanRenderer {
             out += "  draining \(d.realServer) of \(d.service): \(d.activeConnections) active, "
                 + "\(d.inactiveConnections) inactive connections; deleted when they reach 0 or at the deadline\n"
         }
+        if !takenOver.isEmpty {
+            out += "Taken over (created outside lvsctl; owned by the manifest from this apply on; only the changes above touch them):\n"
+            for id in takenOver { out += "  \(id)\n" }
+        }
         if !plan.foreign.isEmpty {
-            out += "Foreign services (created outside lvsctl; left alone; `lvsctl adopt` takes one over):\n"
+            out += "Foreign services (created outside lvsctl; left alone; `--take-over` takes over those the manifest declares):\n"
             for id in plan.foreign { out += "  \(id)\n" }
         }
         if !plan.violations.isEmpty {
@@ -68,4 +76,13 @@ struct PlanRenderer {
     }
 
     private static let pieceBytes = 64 * 1024
+}
+
+extension Plan {
+    /// Services the plan claims that exist already (`--take-over` of foreign services), as
+    /// opposed to claims of the services it creates.
+    var takenOver: [VirtualService.ID] {
+        let created = Set(changes.filter { $0.action == .createService }.compactMap(\.service))
+        return claims.map(\.service).filter { !created.contains($0) }
+    }
 }

@@ -8,6 +8,8 @@ struct StatusRenderer {
         var owners: [VirtualService.ID: String] = [:]
         /// Text per (service, real server), e.g. "draining, 25 s left" or "health: down (connect refused)".
         var realServerNotes: [VirtualService.ID: [RealServer.ID: [String]]] = [:]
+        /// Text per service, e.g. a whole-service maintenance flag.
+        var serviceNotes: [VirtualService.ID: [String]] = [:]
     }
 
     var info: KernelInfo
@@ -23,6 +25,7 @@ struct StatusRenderer {
             out += Self.statsLine(Self.serviceName(s.id), live.stats)
             out += "  " + Self.serviceSummary(s)
             if let owner = annotations.owners[s.id] { out += ", owner \(owner)" } else { out += ", foreign" }
+            for note in annotations.serviceNotes[s.id] ?? [] { out += ", " + note }
             out += "\n"
             for r in live.realServers {
                 out += Self.statsLine("  -> " + Self.realServerName(r.server.id), r.stats)
