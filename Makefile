@@ -25,9 +25,11 @@ DESTDIR ?=
 # the kernel tests), qemu-system-x86, busybox-static, kmod, cpio (the guest),
 # python3-prometheus-client (the daemon tests parse /metrics with Prometheus' own parser),
 # python3-jsonschema (the manifests and the golden machine output are validated against Manifests/*.schema.json),
-# bird2 (the BGP speaker lvsctl configures: its parser checks rendered configs; the ECMP tests run it).
+# bird2 (the BGP speaker lvsctl configures: its parser checks rendered configs; the ECMP tests run it),
+# openssh-server and openssh-client (the rollout tests run sshd per director; disable the host's own ssh service).
 DEB_PACKAGES := pkg-config libnl-3-dev libnl-genl-3-dev libsqlite3-dev ipvsadm keepalived \
-	iproute2 curl qemu-system-x86 busybox-static kmod cpio python3-prometheus-client python3-jsonschema bird2
+	iproute2 curl qemu-system-x86 busybox-static kmod cpio python3-prometheus-client python3-jsonschema bird2 \
+	openssh-server openssh-client
 
 .PHONY: help deps build test unit-test kernel-test demo bench docs install clean
 

@@ -132,12 +132,19 @@ let package = Package(
             ],
             swiftSettings: strictness),
 
+        // Rollout to a fleet of directors (`lvsctl rollout`): the inventory, selection, pair-aware
+        // batches, the state machine with its gates and rollback, and the report. The pure parts are
+        // table-tested; the remote side is reached through the system's OpenSSH client.
+        .target(
+            name: "LVSRollout", dependencies: ["LVSModel", "LVSManifest", "LVSPlan"], swiftSettings: strictness),
+
         // ⑦ The CLI and its renderers.
         .target(
             name: "LVSCommands",
             dependencies: [
                 "LVSModel", "LVSManifest", "LVSInterop", "LVSStore", "LVSPlan", "LVSKernel",
                 "LVSNetlink", "LVSRealServer", "LVSApply", "LVSReconciler", "LVSHealth", "LVSSocket", "LVSDaemon", "LVSVRRP", "LVSNotify", "LVSBGP",
+                "LVSRollout",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -197,7 +204,11 @@ let package = Package(
             name: "LVSCommandsTests",
             dependencies: [
                 "LVSCommands", "LVSTestSupport", "LVSManifest", "LVSModel", "LVSPlan", "LVSStore", "LVSRealServer", "LVSReconciler",
+                "LVSRollout",
             ],
+            swiftSettings: strictness),
+        .testTarget(
+            name: "LVSRolloutTests", dependencies: ["LVSRollout", "LVSManifest", "LVSPlan", "LVSModel"],
             swiftSettings: strictness),
         .testTarget(
             name: "LVSRealServerTests", dependencies: ["LVSRealServer", "LVSNetlink", "LVSModel"],

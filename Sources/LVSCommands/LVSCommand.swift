@@ -11,7 +11,7 @@ public struct LVSCommand: ParsableCommand {
         subcommands: [
             Validate.self, PlanCommand.self, Apply.self, Status.self, DriftCommand.self, History.self,
             Revisions.self, Show.self, Diff.self, Rollback.self, Adopt.self, Export.self, Import.self, Run.self,
-            DrainCommand.self, UndrainCommand.self, DirectorMaintenanceCommand.self, RealServerCommand.self,
+            DrainCommand.self, UndrainCommand.self, DirectorMaintenanceCommand.self, RealServerCommand.self, RolloutCommand.self,
         ])
 
     public init() {}

@@ -5,6 +5,7 @@ import LVSModel
 import LVSPlan
 import LVSReconciler
 import LVSRealServer
+import LVSRollout
 import LVSStore
 import Testing
 
@@ -262,6 +263,70 @@ import Testing
         ]))
     }
 
+    static let rolloutReport: RolloutReport = {
+        var r = RolloutReport(
+            id: "20260528T202640Z-abc", mode: .apply, manifest: "web", manifestDigest: String(repeating: "ab", count: 32),
+            inventory: "fleet.json", author: "gitlab-ci ops/lb pipeline 7 job 42", startedAt: t0.timeIntervalSince1970)
+        r.finishedAt = t0.timeIntervalSince1970 + 42.5
+        r.batchSpec = "1,100%"
+        r.batches = [["d2"], ["d1"]]
+        r.outcome = .failed
+        r.stop = .init(batch: 2, director: "d1", gate: .health, reason: "d1: gate health failed: real server 10.0.0.12:80 added to tcp/10.0.0.100:80 is down (connection refused)")
+        let d2 = Inventory.Director(name: "d2", ssh: "root@10.30.0.12", pair: "p1", role: .backup)
+        var a = DirectorReport(d2, state: .rolledBack)
+        a.role = .backup
+        a.roleSource = "inventory"
+        a.batch = 1
+        a.plan = PlanSummary(plan)
+        a.tableFingerprint = "2acb6c27"
+        a.revisionBefore = 3
+        a.revisionAfter = 4
+        a.applied = 1
+        a.auditRows = 1
+        a.gates = [GateResult(.drift, .passed, "no drift", seconds: 0.8), GateResult(.health, .skipped, "no health checks on the touched services", seconds: 0.25),
+                   GateResult(.vrrp, .passed, "VI_1 backup"), GateResult(.probe, .skipped, "no --probe given")]
+        var rb = RollbackReport(to: 3)
+        rb.revision = 5
+        rb.applied = 1
+        rb.gates = [GateResult(.drift, .passed, "no drift", seconds: 0.5)]
+        rb.succeeded = true
+        a.rollback = rb
+        a.seconds = 12.25
+        var b = DirectorReport(Inventory.Director(name: "d1", ssh: "root@10.30.0.11", sshPort: 2222, pair: "p1"), state: .rolledBack)
+        b.batch = 2
+        b.gates = [GateResult(.drift, .passed, "no drift"), GateResult(.health, .failed, "real server 10.0.0.12:80 added to tcp/10.0.0.100:80 is down (connection refused)", seconds: 3)]
+        b.error = nil
+        var c = DirectorReport(Inventory.Director(name: "d3", ssh: "d3"), state: .unreachable)
+        c.error = "unreachable: ssh d3: Connection refused"
+        r.directors = [a, b, c]
+        return r
+    }()
+
+    @Test func rolloutFormat() throws {
+        try Self.check(RolloutDocument(report: Self.rolloutReport))
+    }
+
+    @Test func savedRolloutPlanFormat() throws {
+        var r = Self.rolloutReport
+        r.mode = .plan
+        r.outcome = .changesPending
+        r.stop = nil
+        r.manifestDigest = Manifest.contentHash(Self.manifestState)
+        try Self.check(SavedRolloutPlan(
+            rollout: RolloutDocument(report: r), manifest: JSONValue(parsing: Manifest.encode(Self.manifestState))!))
+    }
+
+    /// The formats a rollout reads from a director are the versions this lvsctl writes: a
+    /// rollout between two directors of one release never reports a skew.
+    @Test func rolloutReadsTheFormatsThisLvsctlWrites() {
+        let written: [String: Int] = [
+            PlanDocument.kind: PlanDocument.formatVersion, ApplyDocument.kind: ApplyDocument.formatVersion,
+            StatusDocument.kind: StatusDocument.formatVersion, DriftDocument.kind: DriftDocument.formatVersion,
+            RevisionsDocument.kind: RevisionsDocument.formatVersion, RollbackDocument.kind: RollbackDocument.formatVersion,
+        ]
+        #expect(RemoteFormats.expected == written)
+    }
+
     @Test func directorStateFormat() throws {
         let table = LiveTable(
             services: [
@@ -294,6 +359,7 @@ import Testing
             PlanDocument.self, SavedPlan.self, ApplyDocument.self, StatusDocument.self, DriftDocument.self, HistoryDocument.self,
             RevisionsDocument.self, ValidationDocument.self, RollbackDocument.self, AdoptDocument.self, MaintenanceDocument.self,
             RealServerStatusDocument.self, DirectorStateDocument.self, RevisionDiffDocument.self, DirectorMaintenanceDocument.self,
+            RolloutDocument.self, SavedRolloutPlan.self,
         ]
         let files = Set(try FileManager.default.contentsOfDirectory(atPath: Self.directory.path).filter { $0.hasSuffix(".json") })
         #expect(files == Set(kinds.map { "\($0.kind).v\($0.formatVersion).json" }), "one golden file per format, at its current version")
@@ -396,6 +462,6 @@ import Testing
         p.waitUntilExit()
         #expect(p.terminationStatus != 3, "\(text)")
         #expect(p.terminationStatus == 0, "\(text)")
-        #expect(text.contains("checked 15"), "\(text)")
+        #expect(text.contains("checked 17"), "\(text)")
     }
 }
