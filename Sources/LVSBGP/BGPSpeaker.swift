@@ -31,6 +31,22 @@ public actor BGPSpeaker {
     private var announcer = Announcer()
     /// The text BIRD last accepted from this speaker; nil until the first success.
     private var configured: String?
+    /// One update at a time: an update suspends while BIRD checks and loads its text, and a
+    /// second one interleaved there would install an older decision after a newer one.
+    private var busy = false
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+
+    private func acquire() async {
+        if !busy {
+            busy = true
+            return
+        }
+        await withCheckedContinuation { waiting.append($0) }
+    }
+
+    private func release() {
+        if waiting.isEmpty { busy = false } else { waiting.removeFirst().resume() }
+    }
 
     public init(node: String, paths: BirdPaths, birdc: String = "birdc") {
         self.node = node
@@ -59,6 +75,8 @@ public actor BGPSpeaker {
         guard let bgp else {
             return Update(verdicts: [:], transitions: [], states: [:], configured: true, error: nil, nextDeadline: nil)
         }
+        await acquire()
+        defer { release() }
         let verdicts = Announcement.verdicts(services: services, director: director, threshold: bgp.announceThreshold)
         var next = announcer
         let transitions = next.step(verdicts: verdicts, now: now, drainSeconds: Double(bgp.drain.seconds))
