@@ -40,28 +40,8 @@ extension Store {
     ) throws -> [AuditEntry] {
         let micros = Timestamp.micros(self.now)
         return try write { db in
-            var out: [AuditEntry] = []
-            if !rows.isEmpty {
-                try Self.ensureManifest(db, name: manifest, at: micros)
-                try db.execute(
-                    sql: """
-                        INSERT INTO apply_run (started_at, finished_at, manifest, revision_id, origin, author, status)
-                        VALUES (?, ?, ?, NULL, 'bgp', ?, 'succeeded')
-                        """,
-                    arguments: [micros, micros, manifest, author])
-                let runID = db.lastInsertedRowID
-                for r in rows {
-                    try db.execute(
-                        sql: """
-                            INSERT INTO audit (run_id, revision_id, manifest, at, action, before_json, after_json, result, duration_us, origin)
-                            VALUES (?, NULL, ?, ?, ?, ?, ?, 'applied', 0, 'bgp')
-                            """,
-                        arguments: [runID, manifest, micros, r.action, r.before, r.after])
-                    out.append(AuditEntry(
-                        id: db.lastInsertedRowID, runID: runID, revisionID: nil, manifest: manifest, at: Timestamp.date(micros),
-                        action: r.action, service: nil, before: r.before, after: r.after, result: .applied, origin: .bgp))
-                }
-            }
+            let out = rows.isEmpty
+                ? [] : try Self.recordEventRun(db, manifest: manifest, author: author, origin: .bgp, at: micros, rows: rows)
             for r in routes {
                 try db.execute(
                     sql: """

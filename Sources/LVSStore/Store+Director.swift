@@ -97,26 +97,7 @@ extension Store {
         let at = self.now
         let micros = Timestamp.micros(at)
         return try write { db in
-            try Self.ensureManifest(db, name: manifest, at: micros)
-            try db.execute(
-                sql: """
-                    INSERT INTO apply_run (started_at, finished_at, manifest, revision_id, origin, author, status)
-                    VALUES (?, ?, ?, NULL, 'vrrp', ?, 'succeeded')
-                    """,
-                arguments: [micros, micros, manifest, author])
-            let runID = db.lastInsertedRowID
-            var out: [AuditEntry] = []
-            for r in rows {
-                try db.execute(
-                    sql: """
-                        INSERT INTO audit (run_id, revision_id, manifest, at, action, before_json, after_json, result, duration_us, origin)
-                        VALUES (?, NULL, ?, ?, ?, ?, ?, 'applied', 0, 'vrrp')
-                        """,
-                    arguments: [runID, manifest, micros, r.action, r.before, r.after])
-                out.append(AuditEntry(
-                    id: db.lastInsertedRowID, runID: runID, revisionID: nil, manifest: manifest, at: Timestamp.date(micros),
-                    action: r.action, service: nil, before: r.before, after: r.after, result: .applied, origin: .vrrp))
-            }
+            let out = try Self.recordEventRun(db, manifest: manifest, author: author, origin: .vrrp, at: micros, rows: rows)
             for r in roles {
                 try db.execute(
                     sql: """
@@ -169,25 +150,11 @@ extension Store {
             } else {
                 try db.execute(sql: "DELETE FROM director_maintenance")
             }
-            try Self.ensureManifest(db, name: manifest, at: micros)
-            try db.execute(
-                sql: """
-                    INSERT INTO apply_run (started_at, finished_at, manifest, revision_id, origin, author, status)
-                    VALUES (?, ?, ?, NULL, 'maintenance', ?, 'succeeded')
-                    """,
-                arguments: [micros, micros, manifest, author])
-            let runID = db.lastInsertedRowID
             let action = on == nil ? "director-maintenance-off" : "director-maintenance-on"
-            let (b, a) = (values(before), values(on))
-            try db.execute(
-                sql: """
-                    INSERT INTO audit (run_id, revision_id, manifest, at, action, before_json, after_json, result, duration_us, origin)
-                    VALUES (?, NULL, ?, ?, ?, ?, ?, 'applied', 0, 'maintenance')
-                    """,
-                arguments: [runID, manifest, micros, action, b, a])
-            let entry = AuditEntry(
-                id: db.lastInsertedRowID, runID: runID, revisionID: nil, manifest: manifest, at: Timestamp.date(micros),
-                action: action, service: nil, before: b, after: a, result: .applied, origin: .maintenance)
+            let entry = try Self.recordEventRun(
+                db, manifest: manifest, author: author, origin: .maintenance, at: micros,
+                rows: [(action: action, before: values(before), after: values(on))]
+            ).first
             return (before, entry)
         }
     }
