@@ -131,7 +131,7 @@ import Testing
     @Test func whatKeepalivedCannotSayIsReported() {
         var check = HealthCheck(type: .https, path: "/", statusCodes: [200], insecureSkipVerify: false)
         check.rise = 3
-        check.fall = 2
+        check.fall = 3  // retry 2 in keepalived's terms; the check's own retry says 1
         var spec = ServiceSpec(name: "web", service: VirtualService(id: .address(.tcp, v4("10.0.0.1"), port: 443)),
                                realServers: [rs("10.0.0.11", 443, check: check)], drainTimeout: 60)
         spec.healthCheck = nil
