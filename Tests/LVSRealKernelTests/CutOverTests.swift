@@ -144,16 +144,22 @@ struct CutOverTests {
         #expect(imported.stderr.contains("differs from the virtual server port 443"), "\(imported)")
 
         // 4. Without --take-over the services are foreign: refused, and the output says why.
-        let refused = try cli.run(["apply", "-f", site])
+        let refused = try cli.run(["apply", "-f", site, "--node", "d1", "--run-dir", dir, "--keepalived-config", "\(dir)/lvsctl-keepalived.conf", "--no-reload"])
         #expect(refused.status == 1, "\(refused)")
         #expect(!refused.stdout.contains("No changes. The IPVS table matches"), "\(refused)")
         #expect((refused.stdout + refused.stderr).contains("--take-over"), "\(refused)")
 
         // 5. plan and apply --take-over: lvsctl owns the four services; nothing is written.
-        let plan = try cli.run(["plan", "-f", site, "--take-over", "--detailed-exitcode"])
-        #expect(plan.status == 0, "\(plan)")
+        //    The manifest has the vrrp section: this director's files are in the scratch directory,
+        //    and the apply writes the VRRP-only keepalived config there (--no-reload: the old
+        //    keepalived runs until step 6). That file is the plan's one change.
+        let director = ["--node", "d1", "--run-dir", dir, "--keepalived-config", "\(dir)/lvsctl-keepalived.conf",
+                        "--keepalived-pid-file", "\(dir)/kp.pid"]
+        let plan = try cli.run(["plan", "-f", site, "--take-over", "--detailed-exitcode"] + director)
+        #expect(plan.status == 2, "\(plan)")
         #expect(plan.stdout.contains("Taken over"), "\(plan)")
-        let apply = try cli.run(["apply", "-f", site, "--take-over", "-o", "json"])
+        #expect(plan.stdout.contains("keepalived config"), "\(plan)")
+        let apply = try cli.run(["apply", "-f", site, "--take-over", "--no-reload", "-o", "json"] + director)
         #expect(apply.status == 0, "\(apply)")
         let doc = try JSONSerialization.jsonObject(with: Data(apply.stdout.utf8)) as? [String: Any]
         #expect(doc?["kernelWrites"] as? Int == 0, "\(apply)")
@@ -163,12 +169,10 @@ struct CutOverTests {
         //    delete the services and the VIPs), and keepalived -P starts on the VRRP-only config
         //    rendered from the manifest: it removes the VIPs, waits the master-down interval and
         //    adds them back as master. IPVS is never touched; the lo copies bridge the gap.
-        let manifest = Manifest.parse(Array(try Data(contentsOf: URL(fileURLWithPath: site))), file: site)
-        let vrrp = try #require(manifest.state?.vrrp, "\(manifest.diagnostics)")
-        let rendered = try KeepalivedConfig.render(
-            vrrp, node: "d1", paths: .init(notifyFIFO: "\(dir)/vrrp.fifo", trackFile: "\(dir)/maintenance"), manifest: "site")
-        #expect(!rendered.contains("virtual_server"))
-        try rendered.write(toFile: "\(dir)/lvsctl-keepalived.conf", atomically: true, encoding: .utf8)
+        let rendered = file("lvsctl-keepalived.conf")
+        #expect(rendered.contains("vrrp_instance") && !rendered.contains("virtual_server"), "\(rendered)")
+        // What `lvsctl run` and `lvsctl maintenance` keep in the track files (no daemon runs here).
+        for track in ["maintenance", "readiness"] { try "0\n".write(toFile: "\(dir)/\(track)", atomically: true, encoding: .utf8) }
         try ProcessRunner.check(["mkfifo", "\(dir)/vrrp.fifo"])
         _ = try lab.spawn("fifo", in: nil, ["cat", "\(dir)/vrrp.fifo"])
         let pids = ["ka.pid", "kc.pid", "kr.pid"].map { file($0).trimmingCharacters(in: .whitespacesAndNewlines) }
@@ -202,10 +206,10 @@ struct CutOverTests {
 
         // lvsctl owns the same table, with nothing pending and no drift.
         #expect(try d1.ipvsadmSave() == before)
-        let again = try cli.run(["plan", "-f", site, "--detailed-exitcode"])
+        let again = try cli.run(["plan", "-f", site, "--detailed-exitcode"] + director)
         #expect(again.status == 0, "\(again)")
         #expect(again.stdout.contains("No changes"), "\(again)")
-        let drift = try cli.run(["drift"])
+        let drift = try cli.run(["drift"] + director)
         #expect(drift.status == 0, "\(drift)")
 
         // No failed request, no lost line.
