@@ -204,7 +204,7 @@ let package = Package(
             name: "LVSCommandsTests",
             dependencies: [
                 "LVSCommands", "LVSTestSupport", "LVSManifest", "LVSModel", "LVSPlan", "LVSStore", "LVSRealServer", "LVSReconciler",
-                "LVSRollout",
+                "LVSRollout", "LVSBGP",
             ],
             swiftSettings: strictness),
         .testTarget(

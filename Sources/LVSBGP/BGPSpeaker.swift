@@ -103,7 +103,7 @@ public actor BGPSpeaker {
 
     /// BIRD's BGP sessions (one per peer).
     public func sessions() async throws -> [BirdProtocolStatus] {
-        try await control.protocols().filter { $0.proto == "BGP" }
+        try await control.bgpSessions()
     }
 
     /// Checks `text` with BIRD's parser in a file beside the config, then moves it over the

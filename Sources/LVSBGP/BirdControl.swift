@@ -73,6 +73,12 @@ public struct BirdControl: Sendable {
         BirdProtocolStatus.parse(try await run(["show", "protocols"]))
     }
 
+    /// The BGP sessions among `show protocols` (one per peer), for the daemon's metrics and
+    /// `status`.
+    public func bgpSessions() async throws -> [BirdProtocolStatus] {
+        try await protocols().filter { $0.proto == "BGP" }
+    }
+
     private func quoted(_ s: String) -> String { "\"\(s)\"" }
 
     private func run(_ command: [String]) async throws -> String {
@@ -108,6 +114,13 @@ public struct BirdProtocolStatus: Hashable, Sendable {
     public var info: String
 
     public var isEstablished: Bool { info.hasPrefix("Established") }
+
+    public init(name: String, proto: String, state: String, info: String) {
+        self.name = name
+        self.proto = proto
+        self.state = state
+        self.info = info
+    }
 
     /// Parses the table after BIRD's `Name Proto Table State Since Info` header. Columns are
     /// separated by spaces; `Table` may be `---`; `Since` is one token (or a date and a time).

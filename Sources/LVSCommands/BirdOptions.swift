@@ -9,9 +9,7 @@ struct BirdOptions: ParsableArguments {
         valueName: "path"))
     var birdConfig: String?
 
-    @Option(help: ArgumentHelp(
-        "BIRD's control socket (default: $LVSCTL_BIRD_SOCKET, else /run/bird/bird.ctl).", valueName: "path"))
-    var birdSocket: String?
+    @OptionGroup var socket: BirdSocketOption
 
     enum OnStop: String, ExpressibleByArgument, CaseIterable {
         case withdraw, leave
@@ -30,12 +28,31 @@ struct BirdOptions: ParsableArguments {
         }
         return BirdPaths(
             config: pick(birdConfig, "LVSCTL_BIRD_CONFIG", BirdPaths.defaultConfig),
-            socket: pick(birdSocket, "LVSCTL_BIRD_SOCKET", BirdControl.defaultSocket))
+            socket: socket.path(environment: environment))
     }
 
     func validate() throws {
-        for (value, name) in [(birdConfig, "--bird-config"), (birdSocket, "--bird-socket")] {
-            if let value, !value.hasPrefix("/") { throw ValidationError("\(name) '\(value)' must be an absolute path") }
+        if let birdConfig, !birdConfig.hasPrefix("/") {
+            throw ValidationError("--bird-config '\(birdConfig)' must be an absolute path")
+        }
+    }
+}
+
+/// BIRD's control socket: `run` reconfigures BIRD through it, `status` asks it for the sessions.
+struct BirdSocketOption: ParsableArguments {
+    @Option(help: ArgumentHelp(
+        "BIRD's control socket (default: $LVSCTL_BIRD_SOCKET, else /run/bird/bird.ctl).", valueName: "path"))
+    var birdSocket: String?
+
+    func path(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+        if let birdSocket, !birdSocket.isEmpty { return birdSocket }
+        if let value = environment["LVSCTL_BIRD_SOCKET"], !value.isEmpty { return value }
+        return BirdControl.defaultSocket
+    }
+
+    func validate() throws {
+        if let birdSocket, !birdSocket.hasPrefix("/") {
+            throw ValidationError("--bird-socket '\(birdSocket)' must be an absolute path")
         }
     }
 }

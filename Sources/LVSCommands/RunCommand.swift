@@ -39,7 +39,8 @@ extension LVSCommand {
                 node's BIRD config (--bird-config) and reconfigures BIRD through birdc: a VIP is announced \
                 while every service on it is converged and at or above the health threshold and the director \
                 is not in maintenance; otherwise its route drains (MED, GRACEFUL_SHUTDOWN) and is withdrawn. \
-                Each change is audited (origin bgp), notified, and exported as metrics (lvsctl_bgp_*).
+                Each change is audited (origin bgp), notified, exported as metrics (lvsctl_bgp_*) and shown \
+                by lvsctl status.
                 """)
 
         @OptionGroup var global: TargetOptions

@@ -5,6 +5,7 @@ import LVSManifest
 import LVSModel
 import LVSReconciler
 import LVSStore
+import LVSBGP
 import LVSVRRP
 
 extension LVSCommand {
@@ -12,10 +13,17 @@ extension LVSCommand {
     struct Status: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "status",
-            abstract: "Show the live IPVS table (ipvsadm -Ln --stats layout) with owners, drains, health and maintenance.")
+            abstract: "Show the live IPVS table (ipvsadm -Ln --stats layout) with owners, drains, health and maintenance.",
+            discussion: """
+                With an applied vrrp section, also the role of each VRRP instance and sync group as keepalived \
+                last reported it, this director's maintenance and its track files. With an applied bgp section, \
+                the route of each announced address as lvsctl run last decided it (announced, draining, withdrawn, \
+                and why), and BIRD's BGP sessions, asked through --bird-socket.
+                """)
 
         @OptionGroup var global: GlobalOptions
         @OptionGroup var director: DirectorOptions
+        @OptionGroup var bird: BirdSocketOption
 
         func run() throws {
             try guarded {
@@ -39,6 +47,7 @@ extension LVSCommand {
                 var document = StatusDocument(
                     info: info, table: table, owners: owners, drains: drains, health: health, maintenance: maintenance, now: Date())
                 document.director = try directorStatus(store)
+                document.bgp = try bgpStatus(store)
                 try Output.emit(document, global.output)
             }
         }
@@ -61,5 +70,35 @@ extension LVSCommand.Status {
             maintenance: try store.directorMaintenance(), maintenanceFile: paths.maintenanceFile,
             maintenanceHeld: TrackFile.read(paths.maintenanceFile), readinessFile: paths.readinessFile,
             readinessHeld: TrackFile.read(paths.readinessFile))
+    }
+
+    /// The BGP side, when an applied manifest has a `bgp` section: routes from the store, sessions
+    /// from BIRD (a BIRD that does not answer within 3 s is reported, not an error of `status`).
+    func bgpStatus(_ store: Store) throws -> BGPStatus? {
+        guard let (manifest, config, announced) = try ReconcileEngine.bgpSection(in: store) else { return nil }
+        let node = director.nodeName()?.name
+        var sessions: [BirdProtocolStatus]?
+        var sessionsError: String?
+        let control = BirdControl(socket: bird.path(), timeout: 3)
+        let box = SessionsBox()
+        let done = DispatchSemaphore(value: 0)
+        Task {
+            do { box.result = .success(try await control.bgpSessions()) } catch { box.result = .failure(error) }
+            done.signal()
+        }
+        done.wait()
+        switch box.result {
+        case .success(let s): sessions = s
+        case .failure(let e): sessionsError = "\(e)"
+        case nil: sessionsError = "BIRD was not asked"
+        }
+        return BGPStatus(
+            node: node, manifest: manifest, localAS: config.localAS, routerID: node.flatMap { config.routerID[$0] },
+            routes: BGPStatus.routes(announced: announced, stored: try store.bgpRoutes()),
+            sessions: sessions, sessionsError: sessionsError)
+    }
+
+    private final class SessionsBox: @unchecked Sendable {
+        var result: Result<[BirdProtocolStatus], any Error>?
     }
 }

@@ -60,8 +60,8 @@ actor BGPDirector {
     ) -> [ServiceReadiness] {
         var out: [ServiceReadiness] = []
         for state in states {
-            for spec in state.services where spec.announce {
-                guard case .address(_, let address, _) = spec.service.id else { continue }
+            for spec in state.services {
+                guard let address = spec.announcedAddress else { continue }
                 let healthy = spec.realServers.filter { rs in
                     guard spec.healthCheck != nil || rs.healthCheck != nil else { return true }
                     return health[ServiceRealServerKey(service: spec.service.id, realServer: rs.server.id)] == .up

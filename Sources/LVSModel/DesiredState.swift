@@ -66,6 +66,16 @@ public struct ServiceSpec: Hashable, Sendable {
     }
 }
 
+extension ServiceSpec {
+    /// The address a `bgp` section announces for this service: its virtual address when it
+    /// has one and `announce` is on; nil for a firewall-mark service or `announce: false`.
+    /// The daemon's BGP side and `status` both ask here.
+    public var announcedAddress: IPAddress? {
+        guard announce, case .address(_, let address, _) = service.id else { return nil }
+        return address
+    }
+}
+
 /// One real server as declared.
 public struct RealServerSpec: Hashable, Sendable {
     public var server: RealServer

@@ -217,13 +217,24 @@ public final class ReconcileEngine: @unchecked Sendable {
 
     /// The applied manifest with a `bgp` section (validation lets one manifest own it), or nil.
     public static func bgpManifest(in store: Store) throws -> String? {
+        try bgpSection(in: store)?.manifest
+    }
+
+    /// The one reading of the applied `bgp` section, with the addresses the applied manifests
+    /// announce (services with `announce`, as the daemon's BGP side reads them): `status` and
+    /// `maintenance` go through it.
+    public static func bgpSection(in store: Store) throws -> (manifest: String, config: BGPConfig, announced: [IPAddress])? {
+        var section: (String, BGPConfig)?
+        var announced = Set<IPAddress>()
         for name in try store.manifests() {
             guard let rev = try store.appliedRevision(manifest: name),
-                let state = try? Manifest.decode(canonicalJSON: rev.content), state.bgp != nil
+                let state = try? Manifest.decode(canonicalJSON: rev.content)
             else { continue }
-            return name
+            if section == nil, let bgp = state.bgp { section = (name, bgp) }
+            announced.formUnion(state.services.compactMap(\.announcedAddress))
         }
-        return nil
+        guard let (manifest, config) = section else { return nil }
+        return (manifest, config, announced.sorted())
     }
 
     /// What ``drift(health:manifests:)`` found, with what `drift --fix` applies.

@@ -11,7 +11,7 @@ import LVSPlan
 /// `LVSCommandsTests` checks these are the versions this lvsctl writes.
 public enum RemoteFormats {
     public static let expected: [String: Int] = [
-        "plan": Plan.currentFormatVersion, "apply": 1, "status": 2, "drift": 1, "revisions": 1, "rollback": 1,
+        "plan": Plan.currentFormatVersion, "apply": 1, "status": 3, "drift": 1, "revisions": 1, "rollback": 1,
     ]
 
     /// Decodes a document of `kind` printed by a remote lvsctl.
@@ -194,7 +194,7 @@ public struct RemoteStatus: Decodable, Sendable {
     enum CodingKeys: String, CodingKey { case table, health, director }
 
     /// status v2's `director` (null without a `vrrp` section): the instances' roles and this
-    /// director's maintenance (`lvsctl-status-v2.schema.json`).
+    /// director's maintenance (`lvsctl-status-v3.schema.json`).
     private struct Director: Decodable {
         struct Instance: Decodable {
             var name: String

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import LVSBGP
 import LVSManifest
 import LVSModel
 import LVSPlan
@@ -176,7 +177,39 @@ import Testing
             maintenance: DirectorMaintenance(author: "alice", reason: "kernel upgrade", since: Self.t0),
             maintenanceFile: "/run/lvsctl/maintenance", maintenanceHeld: true, readinessFile: "/run/lvsctl/readiness",
             readinessHeld: nil)
+        document.bgp = BGPStatus(
+            node: "d1", manifest: "web", localAS: 65001, routerID: IPAddress("10.20.0.2"),
+            routes: BGPStatus.routes(
+                announced: [IPAddress("10.0.0.100")!, IPAddress("10.0.0.101")!],
+                stored: [
+                    BGPRouteRecord(address: "10.0.0.100", state: "announced", reason: "ready", changedAt: Self.t0),
+                    BGPRouteRecord(address: "10.0.0.99", state: "withdrawn", reason: "not declared", changedAt: Self.t0),
+                ]),
+            sessions: [BirdProtocolStatus(name: "peer_10_20_0_1", proto: "BGP", state: "up", info: "Established")],
+            sessionsError: nil)
         try Self.check(document)
+    }
+
+    /// Status text with a bgp section: each route with its reason, sessions up or DOWN, and a
+    /// BIRD that does not answer said as such.
+    @Test func statusTextShowsRoutesAndSessions() {
+        var bgp = BGPStatus(
+            node: "d2", manifest: "site", localAS: 65001, routerID: nil,
+            routes: BGPStatus.routes(
+                announced: [IPAddress("10.10.0.100")!],
+                stored: [BGPRouteRecord(address: "10.10.0.100", state: "draining", reason: "director in maintenance", changedAt: Self.t0)]),
+            sessions: [BirdProtocolStatus(name: "peer_10_20_0_1", proto: "BGP", state: "start", info: "Active Socket: Connection refused")],
+            sessionsError: nil)
+        var text = ""
+        bgp.renderText { text += $0 }
+        #expect(text.contains("no router id for this node: announcing nothing"), "\(text)")
+        #expect(text.contains("route 10.10.0.100") && text.contains("draining since 2026-") && text.contains("(director in maintenance)"), "\(text)")
+        #expect(text.contains("session peer_10_20_0_1") && text.contains("DOWN (start, Active Socket: Connection refused)"), "\(text)")
+        bgp.sessions = nil
+        bgp.sessionsError = "BIRD is not running on /run/bird/bird.ctl"
+        text = ""
+        bgp.renderText { text += $0 }
+        #expect(text.contains("sessions unknown: BIRD is not running on /run/bird/bird.ctl"), "\(text)")
     }
 
     @Test func driftFormat() throws {

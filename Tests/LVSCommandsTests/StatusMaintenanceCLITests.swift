@@ -29,7 +29,7 @@ import Testing
 
         let json = try cli.run(["status", "-o", "json"])
         let document = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
-        #expect(document["formatVersion"] as? Int == 2)
+        #expect(document["formatVersion"] as? Int == 3)
         let flags = try #require(document["maintenance"] as? [[String: Any]])
         #expect(flags.count == 2, "\(flags)")
         let alice = try #require(flags.first { $0["author"] as? String == "alice" })

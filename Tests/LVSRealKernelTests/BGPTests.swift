@@ -92,6 +92,26 @@ struct BGPTests {
             bird = try host.spawn("bird-\(name)", ["bird", "-f", "-c", birdConfig, "-s", birdSocket, "-P", birdSocket + ".pid"])
         }
 
+        /// `lvsctl status -o json` on this director: each route's state by address, and whether
+        /// each BGP session is established.
+        func bgpStatus() throws -> (routes: [String: String], sessions: [String: Bool]) {
+            let r = try lvsctl(["status", "-o", "json", "--node", name, "--bird-socket", birdSocket])
+            #expect(r.status == 0, "\(r)")
+            let doc = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
+            let bgp = try #require(doc?["bgp"] as? [String: Any], "\(r)")
+            #expect(bgp["routerId"] as? String == address, "\(r)")
+            var routes: [String: String] = [:]
+            for route in bgp["routes"] as? [[String: Any]] ?? [] {
+                if let vip = route["vip"] as? String { routes[vip] = route["state"] as? String }
+            }
+            var sessions: [String: Bool] = [:]
+            for s in bgp["sessions"] as? [[String: Any]] ?? [] {
+                if let n = s["name"] as? String { sessions[n] = s["established"] as? Bool }
+            }
+            if sessions.isEmpty { print("status of \(name): \(r.stdout)") }
+            return (routes, sessions)
+        }
+
         /// Connections IPVS accepted for `vip`:80 on this director (`ipvsadm -Ln --stats`).
         func connections(_ vip: String) throws -> Int {
             let out = try host.check(["ipvsadm", "-Ln", "--stats", "-t", "\(vip):80"])
@@ -212,8 +232,10 @@ struct BGPTests {
         // fewer connections than requests answered, although the router's own lookups spread
         // ports (see the note on issue #16).
         print("connections per director: " + directors.map { "\($0.name)=\((try? $0.connections(Self.vip1)) ?? -1)" }.joined(separator: " "))
-        let status = try directors[0].cli.run(["status", "-o", "json"])
-        #expect(status.status == 0, "\(status)")
+        // status: both routes announced ("ready"), the session with the router established.
+        let (routes, sessions) = try directors[0].bgpStatus()
+        #expect(routes == [Self.vip1: "announced", Self.vip2: "announced"], "\(routes)")
+        #expect(sessions == ["peer_10_20_0_1": true], "\(sessions)")
 
         // 2. Maintenance on d3: its routes drain, then go; traffic keeps flowing through d1 and d2.
         let on = try directors[2].cli.run(["maintenance", "on", "--node", "d3", "--run-dir", directors[2].cli.directory.path, "-m", "kernel upgrade"])
@@ -244,6 +266,8 @@ struct BGPTests {
         }
         let web2 = try Self.requests(client, Self.vip2, 20)
         #expect(web2["r2", default: 0] == 20, "\(web2)")
+        let (d2Routes, _) = try directors[1].bgpStatus()
+        #expect(d2Routes == [Self.vip1: "announced", Self.vip2: "withdrawn"], "\(d2Routes)")
         _ = try directors[1].host.check(["ip", "route", "del", "prohibit", "10.20.0.12/32"])
         try waitFor("d2 to announce web2 again", timeout: 90, diagnostics: diagnostics()) {
             try Self.nextHops(router, Self.vip2).count == 3

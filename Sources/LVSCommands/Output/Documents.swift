@@ -159,9 +159,10 @@ struct RevisionsDocument: Rendered {
 /// `lvsctl status`: the live table with lvsctl's owners, drains and health.
 struct StatusDocument: Rendered {
     static let kind = "status"
-    /// 2: `maintenance` (the `lvsctl drain` flags with who, when and why) and `director` (the
-    /// director pair's VRRP roles, maintenance and readiness); 1 had neither.
-    static let formatVersion = 2
+    /// 3: `bgp` (announced routes and BGP sessions). 2: `maintenance` (the `lvsctl drain` flags
+    /// with who, when and why) and `director` (the director pair's VRRP roles, maintenance and
+    /// readiness); 1 had neither.
+    static let formatVersion = 3
     var info: KernelInfo
     var table: LiveTable
     var owners: [VirtualService.ID: String]
@@ -171,9 +172,11 @@ struct StatusDocument: Rendered {
     var now: Date
     /// nil when the applied manifests have no `vrrp` section.
     var director: DirectorStatus? = nil
+    /// nil when the applied manifests have no `bgp` section.
+    var bgp: BGPStatus? = nil
 
     private enum CodingKeys: String, CodingKey {
-        case ipvsVersion, connectionTableSize, table, owners, drains, health, maintenance, director
+        case ipvsVersion, connectionTableSize, table, owners, drains, health, maintenance, director, bgp
     }
 
     private struct Owner: Encodable {
@@ -220,6 +223,7 @@ struct StatusDocument: Rendered {
         try c.encode(health.map(Health.init), forKey: .health)
         try c.encode(maintenance.sorted(by: Self.order).map(MaintenanceFlagObject.init), forKey: .maintenance)
         if let director { try c.encode(director, forKey: .director) } else { try c.encodeNil(forKey: .director) }
+        if let bgp { try c.encode(bgp, forKey: .bgp) } else { try c.encodeNil(forKey: .bgp) }
     }
 
     static func order(_ a: MaintenanceFlag, _ b: MaintenanceFlag) -> Bool {
@@ -234,7 +238,10 @@ struct StatusDocument: Rendered {
     }
 
     func renderText(_ write: (String) -> Void) {
-        defer { director.map { $0.renderText(write) } }
+        defer {
+            director.map { $0.renderText(write) }
+            bgp.map { $0.renderText(write) }
+        }
         var annotations = StatusRenderer.Annotations()
         annotations.owners = owners
         for flag in maintenance.sorted(by: Self.order) {
