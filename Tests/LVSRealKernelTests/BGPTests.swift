@@ -29,7 +29,9 @@ struct BGPTests {
             "realServers": [{"address": "10.20.0.11"}, {"address": "10.20.0.12"}]},
            {"name": "web2", "protocol": "tcp", "address": "10.10.0.101", "port": 80, "scheduler": "mh", "forwarding": "dr",
             "healthCheck": {"type": "http", "path": "/healthz", "interval": 1, "connectTimeout": 1},
-            "realServers": [{"address": "10.20.0.12"}]}],
+            "realServers": [{"address": "10.20.0.12"}]},
+           {"name": "echo", "protocol": "tcp", "address": "10.10.0.100", "port": 8080, "scheduler": "mh", "forwarding": "dr",
+            "realServers": [{"address": "10.20.0.11"}, {"address": "10.20.0.12"}]}],
          "bgp": {"localAS": 65001, "routerId": {"d1": "10.20.0.2", "d2": "10.20.0.3", "d3": "10.20.0.4"},
                  "peers": [{"address": "10.20.0.1", "as": 65000, "holdTime": 9}],
                  "drain": {"seconds": 2}}}
@@ -174,6 +176,7 @@ struct BGPTests {
             let h = try lab.host(name, lan.port("\(address)/24"), gateway: "10.20.0.1")
             try h.makeDRRealServer(vips: [Self.vip1, Self.vip2])
             _ = try h.startHTTPServer(name)
+            _ = try h.startEchoServer("\(name)-echo", port: 8080)
             servers.append(h)
         }
         var directors: [Director] = []
@@ -258,6 +261,62 @@ struct BGPTests {
         }
         let notes = (try? String(contentsOfFile: directors[2].notes, encoding: .utf8)) ?? ""
         #expect(notes.contains("VIP 10.10.0.100 DRAINING") && notes.contains("VIP 10.10.0.100 WITHDRAWN") && notes.contains("VIP 10.10.0.100 ANNOUNCED"), "\(notes)")
+
+        // 2b. mh + sloppyTcp on every director: a long-lived connection survives its director's
+        //     withdrawal. The router moves the flow to another director, which accepts the
+        //     mid-flow packet (sloppyTcp) and picks the same real server (mh, same servers in the
+        //     same order); the real server still has the TCP state, so no line is lost. The director
+        //     that takes the flow over holds an entry for it that it could only make from a
+        //     mid-flow packet (sloppyTcp). (A control run with sloppyTcp off did not break the
+        //     connection in the guest: see the note on issue #16.)
+        func moveEchoFlow() throws {
+            let echoLog = "\(lab.directory.path)/echo.log", echoStop = "\(lab.directory.path)/echo.stop"
+            _ = try client.spawn("echo-client", [
+                LabScripts.python, LabScripts.path("echo_client.py"), "\(Self.vip1):8080", echoLog, echoStop, "0.1", "20",
+            ])
+            func echoLines() -> [Substring] { ((try? String(contentsOfFile: echoLog, encoding: .utf8)) ?? "").split(separator: "\n") }
+            func pongs() -> Int { echoLines().filter { $0.hasPrefix("pong ") }.count }
+            func echoFailed() -> Bool { echoLines().contains { $0.hasPrefix("error") } }
+            let echoDiagnostics = { "echo client:\n\(echoLines().suffix(6).joined(separator: "\n"))\n\(diagnostics())" }
+            try waitFor("the echo connection to run", timeout: 60, diagnostics: echoDiagnostics()) { echoFailed() || pongs() >= 10 }
+            // The client's end of the connection (`ss`): the flow in each director's `ipvsadm -Lnc`.
+            let sockets = try client.check(["ss", "-Htn", "dst", "\(Self.vip1):8080"])
+            let flow = try #require(
+                sockets.split(whereSeparator: \.isWhitespace).first { $0.hasPrefix("10.40.0.50:") }.map(String.init),
+                "the client's echo socket: \(sockets)\n\(echoDiagnostics())")
+            func carries(_ d: Director) throws -> Bool { try d.host.check(["ipvsadm", "-Lnc"]).contains(flow) }
+            let carriers = try directors.filter(carries)
+            #expect(carriers.count == 1, "one director holds \(flow): \(carriers.map(\.name))")
+            let carrier = try #require(carriers.first, "\(echoDiagnostics())")
+            let carrierAddress = carrier.address
+            let atMove = pongs()
+            let moved = try carrier.cli.run([
+                "maintenance", "on", "--node", carrier.name, "--run-dir", carrier.cli.directory.path, "-m", "move the echo flow",
+            ])
+            #expect(moved.status == 0, "\(moved)")
+            try waitFor("\(carrier.name) out of \(Self.vip1)'s next hops", timeout: 60, diagnostics: echoDiagnostics()) {
+                let hops = try Self.nextHops(router, Self.vip1)
+                return hops.count == 2 && !hops.contains(carrierAddress)
+            }
+            try waitFor("lines echoed after the withdrawal, or the connection broken", timeout: 60, diagnostics: echoDiagnostics()) {
+                echoFailed() || pongs() >= atMove + 40
+            }
+            #expect(!echoFailed(), "the connection survived the move: \(echoDiagnostics())")
+            let takers = try directors.filter { $0 !== carrier }.filter(carries).map(\.name)
+            #expect(!takers.isEmpty, "another director forwards the flow now: \(echoDiagnostics())")
+            print("echo connection with sloppyTcp: \(carrier.name) withdrew, \(takers.joined(separator: ",")) took it over, \(pongs()) lines echoed")
+            _ = FileManager.default.createFile(atPath: echoStop, contents: nil)
+            try waitFor("the echo client to close", timeout: 30, diagnostics: echoDiagnostics()) { echoLines().last == "closed" }
+            let numbers = echoLines().filter { $0.hasPrefix("pong ") }.compactMap { Int($0.dropFirst(5)) }
+            #expect(!numbers.isEmpty && numbers == Array(1...numbers.count), "every line echoed in order on one connection")
+            #expect(echoLines().filter { $0.hasPrefix("connected") }.count == 1)
+            let back = try carrier.cli.run(["maintenance", "off", "--node", carrier.name, "--run-dir", carrier.cli.directory.path])
+            #expect(back.status == 0, "\(back)")
+            try waitFor("three next hops again after the move", timeout: 60, diagnostics: diagnostics()) {
+                try Self.nextHops(router, Self.vip1).count == 3 && Self.nextHops(router, Self.vip2).count == 3
+            }
+        }
+        try moveEchoFlow()
 
         // 3. d2 cannot reach r2 (its only server for web2): d2 withdraws 10.10.0.101 only.
         _ = try directors[1].host.check(["ip", "route", "add", "prohibit", "10.20.0.12/32"])
