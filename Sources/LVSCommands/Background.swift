@@ -86,3 +86,22 @@ func preferringErrors<T>(of earlier: () throws -> Void, _ body: () throws -> T) 
         throw error
     }
 }
+
+/// Runs async work from a synchronous command and waits for it: the one bridge `status` (asking
+/// BIRD), `run` (the daemon) and the operator-action notice use. The calling thread blocks; the
+/// work runs on the concurrency pool, which never needs that thread.
+func waitForAsync<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
+    let box = AsyncOutcome<T>()
+    let done = DispatchSemaphore(value: 0)
+    Task {
+        do { box.result = .success(try await body()) } catch { box.result = .failure(error) }
+        done.signal()
+    }
+    done.wait()
+    return try box.result!.get()
+}
+
+/// Written by the task before it signals; read by the waiting thread after.
+private final class AsyncOutcome<T>: @unchecked Sendable {
+    var result: Result<T, any Error>?
+}

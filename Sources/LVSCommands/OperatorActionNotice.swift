@@ -36,22 +36,14 @@ enum OperatorActionNotice {
         let notification = LVSNotify.Notification(
             kind: .operatorAction, service: service, realServer: realServer, manifest: manifest,
             message: "\(author) \(action): \(detail)")
-        let done = DispatchSemaphore(value: 0)
-        let box = FailureBox()
-        Task {
+        let failures: [Notifier.Failure] = (try? waitForAsync {
             let notifier = Notifier(sinks: sinks)
             await notifier.notify(notification)
             await notifier.flush()
-            box.failures = await notifier.recentFailures()
-            done.signal()
-        }
-        done.wait()
-        for f in box.failures {
+            return await notifier.recentFailures()
+        }) ?? []
+        for f in failures {
             printError("lvsctl: warning: operator-action notification to \(f.sink) failed: \(f.error)")
         }
-    }
-
-    private final class FailureBox: @unchecked Sendable {
-        var failures: [Notifier.Failure] = []
     }
 }

@@ -107,24 +107,10 @@ extension LVSCommand {
                 let daemon = try Daemon(
                     config: cfg, store: store, kernel: kernel, logger: logger, prober: prober,
                     director: director.paths(), node: director.nodeName()?.name, bgp: bgp)
-                let outcome = ResultBox()
-                let done = DispatchSemaphore(value: 0)
-                Task {
-                    do { try await daemon.run() } catch { outcome.set(error) }
-                    done.signal()
-                }
-                done.wait()
+                let outcome = Result { try waitForAsync { try await daemon.run() } }
                 try? KernelAccess.close(kernel)
-                if let error = outcome.get() { throw CLIError("the daemon stopped: \(error)") }
+                if case .failure(let error) = outcome { throw CLIError("the daemon stopped: \(error)") }
             }
         }
     }
-}
-
-/// The error a daemon task ended with, handed back to the blocked main thread.
-private final class ResultBox: @unchecked Sendable {
-    private let lock = NSLock()
-    private var error: (any Error)?
-    func set(_ e: any Error) { lock.withLock { error = e } }
-    func get() -> (any Error)? { lock.withLock { error } }
 }

@@ -80,25 +80,14 @@ extension LVSCommand.Status {
         var sessions: [BirdProtocolStatus]?
         var sessionsError: String?
         let control = BirdControl(socket: bird.path(), timeout: 3)
-        let box = SessionsBox()
-        let done = DispatchSemaphore(value: 0)
-        Task {
-            do { box.result = .success(try await control.bgpSessions()) } catch { box.result = .failure(error) }
-            done.signal()
-        }
-        done.wait()
-        switch box.result {
-        case .success(let s): sessions = s
-        case .failure(let e): sessionsError = "\(e)"
-        case nil: sessionsError = "BIRD was not asked"
+        do {
+            sessions = try waitForAsync { try await control.bgpSessions() }
+        } catch {
+            sessionsError = "\(error)"
         }
         return BGPStatus(
             node: node, manifest: manifest, localAS: config.localAS, routerID: node.flatMap { config.routerID[$0] },
             routes: BGPStatus.routes(announced: announced, stored: try store.bgpRoutes()),
             sessions: sessions, sessionsError: sessionsError)
-    }
-
-    private final class SessionsBox: @unchecked Sendable {
-        var result: Result<[BirdProtocolStatus], any Error>?
     }
 }
