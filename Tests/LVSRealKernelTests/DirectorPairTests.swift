@@ -149,7 +149,7 @@ struct DirectorPairTests {
 
     // MARK: - Tests
 
-    /// keepalived not running, a missing interface: refused, nothing written (IPVS empty, no
+    /// keepalived not running, keepalived not installed, a missing interface: refused, nothing written (IPVS empty, no
     /// file), then the bootstrap with `--no-reload`, d1 master, HTTP from both real servers,
     /// `ipvsadm -Sn` unchanged through keepalived's start, a reload and its stop, and a priority
     /// change that is one planned change, a reload, and no VIP move.
@@ -162,6 +162,17 @@ struct DirectorPairTests {
         let refused = try d1.lvsctl(["apply", "-f", lab.manifestPath])
         #expect(refused.status == 1, "\(refused)")
         #expect(refused.stderr.contains("keepalived is not running") && refused.stderr.contains("--no-reload"), "\(refused)")
+        #expect(try d1.host.ipvsadmSave().isEmpty)
+        #expect(!FileManager.default.fileExists(atPath: d1.config))
+
+        // keepalived not installed (hidden by /dev/null in a private mount namespace): refused,
+        // naming the package, nothing written.
+        let hidden = try d1.cli.exec([
+            "unshare", "--mount", "sh", "-c", "mount --bind /dev/null \"$(command -v keepalived)\" && exec \"$@\"", "sh",
+            CLIRunner.binary, "apply", "-f", lab.manifestPath, "--no-reload",
+        ] + d1.cli.commonArguments + d1.directorArguments)
+        #expect(hidden.status == 1, "\(hidden)")
+        #expect(hidden.stderr.contains("keepalived is not installed") && hidden.stderr.contains("apt-get install keepalived"), "\(hidden)")
         #expect(try d1.host.ipvsadmSave().isEmpty)
         #expect(!FileManager.default.fileExists(atPath: d1.config))
 
