@@ -105,7 +105,7 @@ extension KeepalivedMapper {
                     // keepalived uses the first 8 characters.
                     i.authPassword = String(pass.prefix(8))
                     warn(c, "auth_type PASS is imported with a warning: RFC 3768 removed it, and the password travels in clear text",
-                         hint: "it only stops accidental clashes; remove \"authPassword\" from both directors together when you can")
+                         hint: "it only stops accidental clashes; remove \"authentication\" from the manifest once both directors run the rendered config (both sides must agree)")
                 } else if type == "AH" {
                     error(c, "auth_type AH is not supported by lvsctl", hint: "remove the authentication block from both directors' configs")
                 } else {
