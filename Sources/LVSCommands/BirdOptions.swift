@@ -21,20 +21,13 @@ struct BirdOptions: ParsableArguments {
     var bgpOnStop: OnStop = .withdraw
 
     func paths(environment: [String: String] = ProcessInfo.processInfo.environment) -> BirdPaths {
-        func pick(_ option: String?, _ variable: String, _ fallback: String) -> String {
-            if let option, !option.isEmpty { return option }
-            if let value = environment[variable], !value.isEmpty { return value }
-            return fallback
-        }
-        return BirdPaths(
-            config: pick(birdConfig, "LVSCTL_BIRD_CONFIG", BirdPaths.defaultConfig),
+        BirdPaths(
+            config: optionOrVariable(birdConfig, "LVSCTL_BIRD_CONFIG", default: BirdPaths.defaultConfig, environment: environment),
             socket: socket.path(environment: environment))
     }
 
     func validate() throws {
-        if let birdConfig, !birdConfig.hasPrefix("/") {
-            throw ValidationError("--bird-config '\(birdConfig)' must be an absolute path")
-        }
+        try requireAbsolutePaths([(birdConfig, "--bird-config")])
     }
 }
 
@@ -45,14 +38,10 @@ struct BirdSocketOption: ParsableArguments {
     var birdSocket: String?
 
     func path(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
-        if let birdSocket, !birdSocket.isEmpty { return birdSocket }
-        if let value = environment["LVSCTL_BIRD_SOCKET"], !value.isEmpty { return value }
-        return BirdControl.defaultSocket
+        optionOrVariable(birdSocket, "LVSCTL_BIRD_SOCKET", default: BirdControl.defaultSocket, environment: environment)
     }
 
     func validate() throws {
-        if let birdSocket, !birdSocket.hasPrefix("/") {
-            throw ValidationError("--bird-socket '\(birdSocket)' must be an absolute path")
-        }
+        try requireAbsolutePaths([(birdSocket, "--bird-socket")])
     }
 }

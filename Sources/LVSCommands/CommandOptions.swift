@@ -90,3 +90,19 @@ extension GlobalOptions {
 
     var author: String { Author.current(environment: environment) }
 }
+
+/// A path option's value: the option when given, else its `LVSCTL_*` variable, else the default.
+/// One rule for every such option (`--run-dir`, `--keepalived-*`, `--bird-*`).
+func optionOrVariable(_ option: String?, _ variable: String, default fallback: String, environment: [String: String]) -> String {
+    if let option, !option.isEmpty { return option }
+    if let value = environment[variable], !value.isEmpty { return value }
+    return fallback
+}
+
+/// Refuses a relative path given to a path option (the daemon and keepalived resolve paths from
+/// other working directories).
+func requireAbsolutePaths(_ options: [(value: String?, name: String)]) throws {
+    for (value, name) in options {
+        if let value, !value.hasPrefix("/") { throw ValidationError("\(name) '\(value)' must be an absolute path") }
+    }
+}

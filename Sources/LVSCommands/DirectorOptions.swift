@@ -34,22 +34,15 @@ struct DirectorOptions: ParsableArguments {
 
     /// The paths, each from its option, else its variable, else the default.
     func paths(environment: [String: String] = ProcessInfo.processInfo.environment) -> DirectorPaths {
-        func pick(_ option: String?, _ variable: String, _ fallback: String) -> String {
-            if let option, !option.isEmpty { return option }
-            if let value = environment[variable], !value.isEmpty { return value }
-            return fallback
-        }
-        return DirectorPaths(
-            runDirectory: pick(runDir, "LVSCTL_RUN_DIR", DirectorPaths.defaultRunDirectory),
-            keepalivedConfig: pick(keepalivedConfig, "LVSCTL_KEEPALIVED_CONFIG", DirectorPaths.defaultKeepalivedConfig),
-            keepalivedPIDFile: pick(keepalivedPidFile, "LVSCTL_KEEPALIVED_PID", DirectorPaths.defaultKeepalivedPIDFile))
+        DirectorPaths(
+            runDirectory: optionOrVariable(runDir, "LVSCTL_RUN_DIR", default: DirectorPaths.defaultRunDirectory, environment: environment),
+            keepalivedConfig: optionOrVariable(
+                keepalivedConfig, "LVSCTL_KEEPALIVED_CONFIG", default: DirectorPaths.defaultKeepalivedConfig, environment: environment),
+            keepalivedPIDFile: optionOrVariable(
+                keepalivedPidFile, "LVSCTL_KEEPALIVED_PID", default: DirectorPaths.defaultKeepalivedPIDFile, environment: environment))
     }
 
     func validate() throws {
-        for (value, name) in [(runDir, "--run-dir"), (keepalivedConfig, "--keepalived-config"), (keepalivedPidFile, "--keepalived-pid-file")] {
-            if let value, !value.hasPrefix("/") {
-                throw ValidationError("\(name) '\(value)' must be an absolute path")
-            }
-        }
+        try requireAbsolutePaths([(runDir, "--run-dir"), (keepalivedConfig, "--keepalived-config"), (keepalivedPidFile, "--keepalived-pid-file")])
     }
 }

@@ -193,7 +193,7 @@ public struct RemoteStatus: Decodable, Sendable {
 
     enum CodingKeys: String, CodingKey { case table, health, director }
 
-    /// status v2's `director` (null without a `vrrp` section): the instances' roles and this
+    /// status's `director` (since format 2; null without a `vrrp` section): the instances' roles and this
     /// director's maintenance (`lvsctl-status-v3.schema.json`).
     private struct Director: Decodable {
         struct Instance: Decodable {

@@ -24,7 +24,8 @@ struct BGPStatus: Encodable {
     static func routes(announced: [IPAddress], stored: [BGPRouteRecord]) -> [(address: String, route: BGPRouteRecord?)] {
         let byAddress = Dictionary(stored.map { ($0.address, $0) }, uniquingKeysWith: { a, _ in a })
         let declared = announced.map { "\($0)" }
-        let rest = stored.map(\.address).filter { !Set(declared).contains($0) }
+        let declaredSet = Set(declared)
+        let rest = stored.map(\.address).filter { !declaredSet.contains($0) }
         return (declared + rest).map { ($0, byAddress[$0]) }
     }
 
