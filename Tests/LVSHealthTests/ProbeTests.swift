@@ -43,6 +43,10 @@ private let loopback = IPAddress("127.0.0.1")!
             _ = withUnsafePointer(to: &sin) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(f, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
             fillers.append(f)
         }
+        // The queue is full once a filler's handshake has completed (it is writable); under load
+        // that took longer than a fixed 100 ms, and the probe then took the free slot.
+        var fds = fillers.map { pollfd(fd: $0, events: Int16(POLLOUT), revents: 0) }
+        _ = poll(&fds, nfds_t(fds.count), 5000)
         try await Task.sleep(for: .milliseconds(100))
         let start = ContinuousClock.now
         let result = await TCPProbe.run(address: loopback, port: server.port, timeout: 0.5)
