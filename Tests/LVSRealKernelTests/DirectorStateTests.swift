@@ -290,15 +290,17 @@ struct DirectorStateTests {
             for _ in 0..<5 { #expect(try lab.client.curl("http://\(vip)/", timeout: 5).status == 0) }
         }
         // The kernel refreshes these counters from its per-CPU ones on its rate estimator's tick
-        // (every 2 s, later in a starved guest): wait for the holders' five.
+        // (every 2 s, later in a starved guest): wait for the holders' five. The first reading
+        // may itself be stale (the readiness request above not yet summed: 0, then 6), so the
+        // holder's count is at least five; the other director's stays at zero.
         var countersAfter = countersBefore
         func delta(_ node: String, _ vip: String) -> Int { countersAfter["\(node) \(vip)"]! - countersBefore["\(node) \(vip)"]! }
         try lab.waitFor("the connection counters to show the requests", timeout: 20) {
             countersAfter = try counters()
             return delta("d1", a) >= 5 && delta("d2", b) >= 5
         }
-        #expect(delta("d1", a) == 5 && delta("d2", a) == 0, "\(countersBefore) → \(countersAfter)\n\(lab.diagnostics)")
-        #expect(delta("d2", b) == 5 && delta("d1", b) == 0, "\(countersBefore) → \(countersAfter)\n\(lab.diagnostics)")
+        #expect(delta("d1", a) >= 5 && delta("d2", a) == 0, "\(countersBefore) → \(countersAfter)\n\(lab.diagnostics)")
+        #expect(delta("d2", b) >= 5 && delta("d1", b) == 0, "\(countersBefore) → \(countersAfter)\n\(lab.diagnostics)")
 
         // Roles: metrics, status, and no drift.
         try lab.waitFor("d1's metrics to show VI_A master and VI_B backup", timeout: 30) {
