@@ -74,10 +74,10 @@ import Testing
     }
 
     /// `services` NAT services with 20 real servers each.
-    static func bulkManifest(services: Int) -> String {
+    static func bulkManifest(services: Int, realServers: Int = 20) -> String {
         var svcs: [String] = []
         for i in 0..<services {
-            let rs = (1...20).map { #"{ "address": "192.0.2.\#($0)", "port": 8080 }"# }.joined(separator: ", ")
+            let rs = (1...realServers).map { #"{ "address": "192.0.2.\#($0)", "port": 8080 }"# }.joined(separator: ", ")
             svcs.append(#"{ "name": "s\#(i)", "protocol": "tcp", "address": "10.20.\#(i / 250).\#(i % 250 + 1)", "port": 80, "forwarding": "nat", "realServers": [\#(rs)] }"#)
         }
         return #"{ "apiVersion": "lvsctl/v1", "name": "bulk", "services": [\#(svcs.joined(separator: ",\n"))] }"#
@@ -210,6 +210,70 @@ import Testing
         #expect(clean.status == 0, "\(clean)")
         #expect(try store.runs().allSatisfy { $0.status != .running })
         #expect(try store.audit(AuditFilter(limit: 100_000)).count == total, "each object created once, audited once")
+    }
+
+    /// SIGKILL at ten moments inside the kernel writes of a 500 × 10 apply (issue 17's
+    /// acceptance), each from an empty table and a new store. The debug build's failpoint
+    /// (`LVSCTL_TEST_SIGKILL_AFTER_WRITES`, see `SIGKILLAfterWrites`) kills the process once the
+    /// kernel has acknowledged exactly N writes: the first write, inside and at the edges of the
+    /// 1024-write chunks, and after the last write before its audit is recorded. So after each
+    /// kill the kernel holds exactly N objects, and the test can demand that the audit accounts
+    /// for exactly those. The next command (drift, plan, status or apply in turn) must close the
+    /// run; an apply must also converge (it is the next command for the last moment, where the
+    /// kernel already matches: a no-op apply once left such a run `running`).
+    @Test func sigkillAtTenMomentsInsideTheWritesOfA500x10Apply() throws {
+        let ns = try NetworkNamespace(prefix: "lvsx")
+        defer { ns.close() }
+        let services = 500, perService = 10
+        let total = services * (1 + perService)
+        let moments = [1, 700, 1023, 1024, 1025, 2300, 3500, 4096, 5000, total]
+        let nextCommands = ["drift", "plan", "status", "apply"]
+        for (k, n) in moments.enumerated() {
+            try ns.check(["ipvsadm", "-C"])
+            let cli = try CLIRunner(fakeKernel: false)
+            cli.commonArguments = ["--netns", ns.name]
+            let manifest = try cli.write("bulk.json", Self.bulkManifest(services: services, realServers: perService))
+            cli.environment["LVSCTL_TEST_SIGKILL_AFTER_WRITES"] = "\(n)"
+            let killed = try cli.run(["apply", "-f", manifest])
+            cli.environment.removeValue(forKey: "LVSCTL_TEST_SIGKILL_AFTER_WRITES")
+            try #require(killed.status == 128 + SIGKILL, "moment \(n): the failpoint needs a debug build: \(killed)")
+
+            let table = try ns.ipvsadmSave().split(separator: "\n")
+            let inKernel = (services: table.filter { $0.hasPrefix("-A ") }.count, realServers: table.filter { $0.hasPrefix("-a ") }.count)
+            #expect(inKernel.services + inKernel.realServers == n, "moment \(n): the kernel holds what it acknowledged")
+            let store = try Store(path: cli.databasePath)
+            let run = try #require(try store.runs().first)
+            try #require(run.status == .running, "moment \(n): \(run)")
+            #expect(try store.plannedRows(runID: run.id).count + (try store.audit(AuditFilter(runID: run.id, limit: 100_000)).count) == total,
+                "moment \(n): every write has its intent row before the first write")
+
+            let next = k == moments.count - 1 ? "apply" : nextCommands[k % nextCommands.count]
+            let arguments = next == "drift" || next == "status" ? [next] : [next, "-f", manifest]
+            let after = try cli.run(arguments)
+            #expect(after.stderr.contains("run \(run.id) (apply of bulk") && after.stderr.contains("was interrupted"),
+                "moment \(n), \(next): says what it closed: \(after)")
+            let closed = try #require(try store.run(run.id))
+            #expect(closed.status == .failed && closed.finishedAt != nil && closed.error?.hasPrefix("interrupted") == true, "moment \(n): \(closed)")
+            #expect(try store.plannedRows(runID: run.id).isEmpty)
+            #expect(try store.runs().allSatisfy { $0.status != .running }, "moment \(n), \(next): no run left running")
+            let rows = try store.audit(AuditFilter(runID: run.id, limit: 100_000))
+            #expect(rows.allSatisfy { $0.result == .applied })
+            #expect(rows.filter { $0.action == "create-service" }.count == inKernel.services
+                && rows.filter { $0.action == "add-real-server" }.count == inKernel.realServers,
+                "moment \(n), \(next): one audit row per object the killed run put in the kernel: \(rows.count) rows, \(inKernel)")
+            print("SIGKILL after \(n) of \(total) writes: \(inKernel.services) services and \(inKernel.realServers) real servers in the kernel, "
+                + "\(rows.count) audit rows after `\(next)`")
+
+            switch next {
+            case "drift": #expect(after.status == (n == total ? 0 : 2), "drift tells the truth: \(after)")
+            case "apply":
+                #expect(after.status == 0, "\(after)")
+                #expect(try ns.ipvsadmSave().split(separator: "\n").count == total)
+                #expect(try store.audit(AuditFilter(limit: 100_000)).count == total, "moment \(n): each object created once, audited once")
+                #expect(try cli.run(["drift"]).status == 0)
+            default: #expect(after.status == 0, "\(after)")
+            }
+        }
     }
 
     /// Two `lvsctl apply` of different manifests started at once on a database that does not
