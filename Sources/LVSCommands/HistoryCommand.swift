@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import LVSModel
+import LVSReconciler
 import LVSStore
 
 extension LVSCommand {
@@ -58,6 +59,11 @@ extension LVSCommand {
                 filter.limit = limit
                 filter.order = reverse ? .oldestFirst : .newestFirst
                 let store = try global.openStore(.read)
+                // A run a killed process left `running` has writes that are not history until
+                // they are found in the kernel (or not): close it first, as plan and drift do.
+                for note in InterruptedRuns.closeIfIdle(store: store, openKernel: { try global.openKernel() }).notes {
+                    printError("lvsctl: note: \(note)")
+                }
                 let rows = try store.audit(filter)
                 try Output.emit(HistoryDocument(entries: rows, runs: try HistoryDocument.runs(of: rows, in: store)), global.output)
             }

@@ -124,10 +124,30 @@ public enum InterruptedRuns {
                 return runs.map {
                     "run \($0.id) (\($0.origin.rawValue)\($0.manifest.map { " of \($0)" } ?? ""), started \(RFC3339.string($0.startedAt.timeIntervalSince1970.rounded(.down)))) "
                         + "was interrupted and is not closed yet (\(reason)); its kernel writes not yet marked are not in the history: "
-                        + "the next lvsctl command that can write the store closes it"
+                        + "the next lvsctl command that can read the kernel and write the store closes it"
                 }
             }
         }
+    }
+
+    /// The same for a command that does not otherwise read the kernel (`history`): the kernel is
+    /// opened only when a run is left `running`, and a kernel that cannot be read (not root, no
+    /// IPVS) leaves the run as it is, said so.
+    public static func closeIfIdle(store: Store, openKernel: () throws -> any IPVSKernel) -> IdleCheck {
+        let runs: [ApplyRun]
+        do {
+            guard try store.hasRunningRun() else { return .clean }
+            runs = try store.runningRuns()
+        } catch {
+            return .clean
+        }
+        let kernel: any IPVSKernel
+        do {
+            kernel = try openKernel()
+        } catch {
+            return .notClosed(runs, reason: "the kernel's table, which tells which of its writes were made, cannot be read: \(error)")
+        }
+        return closeIfIdle(store: store, kernel: kernel)
     }
 
     /// For a command that does not otherwise write (drift, status, plan): when a run is left

@@ -218,8 +218,8 @@ import Testing
     /// kernel has acknowledged exactly N writes: the first write, inside and at the edges of the
     /// 1024-write chunks, and after the last write before its audit is recorded. So after each
     /// kill the kernel holds exactly N objects, and the test can demand that the audit accounts
-    /// for exactly those. The next command (drift, plan, status or apply in turn) must close the
-    /// run; an apply must also converge (it is the next command for the last moment, where the
+    /// for exactly those. The next command (drift, plan, status, history or apply in turn) must
+    /// close the run; an apply must also converge (it is the next command for the last moment, where the
     /// kernel already matches: a no-op apply once left such a run `running`).
     @Test func sigkillAtTenMomentsInsideTheWritesOfA500x10Apply() throws {
         let ns = try NetworkNamespace(prefix: "lvsx")
@@ -227,7 +227,7 @@ import Testing
         let services = 500, perService = 10
         let total = services * (1 + perService)
         let moments = [1, 700, 1023, 1024, 1025, 2300, 3500, 4096, 5000, total]
-        let nextCommands = ["drift", "plan", "status", "apply"]
+        let nextCommands = ["drift", "plan", "status", "history", "apply"]
         for (k, n) in moments.enumerated() {
             try ns.check(["ipvsadm", "-C"])
             let cli = try CLIRunner(fakeKernel: false)
@@ -248,7 +248,7 @@ import Testing
                 "moment \(n): every write has its intent row before the first write")
 
             let next = k == moments.count - 1 ? "apply" : nextCommands[k % nextCommands.count]
-            let arguments = next == "drift" || next == "status" ? [next] : [next, "-f", manifest]
+            let arguments = ["plan", "apply"].contains(next) ? [next, "-f", manifest] : next == "history" ? [next, "-o", "json", "--limit", "100000"] : [next]
             let after = try cli.run(arguments)
             #expect(after.stderr.contains("run \(run.id) (apply of bulk") && after.stderr.contains("was interrupted"),
                 "moment \(n), \(next): says what it closed: \(after)")
@@ -266,6 +266,10 @@ import Testing
 
             switch next {
             case "drift": #expect(after.status == (n == total ? 0 : 2), "drift tells the truth: \(after)")
+            case "history":
+                #expect(after.status == 0, "\(after.stderr)")
+                let entries = (try JSONSerialization.jsonObject(with: Data(after.stdout.utf8)) as? [String: Any])?["entries"] as? [[String: Any]]
+                #expect(entries?.count == n, "moment \(n): history shows the killed run's writes")
             case "apply":
                 #expect(after.status == 0, "\(after)")
                 #expect(try ns.ipvsadmSave().split(separator: "\n").count == total)

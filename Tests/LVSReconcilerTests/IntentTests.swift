@@ -267,4 +267,36 @@ import Testing
         #expect(check.notes.first?.contains("in progress") == true)
         #expect(try store.run(run.id)?.status == .running)
     }
+
+    /// `history` opens the kernel only when a run is left `running`: never on a clean store, and
+    /// a kernel it cannot read (not root, no IPVS) leaves the run `running` with a note saying why.
+    @Test func aCommandThatReadsNoKernelOpensItOnlyToCloseARun() throws {
+        let dir = tempDir()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let store = try Store(path: dir.appendingPathComponent("lvsctl.db").path)
+        struct NoIPVS: Error, CustomStringConvertible { var description: String { "no IPVS here" } }
+        var opened = 0
+        guard case .clean = InterruptedRuns.closeIfIdle(store: store, openKernel: { opened += 1; return FakeKernel() }) else {
+            Issue.record("a clean store had something to close")
+            return
+        }
+        #expect(opened == 0, "no run left running: the kernel is not opened")
+
+        let run = try store.beginRun(manifest: manifest, origin: .apply, author: "killed")
+        let refused = InterruptedRuns.closeIfIdle(store: store, openKernel: { throw NoIPVS() })
+        guard case .notClosed(let runs, let reason) = refused else {
+            Issue.record("expected not closed, got \(refused)")
+            return
+        }
+        #expect(runs.map(\.id) == [run.id] && reason.contains("no IPVS here"))
+        #expect(refused.notes.first?.contains("the next lvsctl command that can read the kernel and write the store closes it") == true)
+        #expect(try store.run(run.id)?.status == .running)
+
+        guard case .closed(let closed) = InterruptedRuns.closeIfIdle(store: store, openKernel: { opened += 1; return FakeKernel() }) else {
+            Issue.record("expected the run closed")
+            return
+        }
+        #expect(opened == 1 && closed.map(\.run.id) == [run.id])
+        #expect(try store.run(run.id)?.status == .failed)
+    }
 }
