@@ -35,9 +35,9 @@ public struct BirdControl: Sendable {
             case .notInstalled(let p):
                 "cannot run \(p): BIRD 2 is not installed (Debian: apt-get install bird2)"
             case .notRunning(let s, let o):
-                "BIRD is not running on \(s) (\(o.trimmingCharacters(in: .whitespacesAndNewlines))); start it (systemctl start bird) or pass --bird-socket"
+                "BIRD is not running on \(s) (\(o.trimmingCharacters(in: .whitespacesAndNewlines))); start it (systemctl start lvsctl-bird, or bird -c CONFIG -s \(s)), or pass --bird-socket with the socket BIRD listens on"
             case .rejected(let f, let o):
-                "BIRD rejects \(f):\n\(o.trimmingCharacters(in: .whitespacesAndNewlines))\nnothing was changed"
+                "BIRD rejects the config rendered for \(f):\n\(o.trimmingCharacters(in: .whitespacesAndNewlines))\n\(f) is unchanged and BIRD keeps its routes; correct the manifest's bgp section and apply it"
             case .failed(let c, let o):
                 "birdc \(c) failed: \(o.trimmingCharacters(in: .whitespacesAndNewlines))"
             }
@@ -79,6 +79,23 @@ public struct BirdControl: Sendable {
         try await protocols().filter { $0.proto == "BGP" }
     }
 
+    /// BIRD's message, each `FILE:LINE:COLUMN` it names followed by that line of `text` (the
+    /// text BIRD read from `file`), quoted: the file itself may be gone by the time anyone reads
+    /// the message.
+    public static func quotingLines(_ output: String, of text: String, file: String) -> String {
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        var out: [String] = []
+        for line in output.split(separator: "\n", omittingEmptySubsequences: true) {
+            out.append(String(line))
+            guard let at = line.range(of: file + ":") else { continue }
+            let number = line[at.upperBound...].prefix { $0.isNumber }
+            if let n = Int(number), n >= 1, n <= lines.count {
+                out.append("  line \(n): \(lines[n - 1].trimmingCharacters(in: .whitespaces))")
+            }
+        }
+        return out.joined(separator: "\n")
+    }
+
     private func quoted(_ s: String) -> String { "\"\(s)\"" }
 
     private func run(_ command: [String]) async throws -> String {
@@ -89,6 +106,9 @@ public struct BirdControl: Sendable {
             return result.output
         case .exited(127):
             throw Failure.notInstalled(birdc)
+        case .exited(126):
+            // env found birdc but could not run it: not an answer from BIRD.
+            throw Failure.failed(command: command.joined(separator: " "), output: result.output)
         case .exited:
             if result.output.contains("Unable to connect") { throw Failure.notRunning(socket: socket, output: result.output) }
             // birdc exits non-zero when the command's answer is an error (e.g. `configure check`
