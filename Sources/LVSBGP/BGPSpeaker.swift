@@ -32,6 +32,9 @@ public actor BGPSpeaker {
     /// The text BIRD last accepted from this speaker; nil until the first success and after a
     /// failure.
     private var configured: String?
+    /// The last text BIRD's parser refused, with the error: the same text is not checked again
+    /// (BIRD's answer does not change), and no candidate file is left lying around for it.
+    private var refused: (text: String, error: String)?
     /// One update at a time: an update suspends while BIRD checks and loads its text, and a
     /// second one interleaved there would install an older decision after a newer one.
     private var busy = false
@@ -88,7 +91,9 @@ public actor BGPSpeaker {
         let transitions = next.step(verdicts: verdicts, now: now, drainSeconds: Double(bgp.drain.seconds))
         let text = BirdConfig.render(bgp, node: node, routes: next.routes, source: source)
         var failure: String?
-        if text != configured {
+        if text != configured, let refused, refused.text == text {
+            failure = refused.error
+        } else if text != configured {
             do {
                 try await install(text)
                 configured = text
@@ -127,8 +132,12 @@ public actor BGPSpeaker {
             unlink(candidate)
             // BIRD names the candidate, which is gone now: name the file it was meant for and
             // quote the lines BIRD points at, so the operator sees what BIRD refused.
-            throw BirdControl.Failure.rejected(
+            let failure = BirdControl.Failure.rejected(
                 file: paths.config, output: BirdControl.quotingLines(output, of: text, file: candidate))
+            // Only the parser's refusal is remembered: a refusal of the running BIRD (it cannot
+            // read the file, say) may go away without the text changing.
+            refused = (text, "\(failure)")
+            throw failure
         } catch {
             unlink(candidate)
             throw error

@@ -79,19 +79,27 @@ public struct BirdControl: Sendable {
         try await protocols().filter { $0.proto == "BGP" }
     }
 
-    /// BIRD's message, each `FILE:LINE:COLUMN` it names followed by that line of `text` (the
-    /// text BIRD read from `file`), quoted: the file itself may be gone by the time anyone reads
-    /// the message.
+    /// BIRD's message, each `FILE:LINE:COLUMN` it names followed by the lines of `text` (the
+    /// text BIRD read from `file`) it points at, quoted: the file itself may be gone by the time
+    /// anyone reads the message. BIRD checks a protocol's options when its block ends, so a
+    /// pointer at a closing `}` quotes the whole block from its `protocol` line (at most 12 lines).
     public static func quotingLines(_ output: String, of text: String, file: String) -> String {
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map {
+            $0.trimmingCharacters(in: .whitespaces)
+        }
         var out: [String] = []
         for line in output.split(separator: "\n", omittingEmptySubsequences: true) {
             out.append(String(line))
             guard let at = line.range(of: file + ":") else { continue }
             let number = line[at.upperBound...].prefix { $0.isNumber }
-            if let n = Int(number), n >= 1, n <= lines.count {
-                out.append("  line \(n): \(lines[n - 1].trimmingCharacters(in: .whitespaces))")
+            guard let n = Int(number), n >= 1, n <= lines.count else { continue }
+            var first = n
+            if lines[n - 1].hasPrefix("}"),
+                let start = lines[..<(n - 1)].lastIndex(where: { $0.hasPrefix("protocol ") }), n - start <= 12
+            {
+                first = start + 1
             }
+            for i in first...n { out.append("  line \(i): \(lines[i - 1])") }
         }
         return out.joined(separator: "\n")
     }

@@ -83,8 +83,9 @@ struct BGPSpeakerTests {
         let first = await speaker.update(bgp: site, source: "test", services: one, director: .serving, now: 0)
         #expect(first.configured)
         let accepted = try String(contentsOfFile: fake.paths.config, encoding: .utf8)
-        // From now on `bird -p` refuses, as BIRD 2.0.12 does a link-local neighbour without an interface.
-        try "#!/bin/sh\nn=$(grep -n neighbor \"$3\" | cut -d: -f1)\necho \"bird: $3:$n:21 Link-local addresses require defined interface\" >&2\nexit 1\n"
+        // From now on `bird -p` refuses, as BIRD 2.0.12 does a link-local neighbour without an
+        // interface: at the `}` that closes the protocol (it checks the options there).
+        try "#!/bin/sh\necho refused >> \(fake.log)\nn=$(grep -n '^}' \"$3\" | tail -1 | cut -d: -f1)\necho \"bird: $3:$n:1 Link-local addresses require defined interface\" >&2\nexit 1\n"
             .write(toFile: fake.bird, atomically: true, encoding: .utf8)
         chmod(fake.bird, 0o755)
         var refused = site
@@ -94,10 +95,16 @@ struct BGPSpeakerTests {
         let error = try #require(second.error)
         #expect(error.hasPrefix("BIRD rejects the config rendered for \(fake.paths.config):"), "\(error)")
         #expect(error.contains("Link-local addresses require defined interface"), "\(error)")
-        #expect(error.contains("  line 18: neighbor fe80::1 as 65000;"), "\(error)")
+        // The whole block is quoted, from its protocol line to the brace BIRD points at.
+        #expect(error.contains("  line 16: protocol bgp peer_fe80__1 {\n  line 17: local as 65001;\n  line 18: neighbor fe80::1 as 65000;"), "\(error)")
+        #expect(error.contains("  line 20: }\n"), "\(error)")
         #expect(error.contains("is unchanged and BIRD keeps its routes"), "\(error)")
         #expect(try String(contentsOfFile: fake.paths.config, encoding: .utf8) == accepted)
         #expect(!FileManager.default.fileExists(atPath: fake.paths.config + ".new"))
+        // The same text again: the same error, without asking BIRD's parser again.
+        let third = await speaker.update(bgp: refused, source: "test", services: one, director: .serving, now: 2)
+        #expect(third.error == second.error)
+        #expect(fake.events.filter { $0 == "refused" }.count == 1, "\(fake.events)")
     }
 
     /// BIRD down while the decision goes A → B → A: the file must end as A (what BIRD will start
