@@ -38,6 +38,9 @@ public enum AnnounceVerdict: Hashable, Sendable, CustomStringConvertible {
     case directorInMaintenance
     case directorStopping
     case notConverged(service: String)
+    /// The address is not on the director (``VIPPlacement``): a route would draw traffic IPVS
+    /// never receives.
+    case addressNotLocal
     case belowThreshold(service: String, healthy: Int, total: Int, needed: Int)
 
     public var announces: Bool { self == .ready }
@@ -49,6 +52,7 @@ public enum AnnounceVerdict: Hashable, Sendable, CustomStringConvertible {
         case .directorInMaintenance: "director in maintenance"
         case .directorStopping: "lvsctl run stopping"
         case .notConverged(let s): "service \(s) is not converged"
+        case .addressNotLocal: "the address is not on this director (add it, or declare bgp.vipDevice)"
         case .belowThreshold(let s, let h, let t, let n): "service \(s) has \(h) of \(t) real servers healthy, needs \(n)"
         }
     }
@@ -65,8 +69,9 @@ public enum Announcement {
 
     /// Each announced address's verdict. An address is ready only when every service on it is
     /// (a VIP serves several ports; announcing it sends all of them here).
+    /// - Parameter notLocal: announced addresses the director does not hold (never announced).
     public static func verdicts(
-        services: [ServiceReadiness], director: DirectorCondition, threshold: Double
+        services: [ServiceReadiness], director: DirectorCondition, threshold: Double, notLocal: Set<IPAddress> = []
     ) -> [IPAddress: AnnounceVerdict] {
         var out: [IPAddress: AnnounceVerdict] = [:]
         for s in services.sorted(by: { $0.name < $1.name }) {
@@ -77,7 +82,9 @@ public enum Announcement {
             case .stopping: verdict = .directorStopping
             case .serving:
                 let need = needed(total: s.total, threshold: threshold)
-                if !s.converged {
+                if notLocal.contains(s.address) {
+                    verdict = .addressNotLocal
+                } else if !s.converged {
                     verdict = .notConverged(service: s.name)
                 } else if s.healthy < need {
                     verdict = .belowThreshold(service: s.name, healthy: s.healthy, total: s.total, needed: need)

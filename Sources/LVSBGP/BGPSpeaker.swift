@@ -29,8 +29,12 @@ public actor BGPSpeaker {
     public let paths: BirdPaths
     let control: BirdControl
     private var announcer = Announcer()
-    /// The text BIRD last accepted from this speaker; nil until the first success.
+    /// The text BIRD last accepted from this speaker; nil until the first success and after a
+    /// failure.
     private var configured: String?
+    /// The last text BIRD's parser refused, with the error: the same text is not checked again
+    /// (BIRD's answer does not change), and no candidate file is left lying around for it.
+    private var refused: (text: String, error: String)?
     /// One update at a time: an update suspends while BIRD checks and loads its text, and a
     /// second one interleaved there would install an older decision after a newer one.
     private var busy = false
@@ -48,10 +52,12 @@ public actor BGPSpeaker {
         if waiting.isEmpty { busy = false } else { waiting.removeFirst().resume() }
     }
 
-    public init(node: String, paths: BirdPaths, birdc: String = "birdc") {
+    /// - Parameters:
+    ///   - birdc, bird: the programs (found on PATH by default); tests pass stand-ins.
+    public init(node: String, paths: BirdPaths, birdc: String = "birdc", bird: String = "bird") {
         self.node = node
         self.paths = paths
-        control = BirdControl(socket: paths.socket, birdc: birdc)
+        control = BirdControl(socket: paths.socket, birdc: birdc, bird: bird)
     }
 
     /// What one update decided and did.
@@ -69,26 +75,35 @@ public actor BGPSpeaker {
 
     /// Decides, steps and configures. `bgp` nil: no manifest declares BGP (nothing is announced
     /// and BIRD is left alone).
+    /// - Parameter notLocal: announced addresses the director does not hold (``VIPPlacement``).
     public func update(
-        bgp: BGPConfig?, source: String, services: [ServiceReadiness], director: DirectorCondition, now: Double
+        bgp: BGPConfig?, source: String, services: [ServiceReadiness], director: DirectorCondition, now: Double,
+        notLocal: Set<IPAddress> = []
     ) async -> Update {
         guard let bgp else {
             return Update(verdicts: [:], transitions: [], states: [:], configured: true, error: nil, nextDeadline: nil)
         }
         await acquire()
         defer { release() }
-        let verdicts = Announcement.verdicts(services: services, director: director, threshold: bgp.announceThreshold)
+        let verdicts = Announcement.verdicts(
+            services: services, director: director, threshold: bgp.announceThreshold, notLocal: notLocal)
         var next = announcer
         let transitions = next.step(verdicts: verdicts, now: now, drainSeconds: Double(bgp.drain.seconds))
         let text = BirdConfig.render(bgp, node: node, routes: next.routes, source: source)
         var failure: String?
-        if text != configured {
+        if text != configured, let refused, refused.text == text {
+            failure = refused.error
+        } else if text != configured {
             do {
                 try await install(text)
                 configured = text
             } catch {
                 // The routes stay as BIRD has them; the decision is kept so the drain clock keeps
-                // running, and the next update installs what is due then.
+                // running, and the next update installs what is due then. What BIRD runs is no
+                // longer known (the file may hold a text BIRD never loaded: with BIRD down, a
+                // decision A, then B, then A again would otherwise leave B in the file for BIRD
+                // to start from), so the next update installs even an unchanged text.
+                configured = nil
                 failure = "\(error)"
             }
         }
@@ -113,6 +128,16 @@ public actor BGPSpeaker {
         try AtomicFile.write(text, to: candidate)
         do {
             try await control.check(file: candidate)
+        } catch BirdControl.Failure.rejected(_, let output) {
+            unlink(candidate)
+            // BIRD names the candidate, which is gone now: name the file it was meant for and
+            // quote the lines BIRD points at, so the operator sees what BIRD refused.
+            let failure = BirdControl.Failure.rejected(
+                file: paths.config, output: BirdControl.quotingLines(output, of: text, file: candidate))
+            // Only the parser's refusal is remembered: a refusal of the running BIRD (it cannot
+            // read the file, say) may go away without the text changing.
+            refused = (text, "\(failure)")
+            throw failure
         } catch {
             unlink(candidate)
             throw error

@@ -35,9 +35,9 @@ public struct BirdControl: Sendable {
             case .notInstalled(let p):
                 "cannot run \(p): BIRD 2 is not installed (Debian: apt-get install bird2)"
             case .notRunning(let s, let o):
-                "BIRD is not running on \(s) (\(o.trimmingCharacters(in: .whitespacesAndNewlines))); start it (systemctl start bird) or pass --bird-socket"
+                "BIRD is not running on \(s) (\(o.trimmingCharacters(in: .whitespacesAndNewlines))); start it (systemctl start lvsctl-bird, or bird -c CONFIG -s \(s)), or pass --bird-socket with the socket BIRD listens on"
             case .rejected(let f, let o):
-                "BIRD rejects \(f):\n\(o.trimmingCharacters(in: .whitespacesAndNewlines))\nnothing was changed"
+                "BIRD rejects the config rendered for \(f):\n\(o.trimmingCharacters(in: .whitespacesAndNewlines))\n\(f) is unchanged and BIRD keeps its routes; correct the manifest's bgp section and apply it"
             case .failed(let c, let o):
                 "birdc \(c) failed: \(o.trimmingCharacters(in: .whitespacesAndNewlines))"
             }
@@ -79,6 +79,31 @@ public struct BirdControl: Sendable {
         try await protocols().filter { $0.proto == "BGP" }
     }
 
+    /// BIRD's message, each `FILE:LINE:COLUMN` it names followed by the lines of `text` (the
+    /// text BIRD read from `file`) it points at, quoted: the file itself may be gone by the time
+    /// anyone reads the message. BIRD checks a protocol's options when its block ends, so a
+    /// pointer at a closing `}` quotes the whole block from its `protocol` line (at most 12 lines).
+    public static func quotingLines(_ output: String, of text: String, file: String) -> String {
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map {
+            $0.trimmingCharacters(in: .whitespaces)
+        }
+        var out: [String] = []
+        for line in output.split(separator: "\n", omittingEmptySubsequences: true) {
+            out.append(String(line))
+            guard let at = line.range(of: file + ":") else { continue }
+            let number = line[at.upperBound...].prefix { $0.isNumber }
+            guard let n = Int(number), n >= 1, n <= lines.count else { continue }
+            var first = n
+            if lines[n - 1].hasPrefix("}"),
+                let start = lines[..<(n - 1)].lastIndex(where: { $0.hasPrefix("protocol ") }), n - start <= 12
+            {
+                first = start + 1
+            }
+            for i in first...n { out.append("  line \(i): \(lines[i - 1])") }
+        }
+        return out.joined(separator: "\n")
+    }
+
     private func quoted(_ s: String) -> String { "\"\(s)\"" }
 
     private func run(_ command: [String]) async throws -> String {
@@ -89,6 +114,9 @@ public struct BirdControl: Sendable {
             return result.output
         case .exited(127):
             throw Failure.notInstalled(birdc)
+        case .exited(126):
+            // env found birdc but could not run it: not an answer from BIRD.
+            throw Failure.failed(command: command.joined(separator: " "), output: result.output)
         case .exited:
             if result.output.contains("Unable to connect") { throw Failure.notRunning(socket: socket, output: result.output) }
             // birdc exits non-zero when the command's answer is an error (e.g. `configure check`

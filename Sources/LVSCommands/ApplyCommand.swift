@@ -144,8 +144,13 @@ extension LVSCommand {
                 states, live: live, owners: owners, policy: takeOverOption.apply(to: policyOptions.policy), fingerprint: false,
                 files: files)
             PhaseTrace.mark("plan")
+            // Announced addresses must be on the director (or go on bgp.vipDevice): refused here,
+            // before the revision is stored and before any kernel write.
+            let addressStep = BGPAddressStep(namespacePath: global.namespacePath)
+            let placement = global.usesRealKernel ? try addressStep.prepare(state, store: store, place: path) : nil
             if dryRun {
                 report(plan: planned.plan, applied: nil, revision: nil)
+                if global.output == .text { for line in BGPAddressStep.describe(placement) { print(line) } }
                 return state
             }
             guard planned.plan.isApplyable else {
@@ -172,6 +177,9 @@ extension LVSCommand {
             }
             PhaseTrace.mark("apply and audit")
             report(plan: planned.plan, applied: outcome, revision: revision, kernelWrites: reconciler.kernel.writeCount)
+            if global.output == .text { for line in BGPAddressStep.describe(placement) { print(line) } }
+            // After the kernel changes succeeded (a failed apply was undone and threw above).
+            _ = try addressStep.add(placement, store: store, manifest: state.manifest, author: global.author)
             PhaseTrace.mark("report")
             try verifyConverged(reconciler, states, planned: planned)
             PhaseTrace.mark("verify")

@@ -93,6 +93,11 @@ extension LVSCommand {
                     ]).write(to: out)
                 }
                 try Output.emit(PlanDocument(plan: plan), global.output)
+                // Announced addresses not on the director: refused as apply refuses them, or
+                // shown as the additions to bgp.vipDevice that apply makes.
+                let placement = global.usesRealKernel
+                    ? try BGPAddressStep(namespacePath: global.namespacePath).prepare(state, store: store, place: file) : nil
+                if global.output == .text { for line in BGPAddressStep.describe(placement) { print(line) } }
                 if let note = NewStoreHint.note(store: store, storePath: global.databasePath, plan: plan) {
                     printError("lvsctl: note: \(note)")
                 }

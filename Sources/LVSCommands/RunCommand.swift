@@ -103,7 +103,8 @@ extension LVSCommand {
                     }
                 }
                 let bgp = BGPOptions(
-                    node: director.nodeName()?.name ?? "", paths: bird.paths(), withdrawOnStop: bird.bgpOnStop == .withdraw)
+                    node: director.nodeName()?.name ?? "", paths: bird.paths(), withdrawOnStop: bird.bgpOnStop == .withdraw,
+                    addresses: (ProcessInfo.processInfo.environment[KernelAccess.fakeVariable] ?? "").isEmpty ? NetlinkDirectorAddresses(namespacePath: global.namespacePath) : nil)
                 let daemon = try Daemon(
                     config: cfg, store: store, kernel: kernel, logger: logger, prober: prober,
                     director: director.paths(), node: director.nodeName()?.name, bgp: bgp)

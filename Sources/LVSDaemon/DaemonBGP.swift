@@ -16,12 +16,19 @@ public struct BGPOptions: Sendable {
     /// what it announces, for a restart that must not move traffic.
     public var withdrawOnStop: Bool
     public var birdc: String
+    /// The director's addresses (``VIPPlacement``): an announced address not among them is not
+    /// announced, or is added to `bgp.vipDevice`. nil: not checked (tests with a fake kernel).
+    public var addresses: (any DirectorAddresses)?
 
-    public init(node: String, paths: BirdPaths, withdrawOnStop: Bool = true, birdc: String = "birdc") {
+    public init(
+        node: String, paths: BirdPaths, withdrawOnStop: Bool = true, birdc: String = "birdc",
+        addresses: (any DirectorAddresses)? = nil
+    ) {
         self.node = node
         self.paths = paths
         self.withdrawOnStop = withdrawOnStop
         self.birdc = birdc
+        self.addresses = addresses
     }
 }
 
@@ -118,9 +125,10 @@ actor BGPDirector {
             return []
         }
         let now = Date()
+        let notLocal = placeAddresses(section)
         let update = await speaker.update(
             bgp: section.config, source: "manifest \(section.manifest)", services: services, director: condition,
-            now: now.timeIntervalSince1970)
+            now: now.timeIntervalSince1970, notLocal: notLocal)
         if let error = update.error, error != last?.error {
             logger.error("BIRD did not take the routes", metadata: ["bgp.error": "\(error)"])
         }
@@ -154,6 +162,61 @@ actor BGPDirector {
             logger.error("cannot record BGP route changes", metadata: ["error": "\(error)"])
         }
         return notifications
+    }
+
+    /// The last address problem logged (logged again only when it changes).
+    private var reportedAddresses: String?
+
+    /// The announced addresses the director does not hold, after adding those `vipDevice` lets
+    /// lvsctl add (logged and audited, action `bgp-vip-add`): ``VIPPlacement`` decides, as for
+    /// `apply`. An address that could not be added is not announced.
+    private func placeAddresses(_ section: (manifest: String, config: BGPConfig)) -> Set<IPAddress> {
+        guard let addresses = options.addresses else { return [] }
+        let announced = Set(services.map(\.address))
+        var problem: String?
+        defer {
+            if problem != reportedAddresses {
+                reportedAddresses = problem
+                if let problem { logger.error("announced addresses not on this director", metadata: ["bgp.addresses": "\(problem)"]) }
+            }
+        }
+        let local: Set<IPAddress>
+        do {
+            local = try addresses.local()
+        } catch {
+            // Unknown is not absent: the decision stays as the other inputs make it.
+            problem = "cannot list this director's addresses: \(error)"
+            return []
+        }
+        let placement = VIPPlacement.decide(announced: announced, local: local, device: section.config.vipDevice)
+        var notLocal = Set(placement.missing)
+        var rows: [(action: String, before: String?, after: String?)] = []
+        var failures: [String] = []
+        if let device = placement.device {
+            for a in placement.add {
+                do {
+                    try addresses.add(a, device: device)
+                    logger.notice("added an announced address", metadata: ["bgp.vip": "\(a)", "bgp.vipDevice": "\(device)"])
+                    rows.append((action: VIPPlacement.auditAction, before: nil, after: VIPPlacement.auditJSON(a, device: device)))
+                } catch {
+                    notLocal.insert(a)
+                    failures.append("cannot add \(a) to \(device): \(error)")
+                }
+            }
+        }
+        if !rows.isEmpty {
+            do {
+                try store.recordBGPTransitions(
+                    manifest: section.manifest, author: "lvsctl-daemon@\(options.node)", routes: [], rows: rows)
+            } catch {
+                logger.error("cannot record the added addresses", metadata: ["error": "\(error)"])
+            }
+        }
+        if !placement.missing.isEmpty {
+            failures.append("\(placement.missing.map { "\($0)" }.joined(separator: ", ")) not local; add them (ip addr add ADDRESS/32 dev lo) or declare bgp.vipDevice")
+        }
+        problem = failures.isEmpty ? nil : failures.joined(separator: "; ")
+        return notLocal
     }
 
     /// When the next drain ends (seconds since 1970).

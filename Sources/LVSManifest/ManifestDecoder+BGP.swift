@@ -9,6 +9,8 @@ import LVSModel
 ///   (`wrr`, `lc`, …) is a warning: after a route change its flows reach another director that
 ///   may pick another real server. So is a hashing scheduler without `sloppyTcp` and without sync
 ///   daemons: the new director has no connection entry and drops the flow's next packet.
+/// - `vipDevice` is opt-in: without it lvsctl only checks that the announced addresses are
+///   local (``VIPPlacement``); with it lvsctl adds the missing ones to that interface.
 /// - A peer's password is written into BIRD's config between quotes, so quotes, backslashes and
 ///   control characters are refused.
 extension ManifestDecoder {
@@ -123,9 +125,16 @@ extension ManifestDecoder {
             }
         }
 
+        var vipDevice: String?
+        if let d = r.string("vipDevice", hint: "the interface lvsctl puts the announced addresses on, e.g. \"lo\"") {
+            if checkInterfaceName(d, path: r.at("vipDevice"), position: r.position("vipDevice")) { vipDevice = d } else { ok = false }
+        }
+
         checkECMPConsistency(services, settings: settings)
         guard ok, let localAS else { return nil }
-        return BGPConfig(localAS: UInt32(localAS), routerID: routerID, peers: peers, drain: drain, announceThreshold: threshold)
+        return BGPConfig(
+            localAS: UInt32(localAS), routerID: routerID, peers: peers, drain: drain, announceThreshold: threshold,
+            vipDevice: vipDevice)
     }
 
     /// Warns about announced services whose flows would break when ECMP moves them to another

@@ -70,6 +70,8 @@ enum ManifestEncoder {
         w.beginObject()
         for n in sortedKeys(b.routerID) { if let a = b.routerID[n] { w.dynamicKey(n); w.address(a) } }
         w.endObject()
+        // Only when declared: a manifest without it keeps its canonical form (and its hash).
+        if let d = b.vipDevice { w.key("vipDevice"); w.string(d) }
         w.endObject()
     }
 

@@ -39,7 +39,7 @@ public enum ManifestFields {
     public static let vrrpUnicast = ["source", "peers"]
     public static let vrrpAuthentication = ["type", "password"]
     public static let vrrpSyncGroup = ["name", "instances"]
-    public static let bgp = ["localAS", "routerId", "peers", "drain", "announceThreshold"]
+    public static let bgp = ["localAS", "routerId", "peers", "drain", "announceThreshold", "vipDevice"]
     public static let bgpPeer = ["address", "as", "password", "holdTime", "bfd"]
     public static let bgpDrain = ["med", "gracefulShutdown", "seconds"]
 

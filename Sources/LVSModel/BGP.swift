@@ -18,22 +18,27 @@ public struct BGPConfig: Hashable, Sendable, Codable {
     /// its address to be announced; at least one must, whatever the fraction (PyBal's
     /// depool-threshold, KgLb's announce ratio).
     public var announceThreshold: Double
+    /// The interface lvsctl puts each announced address on (as a /32 or /128) when the director
+    /// does not have it yet, e.g. `lo`; nil: the operator puts them there, and an announced
+    /// address that is not local to the director is refused before any write.
+    public var vipDevice: String?
 
     public init(
         localAS: UInt32, routerID: [String: IPAddress], peers: [BGPPeer], drain: BGPDrain = BGPDrain(),
-        announceThreshold: Double = BGPConfig.defaultAnnounceThreshold
+        announceThreshold: Double = BGPConfig.defaultAnnounceThreshold, vipDevice: String? = nil
     ) {
         self.localAS = localAS
         self.routerID = routerID
         self.peers = peers
         self.drain = drain
         self.announceThreshold = announceThreshold
+        self.vipDevice = vipDevice
     }
 
     public static let defaultAnnounceThreshold = 0.5
 
     private enum CodingKeys: String, CodingKey {
-        case localAS, routerID = "routerId", peers, drain, announceThreshold
+        case localAS, routerID = "routerId", peers, drain, announceThreshold, vipDevice
     }
 
     /// Every node named by `routerID`, sorted.

@@ -72,3 +72,43 @@ struct AnnouncementTests {
         #expect(b.states.isEmpty)
     }
 }
+
+@Suite("Announced addresses on the director")
+struct VIPPlacementTests {
+    private let vip3 = IPAddress.v4(0x0a0a_0066)
+
+    @Test func withoutADeviceTheAbsentAddressesAreMissing() {
+        let p = VIPPlacement.decide(announced: [vip2, vip, vip3, vip], local: [vip, .v4(0x7f00_0001)], device: nil)
+        #expect(p == VIPPlacement(add: [], device: nil, missing: [vip2, vip3]))
+    }
+
+    @Test func withADeviceTheAbsentAddressesAreAdded() {
+        let p = VIPPlacement.decide(announced: [vip, vip2], local: [vip], device: "lo")
+        #expect(p == VIPPlacement(add: [vip2], device: "lo", missing: []))
+        #expect(VIPPlacement.decide(announced: [vip], local: [vip], device: "lo").add.isEmpty)
+    }
+
+    @Test func theRefusalNamesThePlaceTheAddressAndWhatToDo() {
+        let text = VIPPlacement.notLocalError(vip, place: "site.json: services[0].address", namespace: "/run/netns/d1")
+        #expect(text.hasPrefix("site.json: services[0].address: 10.10.0.100 is announced over BGP"))
+        #expect(text.contains("network namespace /run/netns/d1"))
+        #expect(text.contains("ip addr add 10.10.0.100/32 dev lo") && text.contains(#""vipDevice": "lo""#))
+        #expect(text.hasSuffix("nothing was applied"))
+        let v6 = IPAddress("2001:db8::1")!
+        #expect(VIPPlacement.notLocalError(v6, place: "x", namespace: nil).contains("2001:db8::1/128 dev lo"))
+    }
+
+    @Test func theAuditValueIsOneKeyedObject() {
+        #expect(VIPPlacement.auditJSON(vip, device: "lo") == #"{"vipAddress":{"address":"10.10.0.100/32","device":"lo"}}"#)
+    }
+
+    /// A director that does not hold the address never announces it, whatever else holds;
+    /// the director's own condition still comes first.
+    @Test func anAddressNotLocalIsNotAnnounced() {
+        let v = Announcement.verdicts(services: [svc("a"), svc("b", vip2)], director: .serving, threshold: 0.5, notLocal: [vip2])
+        #expect(v == [vip: .ready, vip2: .addressNotLocal])
+        #expect(v[vip2]?.description.contains("not on this director") == true)
+        let m = Announcement.verdicts(services: [svc("b", vip2)], director: .maintenance, threshold: 0.5, notLocal: [vip2])
+        #expect(m == [vip2: .directorInMaintenance])
+    }
+}

@@ -126,7 +126,7 @@ struct BirdControlTests {
             guard case .rejected(let f, let output) = e else { Issue.record("\(e)"); return }
             #expect(f == file)
             #expect(output.contains("\(file):4:"), "\(output)")
-            #expect(e.description.contains("nothing was changed"))
+            #expect(e.description.contains("\(file) is unchanged and BIRD keeps its routes"), "\(e)")
         }
         try "router id 10.0.0.1;\nprotocol device {\n}\n".write(toFile: file, atomically: true, encoding: .utf8)
         try await BirdControl().check(file: file)

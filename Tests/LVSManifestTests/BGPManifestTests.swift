@@ -33,6 +33,10 @@ struct BGPManifestTests {
         #expect(b.peers == [BGPPeer(address: .v4(0x0a14_0001), asn: 65000)])
         #expect(b.drain == BGPDrain(med: 1000, gracefulShutdown: true, seconds: 5))
         #expect(b.announceThreshold == 0.5)
+        #expect(b.vipDevice == nil)
+        // Without vipDevice the canonical form has no such key: revisions stored before it
+        // existed keep their hash.
+        #expect(!r.canonicalJSON.contains("vipDevice"))
         #expect(r.state?.services.map(\.announce) == [true, true])
     }
 
@@ -43,7 +47,7 @@ struct BGPManifestTests {
               "peers": [ { "address": "10.20.0.1", "as": 65000, "password": "s3cret", "holdTime": 9, "bfd": true },
                          { "address": "fd00::1", "as": 65000 } ],
               "drain": { "med": 500, "gracefulShutdown": false, "seconds": 10 },
-              "announceThreshold": 0.75
+              "announceThreshold": 0.75, "vipDevice": "lo"
             }
             """
         let r = parse(site(full, extra: #", "announce": false"#))
@@ -54,6 +58,7 @@ struct BGPManifestTests {
         #expect(b.peers[1].address.family == .ipv6)
         #expect(b.drain == BGPDrain(med: 500, gracefulShutdown: false, seconds: 10))
         #expect(b.announceThreshold == 0.75)
+        #expect(b.vipDevice == "lo")
         #expect(state.services.map(\.announce) == [true, false])
         #expect(try Manifest.decode(canonicalJSON: r.canonicalJSON) == state)
         #expect(r.canonicalJSON.contains(#""announce": false"#) || r.canonicalJSON.contains(#""announce":false"#))
@@ -75,6 +80,9 @@ struct BGPManifestTests {
         (#"{"localAS": 65001, "routerId": {"d1": "10.20.0.2"}, "peers": [{"address": "10.20.0.1", "as": 65000, "port": 179}]}"#, ["bgp.peers[0].port"]),
         (#"{"localAS": 65001, "routerId": {"d1": "10.20.0.2"}, "peers": [{"address": "10.20.0.1", "as": 65000}], "announceThreshold": 1.5}"#, ["bgp.announceThreshold"]),
         (#"{"localAS": 65001, "routerId": {"d1": "10.20.0.2"}, "peers": [{"address": "10.20.0.1", "as": 65000}], "drain": {"seconds": 7200}}"#, ["bgp.drain.seconds"]),
+        (#"{"localAS": 65001, "routerId": {"d1": "10.20.0.2"}, "peers": [{"address": "10.20.0.1", "as": 65000}], "vipDevice": "a/b"}"#, ["bgp.vipDevice"]),
+        (#"{"localAS": 65001, "routerId": {"d1": "10.20.0.2"}, "peers": [{"address": "10.20.0.1", "as": 65000}], "vipDevice": "an-interface-name-too-long"}"#, ["bgp.vipDevice"]),
+        (#"{"localAS": 65001, "routerId": {"d1": "10.20.0.2"}, "peers": [{"address": "10.20.0.1", "as": 65000}], "vipDevice": 1}"#, ["bgp.vipDevice"]),
     ])
     func badSectionsAreNamedByPath(section: String, paths: [String]) {
         let r = parse(site(section))
