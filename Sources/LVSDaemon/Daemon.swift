@@ -18,7 +18,8 @@ import UnixSignals
 ///   (interval × 2ⁿ⁻¹, at most `maxBackoff`). On SIGTERM or SIGINT it finishes the pass in
 ///   progress (its kernel writes and their audit rows) and returns.
 /// - Health: runs the ``HealthChecker`` through a ``HealthMonitor``; every transition is
-///   persisted, notified and triggers a pass.
+///   persisted, notified and triggers a pass; after a change in the store the next result of
+///   every server is persisted too (``HealthMonitor/confirmNextResults()``).
 /// - Watch: polls the store every second for new revisions, runs and maintenance flags, and
 ///   listens for SIGHUP.
 /// - Metrics: ``MetricsServer`` on the configured address.
@@ -308,6 +309,9 @@ public final class Daemon: Sendable {
                             guard let now = try? d.storeSignature() else { continue }
                             if await d.shared.signature() != now {
                                 await d.shared.setSignature(now)
+                                // A new revision (or run, or flag): status must show a health
+                                // check made after it, even of servers whose state holds.
+                                await d.monitor.confirmNextResults()
                                 await d.waker.trigger("store")
                             }
                         }

@@ -46,7 +46,7 @@ final class RolloutLab: @unchecked Sendable {
         self.pair = pair
         do {
             let lan = try net.bridge("lan")
-            let uplink = pair ? try net.bridge("up") : nil
+            let uplink = pair ? try net.bridge("uplink") : nil
             ci = try net.host("ci", lan.port("10.30.0.5/24"))
             for n in names {
                 if let uplink, pairNames.contains(n) {
