@@ -205,8 +205,22 @@ public final class Daemon: Sendable {
                     "reconcile.drift": "\(result.drift.count)", "reconcile.ms": "\(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)",
                 ])
         }
-        await shared.setSignature(try? storeSignature())
+        let signature = try? storeSignature()
+        await shared.setSignature(signature)
+        await confirmHealth(after: signature)
         return !failed
+    }
+
+    /// After the store changed (a new revision, run or flag), has the next health result of
+    /// every server persisted (``HealthMonitor/confirmNextResults()``): `status` must show a
+    /// check made after a new revision even of servers whose state holds.
+    ///
+    /// Called with every signature read (the watch's, each second, and each pass's own): a
+    /// pass that reads the store right after an apply takes the change into `signature()`
+    /// before the watch sees it, so the watch's comparison alone would miss it.
+    func confirmHealth(after signature: String?) async {
+        guard let signature, await shared.confirmNeeded(signature) else { return }
+        await monitor.confirmNextResults()
     }
 
     /// What the watch service compares every second: runs, revisions and maintenance flags.
@@ -307,11 +321,9 @@ public final class Daemon: Sendable {
                                 }
                             }
                             guard let now = try? d.storeSignature() else { continue }
+                            await d.confirmHealth(after: now)
                             if await d.shared.signature() != now {
                                 await d.shared.setSignature(now)
-                                // A new revision (or run, or flag): status must show a health
-                                // check made after it, even of servers whose state holds.
-                                await d.monitor.confirmNextResults()
                                 await d.waker.trigger("store")
                             }
                         }
@@ -385,6 +397,13 @@ actor SharedState {
     func setServiceManifests(_ m: [VirtualService.ID: String]) { manifests = m }
     func signature() -> String? { sig }
     func setSignature(_ s: String?) { if let s { sig = s } }
+    private var confirmed: String?
+    /// Whether `s` is a store signature the health confirmation has not been asked for yet.
+    func confirmNeeded(_ s: String) -> Bool {
+        guard s != confirmed else { return false }
+        confirmed = s
+        return true
+    }
 }
 
 /// Runs a ``ReconcileEngine`` on one serial dispatch queue, off the cooperative pool (its
