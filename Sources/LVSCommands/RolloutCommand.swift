@@ -248,9 +248,10 @@ extension LVSCommand.RolloutCommand {
             abstract: "Apply the manifest to the selected directors in batches, each verified by gates; roll back on failure.",
             discussion: """
                 Pair-aware: a pair's backup is changed and verified before its master, never both in \
-                one batch. After each director's apply: drift exits 0, every touched service keeps its \
-                health quorum (from the director's daemon), no VRRP instance is in FAULT, and --probe \
-                exits 0. A failed gate stops the rollout and rolls every changed director back to its \
+                one batch; the roles are the live VRRP roles each director's status reports, else the \
+                inventory's role. After each director's apply: drift exits 0, every touched service keeps \
+                its health quorum (from the director's daemon), no VRRP instance is in FAULT outside \
+                maintenance, and --probe exits 0. A failed gate stops the rollout and rolls every changed director back to its \
                 previous revision (unless --no-rollback), verified by the same gates. One rollout per \
                 inventory at a time (INVENTORY.lock, or in --lock-dir). SIGINT/SIGTERM: the directors in \
                 progress finish, then the rollout stops and reports. Exit 0 only when every selected \

@@ -18,7 +18,8 @@ import UnixSignals
 ///   (interval × 2ⁿ⁻¹, at most `maxBackoff`). On SIGTERM or SIGINT it finishes the pass in
 ///   progress (its kernel writes and their audit rows) and returns.
 /// - Health: runs the ``HealthChecker`` through a ``HealthMonitor``; every transition is
-///   persisted, notified and triggers a pass.
+///   persisted, notified and triggers a pass; after a change in the store the next result of
+///   every server is persisted too (``HealthMonitor/confirmNextResults()``).
 /// - Watch: polls the store every second for new revisions, runs and maintenance flags, and
 ///   listens for SIGHUP.
 /// - Metrics: ``MetricsServer`` on the configured address.
@@ -204,8 +205,22 @@ public final class Daemon: Sendable {
                     "reconcile.drift": "\(result.drift.count)", "reconcile.ms": "\(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)",
                 ])
         }
-        await shared.setSignature(try? storeSignature())
+        let signature = try? storeSignature()
+        await shared.setSignature(signature)
+        await confirmHealth(after: signature)
         return !failed
+    }
+
+    /// After the store changed (a new revision, run or flag), has the next health result of
+    /// every server persisted (``HealthMonitor/confirmNextResults()``): `status` must show a
+    /// check made after a new revision even of servers whose state holds.
+    ///
+    /// Called with every signature read (the watch's, each second, and each pass's own): a
+    /// pass that reads the store right after an apply takes the change into `signature()`
+    /// before the watch sees it, so the watch's comparison alone would miss it.
+    func confirmHealth(after signature: String?) async {
+        guard let signature, await shared.confirmNeeded(signature) else { return }
+        await monitor.confirmNextResults()
     }
 
     /// What the watch service compares every second: runs, revisions and maintenance flags.
@@ -306,6 +321,7 @@ public final class Daemon: Sendable {
                                 }
                             }
                             guard let now = try? d.storeSignature() else { continue }
+                            await d.confirmHealth(after: now)
                             if await d.shared.signature() != now {
                                 await d.shared.setSignature(now)
                                 await d.waker.trigger("store")
@@ -381,6 +397,13 @@ actor SharedState {
     func setServiceManifests(_ m: [VirtualService.ID: String]) { manifests = m }
     func signature() -> String? { sig }
     func setSignature(_ s: String?) { if let s { sig = s } }
+    private var confirmed: String?
+    /// Whether `s` is a store signature the health confirmation has not been asked for yet.
+    func confirmNeeded(_ s: String) -> Bool {
+        guard s != confirmed else { return false }
+        confirmed = s
+        return true
+    }
 }
 
 /// Runs a ``ReconcileEngine`` on one serial dispatch queue, off the cooperative pool (its

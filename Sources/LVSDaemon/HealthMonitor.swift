@@ -5,7 +5,8 @@ public import LVSStore
 public import Logging
 
 /// The daemon's view of real server health: the checker's trackers, seeded with the states the
-/// store kept from the previous run, persisted on every transition.
+/// store kept from the previous run, persisted on every transition, and once more after each
+/// new revision (``confirmNextResults()``).
 ///
 /// ``HealthChecker`` starts every tracker `up` (or `down` under `alpha`), so a restart would
 /// forget that a server was down. The monitor keeps a restored state until the tracker has
@@ -32,6 +33,21 @@ public actor HealthMonitor {
     private var started = false
     /// Targets whose state has been settled by probes in this lifetime (``unsettled()``).
     private var settled: Set<ServiceRealServerKey> = []
+    /// Targets whose next probe result is persisted even if it changes nothing, with their
+    /// tracker's counters when that was asked (nil: no result yet); a result since moves them.
+    private var confirming: [ServiceRealServerKey: ResultMark?] = [:]
+
+    /// Where a tracker's results stand: every recorded result changes it (a success counts up
+    /// the successes and clears the failures, a failure the other way round).
+    struct ResultMark: Hashable {
+        var successes: UInt32
+        var failures: UInt32
+        init?(_ t: HealthTracker) {
+            guard t.lastResult != nil else { return nil }
+            successes = t.consecutiveSuccesses
+            failures = t.consecutiveFailures
+        }
+    }
 
     /// - Parameters:
     ///   - restored: the states kept from the previous run (`ReconcileOverlay.healthStates(_:)`).
@@ -69,11 +85,26 @@ public actor HealthMonitor {
             restored[key] = nil
             names[key] = nil
             settled.remove(key)
+            confirming[key] = nil
             _ = try? store?.removeHealth(service: key.service, realServer: key.realServer)
         }
         if !started {
             started = true
             await checker.start()
+        }
+    }
+
+    /// Asks for the next probe result of every checked real server to be persisted even when it
+    /// changes no state (the daemon asks when it sees a new revision).
+    ///
+    /// Why: only transitions are persisted otherwise, so a server that stays healthy keeps the
+    /// `lastCheck` of its last transition, and `status` could never show a check made after an
+    /// apply; the rollout's health gate waits for one. What must stay true: the persisted
+    /// `lastCheck` is only ever later than a probe result recorded after this call, and this
+    /// costs one write per real server per call, not one per probe.
+    public func confirmNextResults() async {
+        for key in names.keys {
+            confirming[key] = await checker.tracker(for: key).flatMap(ResultMark.init)
         }
     }
 
@@ -86,6 +117,11 @@ public actor HealthMonitor {
             let state = decide(key, tracker)
             if let last = tracker.lastResult, last.isSuccess == (state == .up) { settled.insert(key) }
             let before = effective[key]
+            if let mark = confirming[key], tracker.lastResult != nil, ResultMark(tracker) != mark {
+                confirming[key] = nil
+                // A transition below persists it anyway.
+                if before == state { persist(key, state, tracker, confirming: true) }
+            }
             guard before != state else { continue }
             effective[key] = state
             persist(key, state, tracker)
@@ -117,15 +153,18 @@ public actor HealthMonitor {
         }
     }
 
-    private func persist(_ key: ServiceRealServerKey, _ state: HealthState, _ tracker: HealthTracker) {
+    /// Persists a target's state; `confirming`: the state did not change, so the stored
+    /// `changedAt` stays (only the check is new).
+    private func persist(_ key: ServiceRealServerKey, _ state: HealthState, _ tracker: HealthTracker, confirming: Bool = false) {
         guard let store else { return }
         let at = now()
         do {
+            let changedAt = confirming ? (try store.health(service: key.service, realServer: key.realServer)?.changedAt ?? at) : at
             try store.upsertHealth(HealthRecord(
                 service: key.service, realServer: key.realServer, healthy: state == .up,
                 lastCheck: tracker.lastResult == nil ? nil : at, lastError: tracker.lastResult?.error,
                 consecutiveSuccesses: Int(tracker.consecutiveSuccesses),
-                consecutiveFailures: Int(tracker.consecutiveFailures), changedAt: at))
+                consecutiveFailures: Int(tracker.consecutiveFailures), changedAt: changedAt))
         } catch {
             logger.error("cannot save the health state", metadata: ["health.target": "\(key.checkName)", "error": "\(error)"])
         }

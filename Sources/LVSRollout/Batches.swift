@@ -127,7 +127,8 @@ public struct BatchSpec: Hashable, Sendable, CustomStringConvertible {
 /// its inventory place relative to its partner.
 public enum BatchPlanner {
     /// The directors in rollout order: inventory order, except that the members of each pair
-    /// take the pair's places backup first (`roles`: the live role, else the declared one).
+    /// take the pair's places backup first (`roles`: as ``PairRoles/resolve(status:declared:)``
+    /// decided; a director missing from it is ordered by that rule without a live status).
     public static func order(_ directors: [Inventory.Director], roles: [String: PairRole]) -> [Inventory.Director] {
         var slots: [String: [Int]] = [:]
         for (i, d) in directors.enumerated() { if let p = d.pair { slots[p, default: []].append(i) } }
@@ -135,7 +136,7 @@ public enum BatchPlanner {
         for (_, indices) in slots where indices.count > 1 {
             let members = indices.map { directors[$0] }
             func rank(_ d: Inventory.Director) -> Int {
-                switch roles[d.name] ?? d.role {
+                switch roles[d.name] ?? PairRoles.resolve(status: nil, declared: d.role).role {
                 case .backup?: 0
                 case nil: 1
                 case .master?: 2

@@ -122,17 +122,11 @@ public enum GateRules {
         if status.vrrp.isEmpty { return GateResult(.vrrp, .skipped, "no vrrp roles reported by the director") }
         let faults = status.vrrp.filter { $0.state == "fault" && !$0.maintenance }
         if !faults.isEmpty {
-            return GateResult(.vrrp, .failed, "in FAULT: " + faults.map(\.name).joined(separator: ", "))
+            return GateResult(
+                .vrrp, .failed,
+                "in FAULT outside maintenance: " + faults.map(\.name).joined(separator: ", "))
         }
         return GateResult(.vrrp, .passed, status.vrrp.map { "\($0.name) \($0.state)\($0.maintenance ? " (maintenance)" : "")" }.joined(separator: ", "))
-    }
-
-    /// The director's live role in its pair: master if any instance is master, backup if every
-    /// instance is backup; nil when it reports none (or only faults).
-    public static func role(_ status: RemoteStatus) -> PairRole? {
-        if status.vrrp.contains(where: { $0.state == "master" }) { return .master }
-        if !status.vrrp.isEmpty && status.vrrp.allSatisfy({ $0.state == "backup" }) { return .backup }
-        return nil
     }
 
     /// The services a plan touches, as the manifest declares them, and the real servers it adds.
@@ -148,5 +142,35 @@ public enum GateRules {
             }
         }
         return (desired.services.filter { ids.contains($0.service.id) }, added)
+    }
+}
+
+/// A pair member's role in the rollout order, and where it came from.
+///
+/// The one rule, used by `rollout plan`, `rollout apply` and the batch planner: the live VRRP
+/// role the director reports in `status` (`director.instances`) wins; the inventory's `role` is
+/// only a fallback for a director that reports none (no `vrrp` section, no daemon yet, or it
+/// could not be read); with neither the role is unknown.
+public enum PairRoles {
+    public static let vrrpSource = "vrrp"
+    public static let inventorySource = "inventory"
+
+    /// - Parameters:
+    ///   - status: what the director reported now; nil when it could not be read.
+    ///   - declared: the inventory's `role`.
+    public static func resolve(status: RemoteStatus?, declared: PairRole?) -> (role: PairRole?, source: String?) {
+        if let status, let live = live(status) { return (live, vrrpSource) }
+        return (declared, declared == nil ? nil : inventorySource)
+    }
+
+    /// The role the director plays in its pair now, from its instances' states: master when any
+    /// instance is MASTER (it holds a VIP); backup when every instance is BACKUP or FAULT, since
+    /// an instance in FAULT holds no VIP either (a director in maintenance, or one lvsctl run
+    /// holds unready; the VRRP gate judges whether that FAULT is sane); nil when it reports none,
+    /// or any instance is unknown or stopped (not heard from keepalived: no evidence).
+    public static func live(_ status: RemoteStatus) -> PairRole? {
+        if status.vrrp.contains(where: { $0.state == "master" }) { return .master }
+        if !status.vrrp.isEmpty && status.vrrp.allSatisfy({ $0.state == "backup" || $0.state == "fault" }) { return .backup }
+        return nil
     }
 }

@@ -131,7 +131,7 @@ public final class RolloutEngine: @unchecked Sendable {
             do throws(RemoteError) {
                 let status = try conn.status()
                 r.tableFingerprint = status.fingerprint
-                if let role = GateRules.role(status) { r.role = role; r.roleSource = "vrrp" } else if let role = d.role { r.role = role; r.roleSource = "inventory" }
+                (r.role, r.roleSource) = PairRoles.resolve(status: status, declared: d.role)
                 r.revisionBefore = try conn.revisions(manifest: manifestName).map(\.number).max()
                 let plan = try conn.plan(manifest: options.manifest)
                 r.plan = PlanSummary(plan)
@@ -267,9 +267,8 @@ public final class RolloutEngine: @unchecked Sendable {
     func liveRoles() -> [String: PairRole] {
         let members = directors.filter { $0.pair != nil }
         let roles = Self.parallel(members) { [world] d -> (String, PairRole?, String?) in
-            guard let status = try? world.connect(d).status() else { return (d.name, d.role, d.role == nil ? nil : "inventory") }
-            if let live = GateRules.role(status) { return (d.name, live, "vrrp") }
-            return (d.name, d.role, d.role == nil ? nil : "inventory")
+            let (role, source) = PairRoles.resolve(status: try? world.connect(d).status(), declared: d.role)
+            return (d.name, role, source)
         }
         var out: [String: PairRole] = [:]
         for (name, role, source) in roles {

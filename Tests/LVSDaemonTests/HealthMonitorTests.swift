@@ -16,6 +16,11 @@ final class ScriptedProber: Prober, @unchecked Sendable {
     }
 }
 
+actor TransitionsBox {
+    private(set) var all: [HealthMonitor.Transition] = []
+    func add(_ t: [HealthMonitor.Transition]) { all += t }
+}
+
 /// A sink that remembers what it was sent.
 actor RecordingSink: NotificationSink {
     nonisolated var name: String { "recording" }
@@ -65,6 +70,41 @@ actor RecordingSink: NotificationSink {
         #expect(try store.health(service: vip, realServer: rs)?.healthy == false)
         try? await Task.sleep(for: .milliseconds(100))
         #expect(await monitor.refresh().isEmpty, "no transition while it stays down")
+        await checker.stop()
+    }
+
+    /// After a new revision the next result is stored even though the state holds: `status`
+    /// shows a check made since (the rollout's health gate waits for one); when it changed stays.
+    @Test func aConfirmationStoresTheNextCheckWithoutATransition() async throws {
+        let store = try Store.inMemory()
+        let prober = ScriptedProber()
+        let checker = HealthChecker(prober: prober)
+        let monitor = HealthMonitor(checker: checker, store: store)
+        await monitor.update(targets: [target()])
+        let k = key
+        #expect(await eventually {
+            _ = await monitor.refresh()
+            return await monitor.states()[k] == .up
+        })
+        let first = try #require(try store.health(service: vip, realServer: rs))
+        try? await Task.sleep(for: .milliseconds(100))
+        #expect(await monitor.refresh().isEmpty)
+        #expect(try store.health(service: vip, realServer: rs)?.lastCheck == first.lastCheck, "only transitions are stored")
+        await monitor.confirmNextResults()
+        let asked = Date()
+        let (v, r) = (vip, rs)
+        let transitions = TransitionsBox()
+        #expect(await eventually {
+            await transitions.add(await monitor.refresh())
+            return (try? store.health(service: v, realServer: r))??.lastCheck.map { $0 >= asked } == true
+        })
+        #expect(await transitions.all.isEmpty, "no transition")
+        let confirmed = try #require(try store.health(service: vip, realServer: rs))
+        #expect(confirmed.healthy && confirmed.changedAt == first.changedAt)
+        // Once: later results are not stored again.
+        try? await Task.sleep(for: .milliseconds(100))
+        _ = await monitor.refresh()
+        #expect(try store.health(service: vip, realServer: rs)?.lastCheck == confirmed.lastCheck)
         await checker.stop()
     }
 

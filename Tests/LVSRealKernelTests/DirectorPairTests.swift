@@ -1,5 +1,6 @@
 import Foundation
 import LVSTestSupport
+import LVSVRRP
 import Testing
 
 /// The director pair end to end (#14), in the lab guest: two directors d1 and d2 in namespaces on
@@ -54,23 +55,20 @@ struct DirectorPairTests {
             cli.commonArguments = ["--netns", host.name]
         }
 
-        var config: String { "\(dir)/etc/keepalived.conf" }
-        var pidFile: String { "\(dir)/keepalived.pid" }
+        var paths: DirectorPaths {
+            DirectorPaths(runDirectory: "\(dir)/run", keepalivedConfig: "\(dir)/etc/keepalived.conf", keepalivedPIDFile: "\(dir)/keepalived.pid")
+        }
+        var config: String { paths.keepalivedConfig }
+        var pidFile: String { paths.keepalivedPIDFile }
         var directorArguments: [String] {
-            ["--node", node, "--run-dir", "\(dir)/run", "--keepalived-config", config, "--keepalived-pid-file", pidFile]
+            ["--node", node, "--run-dir", paths.runDirectory, "--keepalived-config", config, "--keepalived-pid-file", pidFile]
         }
 
         @discardableResult
         func lvsctl(_ arguments: [String]) throws -> CLIRunner.Result { try cli.run(arguments + directorArguments) }
 
         func startKeepalived() throws {
-            try FileManager.default.createDirectory(atPath: "\(dir)/run", withIntermediateDirectories: true)
-            keepalived = try host.spawn("keepalived-\(node)", [
-                "keepalived", "-P", "-n", "-l", "-D", "-f", config, "-p", pidFile, "-r", "\(dir)/keepalived-vrrp.pid",
-            ])
-            try waitFor("keepalived on \(node) to write its pid file", timeout: 60, diagnostics: keepalived?.logTail() ?? "") {
-                FileManager.default.fileExists(atPath: pidFile)
-            }
+            keepalived = try LabKeepalived.start(on: host, node: node, paths: paths)
         }
 
         func stopKeepalived() throws {

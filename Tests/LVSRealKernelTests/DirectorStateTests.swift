@@ -15,8 +15,7 @@ import Testing
 ///
 /// `lvsctl apply --node` renders each director's keepalived config (with `--no-reload`: keepalived
 /// starts after it); everything else goes through the CLI.
-/// Each keepalived gets its own `TMPDIR` (its run directory): its JSON state dump lands there and
-/// `lvsctl run` reads it through `/proc/PID/root`.
+/// keepalived is started as every pair suite starts it (``LabKeepalived``).
 final class DirectorPairLab: @unchecked Sendable {
     static let vipA = "10.77.1.100"
     static let vipB = "10.77.1.101"
@@ -105,10 +104,7 @@ final class DirectorPairLab: @unchecked Sendable {
         for node in ["d1", "d2"] {
             let cli = try CLIRunner(fakeKernel: false)
             let p = paths(node)
-            cli.environment["LVSCTL_NODE"] = node
-            cli.environment["LVSCTL_RUN_DIR"] = p.runDirectory
-            cli.environment["LVSCTL_KEEPALIVED_PID"] = p.keepalivedPIDFile
-            cli.environment["LVSCTL_KEEPALIVED_CONFIG"] = p.keepalivedConfig
+            cli.environment.merge(LabKeepalived.environment(node: node, paths: p)) { $1 }
             runners[node] = cli
             let file = try cli.write("pair.json", text)
             // keepalived is not running yet: apply renders its config for this node and skips the reload.
@@ -131,12 +127,7 @@ final class DirectorPairLab: @unchecked Sendable {
 
             let rendered = try KeepalivedConfig.render(vrrp, node: node, paths: p.keepalived, manifest: "pair")
             #expect(try String(contentsOfFile: p.keepalivedConfig, encoding: .utf8) == rendered, "apply --node \(node) rendered the config")
-            var env = LabNetwork.environment
-            env["TMPDIR"] = p.runDirectory
-            _ = try directors[node]!.spawn("keepalived-\(node)", [
-                "keepalived", "-P", "-n", "-l", "-D", "-f", p.keepalivedConfig, "-p", p.keepalivedPIDFile,
-                "-r", p.runDirectory + "/keepalived-vrrp.pid",
-            ], environment: env)
+            _ = try LabKeepalived.start(on: directors[node]!, node: node, paths: p)
         }
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import LVSTestSupport
+import LVSVRRP
 import Testing
 
 #if canImport(Glibc)
@@ -12,14 +13,26 @@ import Testing
 /// servers: r1 (10.30.0.21) runs an HTTP server, r2 (10.30.0.22) runs nothing (a down server).
 /// d1 and d2 form a pair (d1 master, d2 backup in the inventory). Each director keeps its own
 /// store (`remoteDb`); the remote lvsctl is this build's binary (the guest sees the same path).
+///
+/// With `pair: true`, d1 and d2 are a real VRRP pair run by lvsctl (``startPair(_:)``): the
+/// manifest's `vrrp` section (VI_1 holding the VIP, d1 preferred, tracking `eth1`, an uplink
+/// bridge of their own), bootstrapped with `apply --node --no-reload`, `lvsctl run` and keepalived
+/// `-P` on each (``LabKeepalived``); their sshd hands the remote lvsctl the same files (`SetEnv`).
+/// r1 is then a DR real server of the VIP, and a client `c` sends HTTP through it. The inventory
+/// then gives no true hint: d1 is listed as the backup and d2 as the master.
 final class RolloutLab: @unchecked Sendable {
     let net: LabNetwork
     let dir: URL
+    let pair: Bool
     var ci: LabHost!
+    var client: LabHost!
     var directors: [String: LabHost] = [:]
     var sshd: [String: BackgroundProcess] = [:]
     var servers: [BackgroundProcess] = []
+    var daemons: [String: BackgroundProcess] = [:]
+    var keepalived: [String: BackgroundProcess] = [:]
     let names = ["d1", "d2", "d3", "d4"]
+    let pairNames = ["d1", "d2"]
     static let vip = "10.30.0.100"
 
     var inventory: String { dir.appendingPathComponent("fleet.json").path }
@@ -27,17 +40,27 @@ final class RolloutLab: @unchecked Sendable {
     func address(_ name: String) -> String { "10.30.0.1\(name.dropFirst())" }
     func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
 
-    init() throws {
+    init(pair: Bool = false) throws {
         net = try LabNetwork(prefix: "ro")
         dir = net.directory
+        self.pair = pair
         do {
             let lan = try net.bridge("lan")
+            let uplink = pair ? try net.bridge("uplink") : nil
             ci = try net.host("ci", lan.port("10.30.0.5/24"))
             for n in names {
-                directors[n] = try net.host(n, lan.port("\(address(n))/24"), forwarding: true)
+                if let uplink, pairNames.contains(n) {
+                    directors[n] = try net.host(n, lan.port("\(address(n))/24"), uplink.port("10.31.0.1\(n.dropFirst())/24"), forwarding: true)
+                } else {
+                    directors[n] = try net.host(n, lan.port("\(address(n))/24"), forwarding: true)
+                }
             }
             let r1 = try net.host("r1", lan.port("10.30.0.21/24"))
             _ = try net.host("r2", lan.port("10.30.0.22/24"))
+            if pair {
+                try r1.makeDRRealServer(vips: [Self.vip])
+                client = try net.host("c", lan.port("10.30.0.50/24"))
+            }
             servers.append(try r1.startHTTPServer("r1", checkedFrom: directors["d1"]))
             try makeKeys()
             for n in names { try startSSHD(n) }
@@ -94,6 +117,7 @@ final class RolloutLab: @unchecked Sendable {
             UsePAM no
             PrintMotd no
             LogLevel VERBOSE
+            \(pair && pairNames.contains(n) ? "SetEnv " + directorEnvironment(n).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ") : "")
 
             """
         try config.write(toFile: path("\(n)_sshd_config"), atomically: true, encoding: .utf8)
@@ -131,7 +155,15 @@ final class RolloutLab: @unchecked Sendable {
     }
 
     func writeInventory() throws {
-        let inv = """
+        let inv = pair ? """
+            { "apiVersion": "lvsctl/v1", "kind": "Inventory",
+              "directors": [
+                { "name": "d1", "ssh": "\(address("d1"))", "node": "d1", "pair": "p1", "role": "backup", "remoteDb": "\(db("d1"))" },
+                { "name": "d2", "ssh": "\(address("d2"))", "node": "d2", "pair": "p1", "role": "master", "remoteDb": "\(db("d2"))" },
+                { "name": "d3", "ssh": "root@\(address("d3"))", "labels": { "site": "b" }, "remoteDb": "\(db("d3"))" },
+                { "name": "d4", "ssh": "root@\(address("d4"))", "labels": { "site": "b" }, "remoteDb": "\(db("d4"))" }
+              ] }
+            """ : """
             { "apiVersion": "lvsctl/v1", "kind": "Inventory",
               "directors": [
                 { "name": "d1", "ssh": "\(address("d1"))", "node": "d1", "pair": "p1", "role": "master", "remoteDb": "\(db("d1"))" },
@@ -208,7 +240,135 @@ final class RolloutLab: @unchecked Sendable {
 
     var diagnostics: String {
         (names.compactMap { sshd[$0]?.logTail(10) } + [(try? names.map { "\($0): \(try directors[$0]!.ipvsadmSave())" }.joined(separator: "\n")) ?? ""])
-            .joined(separator: "\n")
+            .joined(separator: "\n") + (pair ? "\n" + pairDiagnostics : "")
+    }
+
+    // MARK: - The VRRP pair (pair: true)
+
+    func directorPaths(_ n: String) -> DirectorPaths {
+        DirectorPaths(
+            runDirectory: path("run-\(n)"), keepalivedConfig: path("keepalived-\(n).conf"), keepalivedPIDFile: path("run-\(n)/keepalived.pid"))
+    }
+
+    /// Which director a pair member's lvsctl is and where its files are: for the operator's
+    /// commands here, its daemon, and (through its sshd) the rollout's remote lvsctl.
+    func directorEnvironment(_ n: String) -> [String: String] {
+        LabKeepalived.environment(node: n, paths: directorPaths(n))
+    }
+
+    /// `lvsctl ARGS --db DB` on pair member `n`, as its operator runs it there.
+    func pairLvsctl(_ n: String, _ arguments: [String]) throws -> ProcessRunner.Result {
+        var env = environment
+        env.removeValue(forKey: "LVSCTL_SSH")
+        env["LVSCTL_AUTHOR"] = "operator"
+        env.merge(directorEnvironment(n)) { $1 }
+        return try ProcessRunner.run(
+            ["ip", "netns", "exec", directors[n]!.name, CLIRunner.binary] + arguments + ["--db", db(n)], environment: env, timeout: .seconds(300))
+    }
+
+    /// The pair's manifest: web on the VIP (r1, DR, a TCP health check), and VI_1 holding the
+    /// VIP, d1 preferred (150 over 100, preempt), tracking the uplink `eth1`; maintenance faults VI_1.
+    func pairManifest(_ file: String, weight: Int) throws -> String {
+        let text = """
+            { "apiVersion": "lvsctl/v1", "name": "web",
+              "services": [ { "name": "web", "protocol": "tcp", "address": "\(Self.vip)", "port": 80, "scheduler": "wrr", "forwarding": "dr",
+                              "healthCheck": { "type": "tcp", "port": 80, "connectTimeout": 2, "retry": 2, "delayBeforeRetry": 1, "interval": 1 },
+                              "realServers": [ { "address": "10.30.0.21", "port": 80, "weight": \(weight) } ] } ],
+              "vrrp": {
+                "instances": [ { "name": "VI_1", "interface": "eth0", "virtualRouterId": 71, "advertInterval": 1,
+                                 "addresses": ["\(Self.vip)/24"], "priority": { "d1": 150, "d2": 100 }, "preempt": true,
+                                 "trackInterfaces": ["eth1"] } ],
+                "maintenanceInstances": ["VI_1"] } }
+            """
+        let p = path(file)
+        try text.write(toFile: p, atomically: true, encoding: .utf8)
+        return p
+    }
+
+    /// The pair's bootstrap, as README's "A director pair" does it: on each member `apply --node
+    /// --no-reload` (revision 1), `lvsctl run`, then keepalived `-P` on the rendered file; until d1
+    /// is master and d2 backup in their own `status`, d1 holding the VIP.
+    func startPair(_ manifest: String) throws {
+        let config = path("daemon.json")
+        try #"{ "interval": 1, "jitter": 0, "metricsAddress": "127.0.0.1:19472" }"#.write(toFile: config, atomically: true, encoding: .utf8)
+        for n in pairNames {
+            let applied = try pairLvsctl(n, ["apply", "-f", manifest, "-m", "bootstrap", "--no-reload"])
+            guard applied.status == 0 else { throw ProcessRunner.Failure(description: "bootstrap apply on \(n): \(applied)") }
+            var env = environment
+            env.removeValue(forKey: "LVSCTL_SSH")
+            env.merge(directorEnvironment(n)) { $1 }
+            env["LVSCTL_DB"] = db(n)
+            daemons[n] = try directors[n]!.spawn("lvsctl-run-\(n)", [CLIRunner.binary, "run", "--config", config], environment: env)
+            // keepalived unlinks a notify FIFO it created itself: lvsctl run creates it first.
+            let fifo = directorPaths(n).notifyFIFO
+            try waitFor("\(n)'s daemon to create its notify FIFO", timeout: 90, diagnostics: daemons[n]!.logTail()) {
+                FileManager.default.fileExists(atPath: fifo)
+            }
+        }
+        for n in pairNames { keepalived[n] = try LabKeepalived.start(on: directors[n]!, node: n, paths: directorPaths(n)) }
+        try waitFor("d1 master and d2 backup in their status, d1 holding the VIP", timeout: 240, interval: 0.5, diagnostics: pairDiagnostics) {
+            try role("d1") == "master" && role("d2") == "backup" && holdsVIP("d1") && !holdsVIP("d2")
+        }
+    }
+
+    /// VI_1's state as `lvsctl status -o json` on `n` reports it.
+    func role(_ n: String) throws -> String? {
+        let r = try pairLvsctl(n, ["status", "-o", "json"])
+        guard r.status == 0 else { return nil }
+        let director = try json(r.stdout)["director"] as? [String: Any]
+        return (director?["instances"] as? [[String: Any]])?.first { $0["name"] as? String == "VI_1" }?["state"] as? String
+    }
+
+    func holdsVIP(_ n: String) throws -> Bool {
+        try directors[n]!.check(["ip", "-4", "-o", "addr", "show", "dev", "eth0"]).contains(" \(Self.vip)/")
+    }
+
+    /// How often keepalived said its timers ran late (a starved guest: VRRP's timing is then not
+    /// the rollout's to judge).
+    func keepalivedLateTimers() -> Int {
+        pairNames.reduce(0) { $0 + (keepalived[$1]?.log.components(separatedBy: "A thread timer expired").count ?? 1) - 1 }
+    }
+
+    var pairDiagnostics: String {
+        pairNames.map { n in
+            "--- \(n): VI_1 \((try? role(n)).flatMap { $0 } ?? "?"), VIP \((try? holdsVIP(n)).map { "\($0)" } ?? "?")\n"
+                + "lvsctl run (tail):\n\(daemons[n]?.logTail(15) ?? "")\nkeepalived (tail):\n\(keepalived[n]?.logTail(15) ?? "")"
+        }.joined(separator: "\n")
+    }
+
+    /// HTTP requests through the VIP from the client, each on a new connection, until
+    /// ``Traffic/stop()``.
+    final class Traffic {
+        let process: BackgroundProcess
+        let stopFile: String
+
+        init(_ lab: RolloutLab, name: String) throws {
+            stopFile = lab.path("\(name).stop")
+            process = try lab.client.spawn(name, [
+                "sh", "-c", "while [ ! -e \"$1\" ]; do \"$2\" \"$3\" \"$4\" 5; done", "traffic", stopFile, LabScripts.python,
+                LabScripts.path("http_client.py"), RolloutLab.vip,
+            ])
+        }
+
+        /// Stops the loop after its current round (up to 5 requests of at most 15 s each) and
+        /// sums its tallies (`r1=4 error=1` per round): requests answered by r1, and failed.
+        func stop() throws -> (answered: Int, failed: Int, log: String) {
+            try Data().write(to: URL(fileURLWithPath: stopFile))
+            guard process.wait(timeout: 120) != nil else {
+                throw ProcessRunner.Failure(description: "the traffic loop did not stop\n\(process.logTail())")
+            }
+            var answered = 0, failed = 0
+            for line in process.log.split(separator: "\n") {
+                let words = line.split(separator: " ")
+                guard !words.isEmpty, words.allSatisfy({ $0.contains("=") && !$0.hasPrefix("request") }) else { continue }
+                for w in words {
+                    let kv = w.split(separator: "=")
+                    guard kv.count == 2, let n = Int(kv[1]) else { continue }
+                    if kv[0] == "error" { failed += n } else if kv[0] == "r1" { answered += n }
+                }
+            }
+            return (answered, failed, process.log)
+        }
     }
 }
 
@@ -269,6 +429,120 @@ final class RolloutLab: @unchecked Sendable {
             return ((h["entries"] as? [[String: Any]]) ?? []).first { $0["action"] as? String == "update-real-server" }?["at"] as? String ?? ""
         }
         #expect(try changedAt("d2") < changedAt("d1"))
+    }
+
+    /// d1 and d2 as a real VRRP pair (keepalived `-P` on lvsctl's render, `lvsctl run` on each),
+    /// the inventory's hints the wrong way round: the rollout orders the pair by the roles each
+    /// director reports, changing and verifying the live BACKUP before the live MASTER and never
+    /// both in one batch (`--batches 100%`), while a client's requests through the VIP are all
+    /// answered; `lvsctl maintenance on` turns the order round; an instance in FAULT outside
+    /// maintenance (its tracked uplink down) fails the VRRP gate, stops the rollout and rolls back.
+    @Test func aVRRPPairIsOrderedByItsLiveRoles() throws {
+        let lab = try RolloutLab(pair: true)
+        defer { lab.close() }
+        try lab.startPair(try lab.pairManifest("v1.json", weight: 1))
+
+        /// `rollout apply` of the pair's manifest at `weight` to the pair, every batch as large as
+        /// the selection; what the client saw meanwhile.
+        func rollOut(weight: Int, _ file: String) throws -> (ProcessRunner.Result, [String: Any], (answered: Int, failed: Int, log: String)) {
+            let manifest = try lab.pairManifest(file, weight: weight)
+            let traffic = try RolloutLab.Traffic(lab, name: "traffic-\(weight)")
+            let r = try lab.rollout(["apply", "-f", manifest, "--limit", "pair=p1", "--batches", "100%", "--health-timeout", "120", "-o", "json"])
+            let seen = try traffic.stop()
+            return (r, try lab.json(r.stdout), seen)
+        }
+        func gate(_ d: [String: Any], _ name: String) -> [String: Any] {
+            ((d["gates"] as? [[String: Any]]) ?? []).first { $0["gate"] as? String == name } ?? [:]
+        }
+        /// Where a progress line first appears on the rollout's standard error.
+        func at(_ r: ProcessRunner.Result, _ line: String) -> Int {
+            r.stderr.range(of: line).map { r.stderr.distance(from: r.stderr.startIndex, to: $0.lowerBound) } ?? Int.max
+        }
+        /// The client's requests were all answered, unless keepalived itself ran late (a starved
+        /// guest can make the backup take the VIP for a moment: VRRP's timing, not the rollout's).
+        func expectAnswered(_ seen: (answered: Int, failed: Int, log: String), lateBefore: Int, _ what: String) {
+            #expect(seen.answered > 0, "\(what): no request answered\n\(seen.log.suffix(800))")
+            let late = lab.keepalivedLateTimers() - lateBefore
+            if late == 0 {
+                #expect(seen.failed == 0, "\(what): \(seen.failed) of \(seen.answered + seen.failed) requests failed\n\(seen.log.suffix(800))\n\(lab.pairDiagnostics)")
+            } else if seen.failed > 0 {
+                print("RolloutTests: \(what): \(seen.failed) of \(seen.answered + seen.failed) requests failed; keepalived reported \(late) late timer(s) meanwhile (starved guest)")
+            }
+            print("RolloutTests: \(what): \(seen.answered) requests answered, \(seen.failed) failed")
+        }
+
+        // 1. The healthy pair: d1 is the live MASTER (the inventory says backup), d2 the live BACKUP.
+        var late = lab.keepalivedLateTimers()
+        let (a, reportA, trafficA) = try rollOut(weight: 2, "v2.json")
+        #expect(a.status == 0, "\(a)\n\(lab.diagnostics)")
+        #expect(reportA["outcome"] as? String == "converged", "\(a.stdout)")
+        #expect(reportA["batches"] as? [[String]] == [["d2"], ["d1"]], "live backup first, never both in one batch: \(a.stdout)")
+        for (n, role) in [("d1", "master"), ("d2", "backup")] {
+            let d = lab.director(reportA, n)
+            #expect(d["role"] as? String == role && d["roleSource"] as? String == "vrrp", "\(n): \(d)")
+            #expect(d["state"] as? String == "converged" && d["revisionBefore"] as? Int == 1 && d["revisionAfter"] as? Int == 2, "\(n): \(d)")
+            let vrrp = gate(d, "vrrp")
+            #expect(vrrp["outcome"] as? String == "passed" && (vrrp["detail"] as? String)?.contains("VI_1 \(role)") == true, "\(n): \(vrrp)")
+            #expect(gate(d, "health")["outcome"] as? String == "passed", "\(n): \(d)")
+            #expect(try lab.weight(n).contains("-a -t 10.30.0.100:80 -r 10.30.0.21:80 -g -w 2"), "\(n)")
+        }
+        // The backup was changed and verified (its last gate) before the master was touched.
+        #expect(at(a, "d2: converged") < at(a, "d1: applying"), "\(a.stderr)")
+        expectAnswered(trafficA, lateBefore: late, "rollout 1")
+
+        // 2. Maintenance on d1 moves the VIP to d2: now d2 is the live MASTER and d1 (VI_1 in
+        //    FAULT, in maintenance) the live backup: d1 goes first, and its VRRP gate passes.
+        let on = try lab.pairLvsctl("d1", ["maintenance", "on", "-m", "rollout test"])
+        #expect(on.status == 0, "\(on)")
+        try waitFor("d2 master holding the VIP, d1 in FAULT", timeout: 120, interval: 0.5, diagnostics: lab.pairDiagnostics) {
+            try lab.role("d2") == "master" && lab.role("d1") == "fault" && lab.holdsVIP("d2") && !lab.holdsVIP("d1")
+        }
+        late = lab.keepalivedLateTimers()
+        let (b, reportB, trafficB) = try rollOut(weight: 3, "v3.json")
+        #expect(b.status == 0, "\(b)\n\(lab.diagnostics)")
+        #expect(reportB["batches"] as? [[String]] == [["d1"], ["d2"]], "\(b.stdout)")
+        let d1InMaintenance = lab.director(reportB, "d1")
+        #expect(d1InMaintenance["role"] as? String == "backup" && d1InMaintenance["roleSource"] as? String == "vrrp", "\(d1InMaintenance)")
+        #expect(lab.director(reportB, "d2")["role"] as? String == "master" && lab.director(reportB, "d2")["roleSource"] as? String == "vrrp")
+        let maintenanceGate = gate(d1InMaintenance, "vrrp")
+        #expect(maintenanceGate["outcome"] as? String == "passed" && (maintenanceGate["detail"] as? String)?.contains("VI_1 fault (maintenance)") == true, "\(maintenanceGate)")
+        #expect(at(b, "d1: converged") < at(b, "d2: applying"), "\(b.stderr)")
+        expectAnswered(trafficB, lateBefore: late, "rollout 2")
+        let off = try lab.pairLvsctl("d1", ["maintenance", "off"])
+        #expect(off.status == 0, "\(off)")
+        try waitFor("d1 master again (preempt), d2 backup", timeout: 120, interval: 0.5, diagnostics: lab.pairDiagnostics) {
+            try lab.role("d1") == "master" && lab.role("d2") == "backup" && lab.holdsVIP("d1") && !lab.holdsVIP("d2")
+        }
+
+        // 3. d2's tracked uplink goes down: keepalived puts VI_1 in FAULT, outside maintenance.
+        //    d2 (holding no VIP) goes first; its VRRP gate fails; the rollout stops before d1 and
+        //    rolls d2 back, and the rollback's own VRRP gate says the fault is still there.
+        try lab.directors["d2"]!.check(["ip", "link", "set", "eth1", "down"])
+        try waitFor("d2's VI_1 in FAULT in its status", timeout: 120, interval: 0.5, diagnostics: lab.pairDiagnostics) {
+            try lab.role("d2") == "fault" && lab.holdsVIP("d1")
+        }
+        let manifestC = try lab.pairManifest("v4.json", weight: 4)
+        let c = try lab.rollout(["apply", "-f", manifestC, "--limit", "pair=p1", "--batches", "100%", "--health-timeout", "120", "-o", "json"])
+        #expect(c.status == 1, "\(c)\n\(lab.diagnostics)")
+        let reportC = try lab.json(c.stdout)
+        #expect(reportC["outcome"] as? String == "failed" && reportC["batches"] as? [[String]] == [["d2"], ["d1"]], "\(c.stdout)")
+        let stop = (reportC["stop"] as? [String: Any]) ?? [:]
+        #expect(stop["director"] as? String == "d2" && stop["gate"] as? String == "vrrp" && stop["batch"] as? Int == 1, "\(stop)")
+        #expect((stop["reason"] as? String)?.contains("in FAULT outside maintenance: VI_1") == true, "\(stop)")
+        let d2 = lab.director(reportC, "d2")
+        #expect(d2["role"] as? String == "backup" && d2["roleSource"] as? String == "vrrp", "\(d2)")
+        #expect(gate(d2, "vrrp")["outcome"] as? String == "failed", "\(d2)")
+        let rollback = (d2["rollback"] as? [String: Any]) ?? [:]
+        #expect(rollback["to"] as? Int == 3 && rollback["succeeded"] as? Bool == false, "\(rollback)")
+        #expect(d2["state"] as? String == "rollbackFailed", "\(d2)")
+        #expect(try lab.weight("d2").contains("-r 10.30.0.21:80 -g -w 3"), "d2's table is back at revision 3's weight")
+        #expect(lab.director(reportC, "d1")["state"] as? String == "notStarted")
+        #expect(try lab.weight("d1").contains("-r 10.30.0.21:80 -g -w 3") && lab.revisions("d1").count == 3, "d1 untouched")
+        #expect(c.stderr.contains("gate vrrp failed") && c.stderr.contains("VI_1"), "the progress says which gate and why: \(c.stderr)")
+
+        // The uplink back: the pair is sane again.
+        try lab.directors["d2"]!.check(["ip", "link", "set", "eth1", "up"])
+        try waitFor("d2 backup again", timeout: 120, interval: 0.5, diagnostics: lab.pairDiagnostics) { try lab.role("d2") == "backup" }
     }
 
     /// A real server that is down, with a health check: the canary's health gate fails, nothing

@@ -1,5 +1,6 @@
 import Foundation
 import LVSTestSupport
+import LVSVRRP
 import Testing
 
 /// The seed's director pair, migrated: its keepalived.conf (two VIPs in one sync group, every
@@ -27,13 +28,13 @@ struct SeedPairTests {
             try FileManager.default.createDirectory(atPath: runDir, withIntermediateDirectories: true)
             cli = try CLIRunner(fakeKernel: false)
             cli.commonArguments = ["--netns", host.name]
-            cli.environment["LVSCTL_NODE"] = name
-            cli.environment["LVSCTL_RUN_DIR"] = runDir
-            cli.environment["LVSCTL_KEEPALIVED_CONFIG"] = "\(scratch)/keepalived-\(name).conf"
-            cli.environment["LVSCTL_KEEPALIVED_PID"] = "\(runDir)/keepalived.pid"
+            paths = DirectorPaths(
+                runDirectory: runDir, keepalivedConfig: "\(scratch)/keepalived-\(name).conf", keepalivedPIDFile: "\(runDir)/keepalived.pid")
+            cli.environment.merge(LabKeepalived.environment(node: name, paths: paths)) { $1 }
         }
 
-        var config: String { cli.environment["LVSCTL_KEEPALIVED_CONFIG"]! }
+        let paths: DirectorPaths
+        var config: String { paths.keepalivedConfig }
 
         /// The seed's VIPs on eth0.
         func vips() throws -> Set<String> {
@@ -45,9 +46,7 @@ struct SeedPairTests {
             try "0\n".write(toFile: "\(runDir)/readiness", atomically: true, encoding: .utf8)
             try ProcessRunner.check(["mkfifo", "\(runDir)/vrrp.fifo"])
             _ = try host.spawn("fifo-\(name)", ["cat", "\(runDir)/vrrp.fifo"])
-            keepalived = try host.spawn("keepalived-\(name)", [
-                "keepalived", "-P", "-n", "-l", "-D", "-f", config, "-p", "\(runDir)/keepalived.pid", "-r", "\(runDir)/vrrp.pid",
-            ])
+            keepalived = try LabKeepalived.start(on: host, node: name, paths: paths)
         }
     }
 

@@ -338,6 +338,31 @@ final class FakeFleet: @unchecked Sendable {
         #expect(director(r, "d1").roleSource == "vrrp")
     }
 
+    /// A director in maintenance (its instances in FAULT) holds no VIP: it is the pair's backup
+    /// by its live roles, whatever the inventory says, and goes first.
+    @Test func aDirectorInMaintenanceIsTheLiveBackup() {
+        let fleet = FakeFleet(["d1", "d2", "d3", "d4"])
+        fleet.with("d1") { $0.vrrp = [VRRPInstanceState(name: "VI_1", state: "FAULT", maintenance: true)] }
+        fleet.with("d2") { $0.vrrp = [VRRPInstanceState(name: "VI_1", state: "MASTER")] }
+        let r = run(fleet, batches: "100%")
+        #expect(r.batches == [["d1", "d3", "d4"], ["d2"]])
+        #expect(director(r, "d1").role == .backup && director(r, "d1").roleSource == "vrrp")
+        #expect(director(r, "d2").role == .master && director(r, "d2").roleSource == "vrrp")
+    }
+
+    @Test(arguments: [
+        (["MASTER", "BACKUP"], PairRole.master), (["BACKUP", "BACKUP"], .backup), (["FAULT", "BACKUP"], .backup),
+        (["FAULT"], .backup), (["BACKUP", "UNKNOWN"], nil), (["STOP"], nil), ([], nil),
+    ] as [([String], PairRole?)])
+    func theLiveRoleOfADirector(states: [String], role: PairRole?) {
+        let status = RemoteStatus(table: LiveTable(services: []), vrrp: states.enumerated().map { VRRPInstanceState(name: "VI_\($0.offset)", state: $0.element) })
+        #expect(PairRoles.live(status) == role)
+        // The live role wins over the inventory's; the inventory's is the fallback.
+        let resolved = PairRoles.resolve(status: status, declared: .master)
+        #expect(resolved.role == (role ?? .master) && resolved.source == (role == nil ? "inventory" : "vrrp"))
+        #expect(PairRoles.resolve(status: nil, declared: nil) == (nil, nil))
+    }
+
     @Test func aFaultedInstanceFailsTheVRRPGateUnlessInMaintenance() {
         let status = RemoteStatus(table: LiveTable(services: []), vrrp: [VRRPInstanceState(name: "VI_1", state: "FAULT")])
         #expect(GateRules.vrrp(status).outcome == .failed)
