@@ -130,10 +130,18 @@ public enum InterruptedRuns {
         }
     }
 
+    /// For a command that does not otherwise write (drift, status, plan): when a run is left
+    /// `running`, takes the writer lock without waiting and closes it; when the lock is held,
+    /// says an apply is in progress; when the store cannot be written, says so. Never throws for
+    /// the store's sake: the command's own answer matters more.
+    public static func closeIfIdle(store: Store, kernel: any IPVSKernel, live: LiveTable? = nil) -> IdleCheck {
+        closeIfIdle(store: store, openKernel: { kernel }, live: live)
+    }
+
     /// The same for a command that does not otherwise read the kernel (`history`): the kernel is
     /// opened only when a run is left `running`, and a kernel that cannot be read (not root, no
     /// IPVS) leaves the run as it is, said so.
-    public static func closeIfIdle(store: Store, openKernel: () throws -> any IPVSKernel) -> IdleCheck {
+    public static func closeIfIdle(store: Store, openKernel: () throws -> any IPVSKernel, live: LiveTable? = nil) -> IdleCheck {
         let runs: [ApplyRun]
         do {
             guard try store.hasRunningRun() else { return .clean }
@@ -146,21 +154,6 @@ public enum InterruptedRuns {
             kernel = try openKernel()
         } catch {
             return .notClosed(runs, reason: "the kernel's table, which tells which of its writes were made, cannot be read: \(error)")
-        }
-        return closeIfIdle(store: store, kernel: kernel)
-    }
-
-    /// For a command that does not otherwise write (drift, status, plan): when a run is left
-    /// `running`, takes the writer lock without waiting and closes it; when the lock is held,
-    /// says an apply is in progress; when the store cannot be written, says so. Never throws for
-    /// the store's sake: the command's own answer matters more.
-    public static func closeIfIdle(store: Store, kernel: any IPVSKernel, live: LiveTable? = nil) -> IdleCheck {
-        let runs: [ApplyRun]
-        do {
-            guard try store.hasRunningRun() else { return .clean }
-            runs = try store.runningRuns()
-        } catch {
-            return .clean
         }
         do {
             let closed = try store.withWriterLock(timeout: .zero) {

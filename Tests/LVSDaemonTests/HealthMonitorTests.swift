@@ -48,7 +48,8 @@ actor RecordingSink: NotificationSink {
         return false
     }
 
-    @Test func transitionsArePersistedAndReportedOnce() async throws {
+    /// A monitor over an in-memory store with one target, polled until its first result (up).
+    func monitorWithOneServerUp() async throws -> (Store, ScriptedProber, HealthChecker, HealthMonitor) {
         let store = try Store.inMemory()
         let prober = ScriptedProber()
         let checker = HealthChecker(prober: prober)
@@ -59,6 +60,11 @@ actor RecordingSink: NotificationSink {
             _ = await monitor.refresh()
             return await monitor.states()[k] == .up
         })
+        return (store, prober, checker, monitor)
+    }
+
+    @Test func transitionsArePersistedAndReportedOnce() async throws {
+        let (store, prober, checker, monitor) = try await monitorWithOneServerUp()
         prober.set(key, .failure("connect refused"))
         var seen: [HealthMonitor.Transition] = []
         #expect(await eventually {
@@ -76,16 +82,7 @@ actor RecordingSink: NotificationSink {
     /// After a new revision the next result is stored even though the state holds: `status`
     /// shows a check made since (the rollout's health gate waits for one); when it changed stays.
     @Test func aConfirmationStoresTheNextCheckWithoutATransition() async throws {
-        let store = try Store.inMemory()
-        let prober = ScriptedProber()
-        let checker = HealthChecker(prober: prober)
-        let monitor = HealthMonitor(checker: checker, store: store)
-        await monitor.update(targets: [target()])
-        let k = key
-        #expect(await eventually {
-            _ = await monitor.refresh()
-            return await monitor.states()[k] == .up
-        })
+        let (store, _, checker, monitor) = try await monitorWithOneServerUp()
         let first = try #require(try store.health(service: vip, realServer: rs))
         try? await Task.sleep(for: .milliseconds(100))
         #expect(await monitor.refresh().isEmpty)
