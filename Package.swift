@@ -169,7 +169,7 @@ let package = Package(
             name: "LVSVRRPTests", dependencies: ["LVSVRRP", "LVSManifest", "LVSModel"], swiftSettings: strictness),
         .testTarget(name: "LVSBGPTests", dependencies: ["LVSBGP", "LVSManifest", "LVSModel"], swiftSettings: strictness),
         .testTarget(
-            name: "LVSStoreTests", dependencies: ["LVSStore", "LVSModel"],
+            name: "LVSStoreTests", dependencies: ["LVSStore", "LVSModel", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: strictness),
         .testTarget(
             name: "LVSPlanTests", dependencies: ["LVSPlan", "LVSModel"], swiftSettings: strictness),

@@ -95,14 +95,37 @@ public final class Store: Sendable {
         config.busyMode = .timeout(10)
         config.label = "lvsctl"
         do {
-            let queue = try DatabaseQueue(path: path, configuration: config)
-            try Self.migrate(queue, upTo: migrateUpTo, path: path)
+            let queue = try Self.retryingWhileBusy {
+                let queue = try DatabaseQueue(path: path, configuration: config)
+                try Self.migrate(queue, upTo: migrateUpTo, path: path)
+                return queue
+            }
             self.writer = queue
             self.transactionDatabase = nil
         } catch {
             throw Self.translate(error, path: path)
         }
         for suffix in ["-wal", "-shm"] { _ = chmod(path + suffix, 0o600) }
+    }
+
+    /// Runs `open` again while it fails with SQLITE_BUSY, for up to `limit`.
+    ///
+    /// Opening a WAL store that has no WAL file yet writes to it (GRDB's set-up makes one in a
+    /// deferred savepoint). When another process commits between that savepoint's first read and
+    /// its write, SQLite answers SQLITE_BUSY_SNAPSHOT at once, without the busy handler: seen in
+    /// the guest as "database is locked" from one of two applies started together on a new
+    /// store (DaemonRestartTests.twoAppliesOnAFreshDatabaseBothSucceed). Opening again reads
+    /// the newer snapshot.
+    package static func retryingWhileBusy<T>(limit: Duration = .seconds(10), _ open: () throws -> T) throws -> T {
+        let clock = ContinuousClock()
+        let deadline = clock.now + limit
+        while true {
+            do {
+                return try open()
+            } catch let error as DatabaseError where error.resultCode == .SQLITE_BUSY && clock.now < deadline {
+                usleep(20_000)
+            }
+        }
     }
 
     /// Whether this process cannot write the database file (mode, ownership or a read-only mount).
